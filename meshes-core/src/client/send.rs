@@ -1,0 +1,199 @@
+//! One call: sign, send, read (capped), classify, retry.
+
+use std::time::{Instant, SystemTime};
+
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use http::{HeaderValue, StatusCode};
+use secrecy::ExposeSecret;
+use tracing::Instrument as _;
+
+use super::{Client, Endpoint};
+use crate::error::ApiError;
+use crate::model::ListSessions;
+use crate::retry::parse_retry_after;
+use crate::{Error, Result, auth};
+
+/// Sent on every request, like the official Node client's `X-Meshes-Client`.
+const CLIENT_HEADER: &str = concat!("meshes-rs/", env!("CARGO_PKG_VERSION"));
+
+/// What one attempt produced.
+struct Failure {
+    error: Error,
+    retry_after: Option<std::time::Duration>,
+}
+
+impl Client {
+    /// Sends a request, retrying as the policy and the endpoint allow. Returns the 2xx status
+    /// and body.
+    pub(super) async fn send(
+        &self,
+        endpoint: Endpoint,
+        url: &str,
+        query: Option<&ListSessions>,
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, Vec<u8>)> {
+        let span = tracing::debug_span!(
+            "meshes_request",
+            method = %endpoint.method(),
+            path = endpoint.template(),
+        );
+        async {
+            let mut attempt: u32 = 0;
+            loop {
+                let started = Instant::now();
+                let outcome = self.attempt(endpoint, url, query, body.clone()).await;
+                let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+                let failure = match outcome {
+                    Ok((status, bytes)) => {
+                        tracing::debug!(
+                            attempt,
+                            status = status.as_u16(),
+                            latency_ms,
+                            "meshes answered"
+                        );
+                        return Ok((status, bytes));
+                    }
+                    Err(f) => f,
+                };
+                let status = failure.error.status().map(|s| s.as_u16());
+                let delay = (attempt < self.inner.retry.max_retries()
+                    && should_retry(endpoint, &failure.error))
+                .then(|| self.inner.retry.delay(attempt, failure.retry_after))
+                .flatten();
+                let Some(delay) = delay else {
+                    log_final(endpoint, attempt, status, latency_ms, &failure.error);
+                    return Err(failure.error);
+                };
+                tracing::warn!(
+                    attempt,
+                    status,
+                    latency_ms,
+                    retry_in_ms = delay.as_millis() as u64,
+                    error = %failure.error,
+                    "meshes call failed; retrying"
+                );
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn attempt(
+        &self,
+        endpoint: Endpoint,
+        url: &str,
+        query: Option<&ListSessions>,
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, Vec<u8>), Failure> {
+        let inner = &self.inner;
+        // A fresh JWT for every attempt: it lives at most 60 s and a retry may come later.
+        let jwt = auth::sign_now(&inner.credentials, inner.jwt_lifetime);
+        let mut auth_value = HeaderValue::try_from(format!("Bearer {}", jwt.expose_secret()))
+            .expect("a JWT is a valid header value");
+        auth_value.set_sensitive(true);
+
+        let mut req = inner
+            .http
+            .request(endpoint.method(), url)
+            .timeout(inner.timeout)
+            .header(AUTHORIZATION, auth_value)
+            .header(ACCEPT, "application/json")
+            .header("x-meshes-client", CLIENT_HEADER);
+        if let Some(q) = query {
+            req = req.query(q);
+        }
+        if let Some(body) = body {
+            req = req.header(CONTENT_TYPE, "application/json").body(body);
+        }
+
+        let mut resp = req.send().await.map_err(|e| self.transport(e))?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+
+        let limit = inner.max_response_bytes;
+        let too_large = || Failure {
+            error: Error::ResponseTooLarge { status, limit },
+            retry_after: None,
+        };
+        if resp.content_length().is_some_and(|len| len > limit as u64) {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport(e))? {
+            if bytes.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+
+        if status.is_success() {
+            return Ok((status, bytes));
+        }
+        let api = Box::new(ApiError::from_body(status, &bytes));
+        let error = if status == StatusCode::TOO_MANY_REQUESTS {
+            Error::RateLimited {
+                retry_after,
+                error: api,
+            }
+        } else {
+            Error::Api(api)
+        };
+        Err(Failure { error, retry_after })
+    }
+
+    fn transport(&self, e: reqwest::Error) -> Failure {
+        let error = if e.is_timeout() {
+            Error::Timeout {
+                after: self.inner.timeout,
+                source: e,
+            }
+        } else {
+            Error::Transport(e)
+        };
+        Failure {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+/// Whether `error` may be retried for `endpoint`.
+fn should_retry(endpoint: Endpoint, error: &Error) -> bool {
+    match error {
+        // Refused connections never reached Meshes; 429 means Meshes did not act.
+        Error::Transport(e) if e.is_connect() => true,
+        Error::RateLimited { .. } => true,
+        Error::Transport(_) | Error::Timeout { .. } => endpoint.repeatable_after_send(),
+        Error::Api(api) => {
+            matches!(api.status.as_u16(), 502..=504) && endpoint.repeatable_after_send()
+        }
+        _ => false,
+    }
+}
+
+fn log_final(
+    endpoint: Endpoint,
+    attempt: u32,
+    status: Option<u16>,
+    latency_ms: f64,
+    error: &Error,
+) {
+    if error.is_auth_rejected() {
+        tracing::warn!(
+            attempt,
+            status,
+            latency_ms,
+            error = %error,
+            "meshes rejected our credentials or permissions; check MESHES_ACCESS_KEY, \
+             MESHES_SECRET_KEY, MESHES_ORG_ID and the machine key's scope"
+        );
+    } else {
+        tracing::debug!(attempt, status, latency_ms, error = %error, ?endpoint, "meshes call failed");
+    }
+}

@@ -1,0 +1,71 @@
+//! Meshes (meshes.io) embed sessions for Rust web apps: the framework-free core.
+//!
+//! `meshes-core` talks to the Meshes management API so your backend can mint and refresh the
+//! embed sessions that your frontend mounts in an iframe. It is what `meshes-axum` and
+//! `meshes-actix` build on; most apps depend on one of those instead.
+//!
+//! - [`Client`]: one method per session endpoint (`create_session`, `refresh_session`,
+//!   `list_sessions` and [`SessionPages`], `revoke_session`), a fresh HS256 machine JWT per
+//!   attempt, local validation against the documented rules, typed [`Error`]s and a
+//!   [`RetryPolicy`] that never repeats a mint that may have created a session.
+//! - [`model`]: the request and response types. Unset fields are omitted, unknown response
+//!   fields and enum values are tolerated, tokens are [`secrecy`] types.
+//! - [`Credentials`]: the machine key; its `Debug` never shows the secret key.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use meshes_core::{Client, model::CreateSession, Uuid};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // MESHES_ACCESS_KEY, MESHES_SECRET_KEY, MESHES_ORG_ID (and optional MESHES_API_URL)
+//! let client = Client::from_env()?;
+//! let workspace = Uuid::parse_str("550e8400-e29b-41d4-a716-446655440000")?;
+//! let session = client
+//!     .create_session(&CreateSession::new(workspace).external_user_id("user-42"))
+//!     .await?;
+//! // Give `launch_url` to the iframe, and `access_token` to it after `meshes:ready`.
+//! assert_eq!(session.launch_url.origin(), "https://embed.meshes.io");
+//! # Ok(()) }
+//! ```
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it does |
+//! |---|---|---|
+//! | `rustls` | yes | TLS through rustls with webpki roots |
+//! | `native-tls` | no | TLS through the platform library |
+//!
+//! # MSRV
+//!
+//! Rust 1.89. Raising it is not a semver-breaking change; we keep at least the last six
+//! months of stable releases working.
+//!
+//! # The other crates
+//!
+//! `meshes-axum` and `meshes-actix` (routes, extractor, CSP `frame-src` middleware) and
+//! `meshes-mock` (a local Meshes for tests and examples).
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod auth;
+mod client;
+mod config;
+mod credentials;
+mod error;
+pub mod model;
+mod retry;
+mod validation;
+
+pub use client::{Client, SessionPages};
+pub use config::{
+    ClientBuilder, ConfigError, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
+};
+pub use credentials::{Credentials, ENV_ACCESS_KEY, ENV_API_URL, ENV_ORG_ID, ENV_SECRET_KEY};
+pub use error::{ApiError, Error, FieldError, Result, ValidationError, Violation};
+
+pub use retry::RetryPolicy;
+#[doc(no_inline)]
+pub use secrecy::{ExposeSecret, SecretString};
+#[doc(no_inline)]
+pub use uuid::Uuid;

@@ -1,0 +1,7 @@
+//! Integration tests of the management API client against a local scripted server.
+
+mod common;
+mod endpoints;
+mod faults;
+mod secrets;
+mod validation;
