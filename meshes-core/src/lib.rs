@@ -69,3 +69,7 @@ pub use retry::RetryPolicy;
 pub use secrecy::{ExposeSecret, SecretString};
 #[doc(no_inline)]
 pub use uuid::Uuid;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
