@@ -55,6 +55,7 @@ mod credentials;
 mod error;
 pub mod model;
 mod retry;
+pub mod session;
 mod validation;
 
 pub use client::{Client, SessionPages};

@@ -165,6 +165,7 @@ async fn create(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Resp
             refresh_count: 0,
             token: token.clone(),
         };
+        store.issued.insert(token.clone(), id.clone());
         store.tokens.insert(token, id.clone());
         store.launches.insert(
             launch_token.clone(),
@@ -237,6 +238,7 @@ async fn refresh(State(api): State<Api>, Path(id): Path<String>, headers: Header
     let token = random_token("mat_");
     store.tokens.remove(&rec.token);
     store.tokens.insert(token.clone(), id.clone());
+    store.issued.insert(token.clone(), id.clone());
     let ttl = api.shared.token_ttl(rec.ttl);
     let rec = store.sessions.get_mut(&id).expect("checked above");
     rec.token = token;

@@ -263,6 +263,11 @@ impl MockMeshes {
             .is_some_and(|r| !r.revoked && !r.is_expired(now))
     }
 
+    /// The session an access token was issued for, current or superseded.
+    pub fn session_of_token(&self, access_token: &str) -> Option<String> {
+        self.shared.store().issued.get(access_token).cloned()
+    }
+
     /// Makes a session expire now. Returns whether it existed.
     pub fn expire_session(&self, id: &str) -> bool {
         let mut store = self.shared.store();

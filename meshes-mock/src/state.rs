@@ -186,6 +186,8 @@ pub(crate) struct Store {
     /// Current access token → session id. A rotated or revoked token is removed.
     pub(crate) tokens: HashMap<String, String>,
     pub(crate) launches: HashMap<String, LaunchRec>,
+    /// Every access token ever issued → its session id.
+    pub(crate) issued: HashMap<String, String>,
     pub(crate) next_seq: u64,
 }
 

@@ -1,0 +1,87 @@
+//! What the session manager reports.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::validation::ValidationError;
+
+/// Why a [`SessionManager`](super::SessionManager) call failed.
+///
+/// Cheap to clone: concurrent refreshes of one session share one result, errors included.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// No such session for this user: unknown, or someone else's (indistinguishable on
+    /// purpose).
+    #[error("no such session")]
+    NotFound,
+    /// The session can no longer be refreshed (expired or revoked): mint a new one.
+    #[error("the session has expired or was revoked; mint a new one")]
+    Gone,
+    /// Too many mints for this user; try again after `retry_after`.
+    #[error("too many sessions minted; retry after {}s", retry_after.as_secs().max(1))]
+    RateLimited {
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// The caller named a generation newer than the session's.
+    #[error("generation {held} is newer than the session's current generation")]
+    InvalidGeneration {
+        /// The generation the caller sent.
+        held: u64,
+    },
+    /// The grant (merged with the defaults) breaks a documented rule.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// Meshes failed (see [`crate::Error`] for status, retry hints and so on).
+    #[error("meshes call failed: {0}")]
+    Upstream(#[source] Arc<crate::Error>),
+    /// The session store failed.
+    #[error("session store failed: {0}")]
+    Store(#[source] StoreError),
+}
+
+impl From<crate::Error> for SessionError {
+    fn from(e: crate::Error) -> Self {
+        match e {
+            crate::Error::Validation(v) => Self::Invalid(v),
+            other => Self::Upstream(Arc::new(other)),
+        }
+    }
+}
+
+impl From<StoreError> for SessionError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// A [`SessionStore`](super::SessionStore) failure (e.g. Redis unreachable).
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct StoreError {
+    message: String,
+    #[source]
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl StoreError {
+    /// A failure with a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A failure with a message and its cause.
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Per-user mint rate limit: a token bucket per user, forgotten when full and idle.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use moka::future::Cache;
+
+use super::UserKey;
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct MintLimiter {
+    burst: f64,
+    per_token: Duration,
+    buckets: Cache<UserKey, Arc<Mutex<Bucket>>>,
+}
+
+impl MintLimiter {
+    /// `burst` mints at once, then one more every `per_token`.
+    pub(crate) fn new(burst: u32, per_token: Duration) -> Self {
+        let burst = f64::from(burst.max(1));
+        let full_after = per_token.mul_f64(burst);
+        Self {
+            burst,
+            per_token,
+            buckets: Cache::builder()
+                .time_to_idle(full_after.max(Duration::from_secs(1)))
+                .max_capacity(1_000_000)
+                .build(),
+        }
+    }
+
+    /// Takes one mint from `user`'s bucket, or says how long until one is available.
+    pub(crate) async fn take(&self, user: &UserKey) -> Result<(), Duration> {
+        let burst = self.burst;
+        let bucket = self
+            .buckets
+            .get_with_by_ref(user, async move {
+                Arc::new(Mutex::new(Bucket {
+                    tokens: burst,
+                    at: Instant::now(),
+                }))
+            })
+            .await;
+        let mut b = bucket.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        let per = self.per_token.as_secs_f64();
+        if per > 0.0 {
+            let refill = now.duration_since(b.at).as_secs_f64() / per;
+            b.tokens = (b.tokens + refill).min(self.burst);
+        } else {
+            b.tokens = self.burst;
+        }
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - b.tokens) * per))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn burst_then_refill() {
+        let limiter = MintLimiter::new(3, Duration::from_millis(100));
+        let alice = UserKey::new("alice");
+        for _ in 0..3 {
+            limiter.take(&alice).await.unwrap();
+        }
+        let wait = limiter.take(&alice).await.unwrap_err();
+        assert!(
+            wait > Duration::from_millis(50) && wait <= Duration::from_millis(100),
+            "{wait:?}"
+        );
+        limiter
+            .take(&UserKey::new("bob"))
+            .await
+            .expect("buckets are per user");
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        limiter.take(&alice).await.expect("refilled");
+    }
+}

@@ -1,0 +1,255 @@
+//! [`MemoryStore`]: sessions in this process, on moka.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::future::Cache;
+use moka::notification::RemovalCause;
+use moka::ops::compute::Op;
+use time::OffsetDateTime;
+
+use super::store::{BoxFuture, LockToken, SessionStore};
+use super::{Generation, StoreError, StoredSession, UserKey};
+use crate::model::SessionId;
+
+type Index = Arc<Mutex<HashMap<UserKey, Vec<(SessionId, OffsetDateTime)>>>>;
+
+/// Sessions in this process's memory (moka), the default store.
+///
+/// Entries expire `grace` after their `expires_at` (default 60 s, so that a late refresh is
+/// answered "gone" rather than "not found"); capacity is bounded (default 100,000 sessions,
+/// least recently used first out). Use `RedisStore` when several replicas serve one app.
+///
+/// ```
+/// use meshes_core::session::MemoryStore;
+/// let store = MemoryStore::builder().max_capacity(10_000).build();
+/// # let _ = store;
+/// ```
+#[derive(Clone)]
+pub struct MemoryStore {
+    cache: Cache<SessionId, Arc<StoredSession>>,
+    index: Index,
+}
+
+/// Configures a [`MemoryStore`].
+#[derive(Debug)]
+#[must_use]
+pub struct MemoryStoreBuilder {
+    max_capacity: u64,
+    grace: Duration,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::builder().build()
+    }
+}
+
+impl MemoryStore {
+    /// Starts configuring a store.
+    pub fn builder() -> MemoryStoreBuilder {
+        MemoryStoreBuilder {
+            max_capacity: 100_000,
+            grace: Duration::from_secs(60),
+        }
+    }
+
+    /// How many sessions are held (approximate until pending maintenance runs).
+    pub fn entry_count(&self) -> u64 {
+        self.cache.entry_count()
+    }
+
+    /// Runs pending expirations and evictions now (tests and benchmarks).
+    pub async fn run_pending_tasks(&self) {
+        self.cache.run_pending_tasks().await;
+    }
+}
+
+impl MemoryStoreBuilder {
+    /// Most sessions held at once.
+    pub fn max_capacity(mut self, n: u64) -> Self {
+        self.max_capacity = n;
+        self
+    }
+
+    /// How long an entry outlives its `expires_at`.
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Builds the store.
+    pub fn build(self) -> MemoryStore {
+        let index: Index = Arc::default();
+        let listener_index = index.clone();
+        let cache = Cache::builder()
+            .max_capacity(self.max_capacity)
+            .expire_after(UntilExpiry { grace: self.grace })
+            .eviction_listener(
+                move |id: Arc<SessionId>, session: Arc<StoredSession>, cause| {
+                    if cause != RemovalCause::Replaced {
+                        unindex(&listener_index, &session.owner, &id);
+                    }
+                },
+            )
+            .build();
+        MemoryStore { cache, index }
+    }
+}
+
+fn unindex(index: &Index, owner: &UserKey, id: &SessionId) {
+    let mut index = index.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(list) = index.get_mut(owner) {
+        list.retain(|(s, _)| s != id);
+        if list.is_empty() {
+            index.remove(owner);
+        }
+    }
+}
+
+/// moka expiry: each entry lives until its session's `expires_at` plus a grace period.
+struct UntilExpiry {
+    grace: Duration,
+}
+
+impl UntilExpiry {
+    fn remaining(&self, s: &StoredSession) -> Duration {
+        let left = s.expires_at - OffsetDateTime::now_utc();
+        Duration::try_from(left).unwrap_or(Duration::ZERO) + self.grace
+    }
+}
+
+impl Expiry<SessionId, Arc<StoredSession>> for UntilExpiry {
+    fn expire_after_create(
+        &self,
+        _: &SessionId,
+        v: &Arc<StoredSession>,
+        _: Instant,
+    ) -> Option<Duration> {
+        Some(self.remaining(v))
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &SessionId,
+        v: &Arc<StoredSession>,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(self.remaining(v))
+    }
+}
+
+impl SessionStore for MemoryStore {
+    fn load<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>> {
+        Box::pin(async move { Ok(self.cache.get(id).await.map(|s| (*s).clone())) })
+    }
+
+    fn insert<'a>(&'a self, session: &'a StoredSession) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.index
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(session.owner.clone())
+                .or_default()
+                .push((session.session_id.clone(), session.created_at));
+            self.cache
+                .insert(session.session_id.clone(), Arc::new(session.clone()))
+                .await;
+            Ok(())
+        })
+    }
+
+    fn rotate<'a>(
+        &'a self,
+        session: &'a StoredSession,
+        expected: Generation,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let result = self
+                .cache
+                .entry(session.session_id.clone())
+                .and_compute_with(|current| {
+                    let op = match current {
+                        Some(entry) if entry.value().generation == expected => {
+                            Op::Put(Arc::new(session.clone()))
+                        }
+                        _ => Op::Nop,
+                    };
+                    std::future::ready(op)
+                })
+                .await;
+            Ok(matches!(
+                result,
+                moka::ops::compute::CompResult::ReplacedWith(_)
+            ))
+        })
+    }
+
+    fn remove<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>> {
+        Box::pin(async move {
+            let removed = self.cache.remove(id).await;
+            if let Some(s) = &removed {
+                unindex(&self.index, &s.owner, id);
+            }
+            Ok(removed.map(|s| (*s).clone()))
+        })
+    }
+
+    fn user_sessions<'a>(
+        &'a self,
+        user: &'a UserKey,
+    ) -> BoxFuture<'a, Result<Vec<(SessionId, OffsetDateTime)>, StoreError>> {
+        Box::pin(async move {
+            let listed = self
+                .index
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(user)
+                .cloned()
+                .unwrap_or_default();
+            let mut live = Vec::with_capacity(listed.len());
+            for (id, created) in listed {
+                if self.cache.contains_key(&id) {
+                    live.push((id, created));
+                }
+            }
+            live.sort_by_key(|(_, created)| *created);
+            Ok(live)
+        })
+    }
+
+    fn lock<'a>(
+        &'a self,
+        _: &'a SessionId,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<Option<LockToken>, StoreError>> {
+        // One process: the manager's in-process single-flight already serializes rotations.
+        Box::pin(std::future::ready(Ok(Some(LockToken(String::new())))))
+    }
+
+    fn unlock<'a>(
+        &'a self,
+        _: &'a SessionId,
+        _: LockToken,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("entries", &self.cache.entry_count())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,550 @@
+//! The scenarios, written once and run on every store.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use meshes_core::ExposeSecret;
+use meshes_core::model::SessionId;
+use meshes_core::session::{Generation, Grant, SessionError, SessionManager, UserKey};
+use meshes_mock::{Endpoint, Fault};
+
+use crate::env::Env;
+
+fn user(name: &str) -> UserKey {
+    UserKey::new(name)
+}
+
+async fn mint(manager: &SessionManager, who: &UserKey) -> (SessionId, String) {
+    let m = manager.mint(who, &Grant::new()).await.unwrap();
+    (m.session_id, m.access_token.expose_secret().to_owned())
+}
+
+/// Runs each scenario once per store.
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(&crate::env::Env::memory().await).await;
+                }
+            )*
+        }
+        #[cfg(feature = "redis")]
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(env) = crate::env::Env::redis().await else { return };
+                    super::$name(&env).await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_store!(
+    concurrent_refreshes_of_one_session_make_one_call,
+    concurrent_refreshes_without_generation_make_one_call,
+    refreshes_of_different_sessions_each_call_once,
+    other_users_get_not_found_without_a_call,
+    old_generation_gets_current_token_without_a_call,
+    current_generation_rotates_even_right_after_a_rotation,
+    no_generation_within_the_window_reuses_the_rotation,
+    newer_generation_is_rejected,
+    gone_after_upstream_expiry_or_revocation,
+    gone_after_local_expiry_without_a_call,
+    failed_refresh_leaves_the_entry_intact,
+    live_session_bound_revokes_the_oldest,
+    mint_rate_limit_answers_without_calling_meshes,
+    revoke_and_revoke_user,
+    external_user_id_is_the_user_key_by_default,
+    random_interleaving_never_crosses_users,
+);
+
+async fn concurrent_refreshes_of_one_session_make_one_call(env: &Env) {
+    let manager = env.manager().await;
+    let alice = user("alice");
+    let (id, first) = mint(&manager, &alice).await;
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let (m, u, id) = (manager.clone(), alice.clone(), id.clone());
+            tokio::spawn(async move { m.refresh(&u, &id, Some(Generation(0))).await })
+        })
+        .collect();
+    let mut tokens = HashSet::new();
+    for t in tasks {
+        let tok = t.await.unwrap().unwrap();
+        assert_eq!(tok.generation, Generation(1));
+        tokens.insert(tok.access_token.expose_secret().to_owned());
+    }
+    assert_eq!(
+        env.mock.calls(Endpoint::Refresh),
+        1,
+        "200 concurrent refreshes, one upstream call"
+    );
+    assert_eq!(tokens.len(), 1, "every caller got the same token");
+    let token = tokens.into_iter().next().unwrap();
+    assert_ne!(token, first);
+    assert!(env.mock.token_is_current(&token));
+    let m = manager.metrics();
+    assert_eq!((m.refreshes, m.upstream_refreshes), (200, 1));
+    assert_eq!(m.coalesced + m.generation_hits, 199, "{m:?}");
+}
+
+async fn concurrent_refreshes_without_generation_make_one_call(env: &Env) {
+    let manager = env.manager().await;
+    let alice = user("alice");
+    let (id, _) = mint(&manager, &alice).await;
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let (m, u, id) = (manager.clone(), alice.clone(), id.clone());
+            tokio::spawn(async move { m.refresh(&u, &id, None).await })
+        })
+        .collect();
+    let mut gens = HashSet::new();
+    for t in tasks {
+        gens.insert(t.await.unwrap().unwrap().generation);
+    }
+    assert_eq!(env.mock.calls(Endpoint::Refresh), 1);
+    assert_eq!(gens, HashSet::from([Generation(1)]));
+}
+
+async fn refreshes_of_different_sessions_each_call_once(env: &Env) {
+    let manager = env.manager().await;
+    let mut sessions = Vec::new();
+    for i in 0..200 {
+        let u = user(&format!("user-{i}"));
+        let (id, _) = mint(&manager, &u).await;
+        sessions.push((u, id));
+    }
+    let tasks: Vec<_> = sessions
+        .into_iter()
+        .map(|(u, id)| {
+            let m = manager.clone();
+            tokio::spawn(async move { m.refresh(&u, &id, Some(Generation(0))).await })
+        })
+        .collect();
+    let mut tokens = HashSet::new();
+    for t in tasks {
+        tokens.insert(
+            t.await
+                .unwrap()
+                .unwrap()
+                .access_token
+                .expose_secret()
+                .to_owned(),
+        );
+    }
+    assert_eq!(env.mock.calls(Endpoint::Refresh), 200);
+    assert_eq!(tokens.len(), 200);
+}
+
+async fn other_users_get_not_found_without_a_call(env: &Env) {
+    let manager = env.manager().await;
+    let (alice, bob) = (user("alice"), user("bob"));
+    let (id, token) = mint(&manager, &alice).await;
+    let err = manager.refresh(&bob, &id, None).await.unwrap_err();
+    assert!(matches!(err, SessionError::NotFound), "{err:?}");
+    let err = manager
+        .refresh(&bob, &id, Some(Generation(0)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SessionError::NotFound), "{err:?}");
+    let err = manager.revoke(&bob, &id).await.unwrap_err();
+    assert!(matches!(err, SessionError::NotFound), "{err:?}");
+    let unknown = manager
+        .refresh(&bob, &"sess_unknown".into(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unknown.to_string(),
+        err.to_string(),
+        "someone else's and unknown look the same"
+    );
+    assert_eq!(env.mock.calls(Endpoint::Refresh), 0);
+    assert_eq!(env.mock.calls(Endpoint::Revoke), 0);
+    assert!(env.mock.token_is_current(&token), "alice's token untouched");
+    assert_eq!(manager.metrics().not_found, 4);
+}
+
+async fn old_generation_gets_current_token_without_a_call(env: &Env) {
+    let manager = env.manager().await;
+    let alice = user("alice");
+    let (id, _) = mint(&manager, &alice).await;
+    let g1 = manager
+        .refresh(&alice, &id, Some(Generation(0)))
+        .await
+        .unwrap();
+    let again = manager
+        .refresh(&alice, &id, Some(Generation(0)))
+        .await
+        .unwrap();
+    assert_eq!(again.generation, Generation(1));
+    assert_eq!(
+        again.access_token.expose_secret(),
+        g1.access_token.expose_secret()
+    );
+    assert_eq!(env.mock.calls(Endpoint::Refresh), 1);
+    assert_eq!(manager.metrics().generation_hits, 1);
+}
+
+async fn current_generation_rotates_even_right_after_a_rotation(env: &Env) {
+    let manager = env.manager().await;
+    let alice = user("alice");
+    let (id, first) = mint(&manager, &alice).await;
+    let g1 = manager
+        .refresh(&alice, &id, Some(Generation(0)))
+        .await
+        .unwrap();
+    let g2 = manager
+        .refresh(&alice, &id, Some(Generation(1)))
+        .await
+        .unwrap();
+    assert_eq!(g2.generation, Generation(2));
+    let (t1, t2) = (
+        g1.access_token.expose_secret(),
+        g2.access_token.expose_secret(),
+    );
+    assert!(first != t1 && t1 != t2, "never the token the caller holds");
+    assert!(!env.mock.token_is_current(t1) && env.mock.token_is_current(t2));
+    assert_eq!(env.mock.calls(Endpoint::Refresh), 2);
+}
+
+async fn no_generation_within_the_window_reuses_the_rotation(env: &Env) {
+    let manager = env
+        .builder()
+        .await
+        .refresh_window(Duration::from_millis(300))
+        .build();
+    let alice = user("alice");
+    let (id, first) = mint(&manager, &alice).await;
+    let a = manager.refresh(&alice, &id, None).await.unwrap();
+    assert_eq!(
+        a.generation,
+        Generation(1),
+        "a fresh session rotates: mint is no rotation"
+    );
+    assert_ne!(a.access_token.expose_secret(), first);
+    let b = manager.refresh(&alice, &id, None).await.unwrap();
+    assert_eq!(b.generation, Generation(1));
+    assert_eq!(env.mock.calls(Endpoint::Refresh), 1);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let c = manager.refresh(&alice, &id, None).await.unwrap();
+    assert_eq!(c.generation, Generation(2));
+    assert_eq!(env.mock.calls(Endpoint::Refresh), 2);
+}
+
+async fn newer_generation_is_rejected(env: &Env) {
+    let manager = env.manager().await;
+    let alice = user("alice");
+    let (id, _) = mint(&manager, &alice).await;
+    let err = manager
+        .refresh(&alice, &id, Some(Generation(5)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SessionError::InvalidGeneration { held: 5 }),
+        "{err:?}"
+    );
+    assert_eq!(env.mock.calls(Endpoint::Refresh), 0);
+}
+
+async fn gone_after_upstream_expiry_or_revocation(env: &Env) {
+    let manager = env.manager().await;
+    let alice = user("alice");
+    let (expired, _) = mint(&manager, &alice).await;
+    let (revoked, _) = mint(&manager, &alice).await;
+    env.mock.expire_session(expired.as_str());
+    env.mock.revoke_session(revoked.as_str());
+    for id in [&expired, &revoked] {
+        let err = manager
+            .refresh(&alice, id, Some(Generation(0)))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SessionError::Gone), "{err:?}");
+        let err = manager.refresh(&alice, id, None).await.unwrap_err();
+        assert!(
+            matches!(err, SessionError::NotFound),
+            "the entry is gone: {err:?}"
+        );
+    }
+    assert_eq!(env.mock.calls(Endpoint::Refresh), 2);
+    assert_eq!(manager.metrics().gone, 2);
+}
+
+async fn gone_after_local_expiry_without_a_call(env: &Env) {
+    let manager = env.manager().await;
+    let alice = user("alice");
+    env.mock.set_token_ttl(Some(Duration::from_millis(300)));
+    let (id, _) = mint(&manager, &alice).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let err = manager.refresh(&alice, &id, None).await.unwrap_err();
+    assert!(matches!(err, SessionError::Gone), "{err:?}");
+    assert_eq!(env.mock.calls(Endpoint::Refresh), 0);
+}
+
+async fn failed_refresh_leaves_the_entry_intact(env: &Env) {
+    let manager = env.manager().await;
+    let alice = user("alice");
+    let (id, first) = mint(&manager, &alice).await;
+    env.mock.fail_next(Endpoint::Refresh, 3, Fault::status(503));
+    let err = manager
+        .refresh(&alice, &id, Some(Generation(0)))
+        .await
+        .unwrap_err();
+    match &err {
+        SessionError::Upstream(e) => assert_eq!(e.status().unwrap().as_u16(), 503),
+        other => panic!("expected Upstream, got {other:?}"),
+    }
+    assert!(env.mock.token_is_current(&first));
+    let ok = manager
+        .refresh(&alice, &id, Some(Generation(0)))
+        .await
+        .unwrap();
+    assert_eq!(ok.generation, Generation(1));
+}
+
+async fn live_session_bound_revokes_the_oldest(env: &Env) {
+    let manager = env.builder().await.max_sessions_per_user(3).build();
+    let alice = user("alice");
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(mint(&manager, &alice).await.0);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    for _ in 0..200 {
+        if env.mock.calls(Endpoint::Revoke) >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let status = env.mock.session(id.as_str()).unwrap().status;
+        assert_eq!(
+            status,
+            if i < 2 { "revoked" } else { "active" },
+            "session {i}"
+        );
+    }
+    let err = manager.refresh(&alice, &ids[0], None).await.unwrap_err();
+    assert!(matches!(err, SessionError::NotFound));
+    assert!(manager.refresh(&alice, &ids[4], None).await.is_ok());
+    assert_eq!(manager.metrics().evicted, 2);
+}
+
+async fn mint_rate_limit_answers_without_calling_meshes(env: &Env) {
+    let manager = env
+        .builder()
+        .await
+        .mint_rate(2, Duration::from_secs(3600))
+        .build();
+    let alice = user("alice");
+    mint(&manager, &alice).await;
+    mint(&manager, &alice).await;
+    let err = manager.mint(&alice, &Grant::new()).await.unwrap_err();
+    match err {
+        SessionError::RateLimited { retry_after } => {
+            assert!(retry_after > Duration::from_secs(3000))
+        }
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    assert_eq!(env.mock.calls(Endpoint::Create), 2);
+    mint(&manager, &user("bob")).await;
+    assert_eq!(manager.metrics().mint_rate_limited, 1);
+}
+
+async fn revoke_and_revoke_user(env: &Env) {
+    let manager = env.manager().await;
+    let (alice, bob) = (user("alice"), user("bob"));
+    let (one, _) = mint(&manager, &alice).await;
+    manager.revoke(&alice, &one).await.unwrap();
+    assert_eq!(env.mock.session(one.as_str()).unwrap().status, "revoked");
+    assert!(matches!(
+        manager.refresh(&alice, &one, None).await,
+        Err(SessionError::NotFound)
+    ));
+
+    let mut alices = Vec::new();
+    for _ in 0..3 {
+        alices.push(mint(&manager, &alice).await.0);
+    }
+    let (bobs, _) = mint(&manager, &bob).await;
+    assert_eq!(manager.revoke_user(&alice).await.unwrap(), 3);
+    for id in &alices {
+        assert_eq!(env.mock.session(id.as_str()).unwrap().status, "revoked");
+        assert!(matches!(
+            manager.refresh(&alice, id, None).await,
+            Err(SessionError::NotFound)
+        ));
+    }
+    assert_eq!(env.mock.session(bobs.as_str()).unwrap().status, "active");
+    assert!(manager.refresh(&bob, &bobs, None).await.is_ok());
+    assert_eq!(manager.revoke_user(&alice).await.unwrap(), 0);
+}
+
+async fn external_user_id_is_the_user_key_by_default(env: &Env) {
+    let manager = env.manager().await;
+    let (id, _) = mint(&manager, &user("alice@example.com")).await;
+    let info = env.mock.session(id.as_str()).unwrap();
+    assert_eq!(info.external_user_id.as_deref(), Some("alice@example.com"));
+    let omitting = env.builder().await.omit_external_user_id().build();
+    let (id, _) = mint(&omitting, &user("carol")).await;
+    assert_eq!(
+        env.mock.session(id.as_str()).unwrap().external_user_id,
+        None
+    );
+    let mapped = env
+        .builder()
+        .await
+        .external_user_id(|u| Some(format!("tenant-1:{u}")))
+        .build();
+    let (id, _) = mint(&mapped, &user("dave")).await;
+    assert_eq!(
+        env.mock
+            .session(id.as_str())
+            .unwrap()
+            .external_user_id
+            .as_deref(),
+        Some("tenant-1:dave")
+    );
+    assert_eq!(
+        manager.embed_origins().to_vec(),
+        vec![env.mock.embed_origin()]
+    );
+}
+
+async fn random_interleaving_never_crosses_users(env: &Env) {
+    let manager = env.manager().await;
+    let shared_ids: std::sync::Arc<std::sync::Mutex<Vec<SessionId>>> = Default::default();
+    let tasks: Vec<_> = (0..8)
+        .map(|u| {
+            let (m, ids) = (manager.clone(), shared_ids.clone());
+            let me = user(&format!("user-{u}"));
+            let mut rng = fastrand::Rng::with_seed(u);
+            tokio::spawn(async move {
+                let mut received = Vec::new();
+                for _ in 0..40 {
+                    let pick = {
+                        let ids = ids.lock().unwrap();
+                        let n = ids.len();
+                        (n > 0).then(|| ids[rng.usize(..n)].clone())
+                    };
+                    match rng.u8(..10) {
+                        0..=2 => {
+                            let s = m.mint(&me, &Grant::new()).await.unwrap();
+                            received.push((
+                                s.session_id.clone(),
+                                s.access_token.expose_secret().to_owned(),
+                            ));
+                            ids.lock().unwrap().push(s.session_id);
+                        }
+                        3..=7 => {
+                            if let Some(id) = pick {
+                                let held = if rng.bool() {
+                                    None
+                                } else {
+                                    Some(Generation(rng.u64(..3)))
+                                };
+                                if let Ok(t) = m.refresh(&me, &id, held).await {
+                                    received.push((
+                                        t.session_id.clone(),
+                                        t.access_token.expose_secret().to_owned(),
+                                    ));
+                                }
+                            }
+                        }
+                        8 => {
+                            if let Some(id) = pick {
+                                let _ = m.revoke(&me, &id).await;
+                            }
+                        }
+                        _ => {
+                            let _ = m.revoke_user(&me).await;
+                        }
+                    }
+                }
+                (me, received)
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for t in tasks {
+        let (me, received) = t.await.unwrap();
+        for (id, token) in received {
+            let session = env
+                .mock
+                .session_of_token(&token)
+                .expect("a token the mock issued");
+            assert_eq!(
+                session,
+                id.as_str(),
+                "the token belongs to the session it came with"
+            );
+            let owner = env.mock.session(&session).unwrap().external_user_id;
+            assert_eq!(
+                owner.as_deref(),
+                Some(me.as_str()),
+                "{me} received a token of another user's session"
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 50,
+        "the interleaving exercised enough tokens ({checked})"
+    );
+}
+
+#[cfg(feature = "redis")]
+mod two_replicas {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_managers_on_one_redis_share_sessions_and_single_flight() {
+        let Some(env) = crate::env::Env::redis().await else {
+            return;
+        };
+        let a = env.manager().await;
+        let b = env.manager().await;
+        let (alice, bob) = (user("alice"), user("bob"));
+        let (id, _) = mint(&a, &alice).await;
+
+        let t = b.refresh(&alice, &id, Some(Generation(0))).await.unwrap();
+        assert_eq!(t.generation, Generation(1));
+        let err = b.refresh(&bob, &id, None).await.unwrap_err();
+        assert!(matches!(err, SessionError::NotFound));
+        let old = a.refresh(&alice, &id, Some(Generation(0))).await.unwrap();
+        assert_eq!(
+            old.access_token.expose_secret(),
+            t.access_token.expose_secret()
+        );
+        assert_eq!(env.mock.calls(Endpoint::Refresh), 1);
+
+        let tasks: Vec<_> = (0..100)
+            .map(|i| {
+                let m = if i % 2 == 0 { a.clone() } else { b.clone() };
+                let (u, id) = (alice.clone(), id.clone());
+                tokio::spawn(async move { m.refresh(&u, &id, Some(Generation(1))).await })
+            })
+            .collect();
+        let mut tokens = HashSet::new();
+        for t in tasks {
+            let tok = t.await.unwrap().unwrap();
+            assert_eq!(tok.generation, Generation(2));
+            tokens.insert(tok.access_token.expose_secret().to_owned());
+        }
+        assert_eq!(tokens.len(), 1);
+        assert_eq!(
+            env.mock.calls(Endpoint::Refresh),
+            2,
+            "one rotation across both replicas"
+        );
+
+        assert_eq!(b.revoke_user(&alice).await.unwrap(), 1);
+        assert!(matches!(
+            a.refresh(&alice, &id, None).await,
+            Err(SessionError::NotFound)
+        ));
+    }
+}
