@@ -52,9 +52,11 @@ mod auth;
 mod client;
 mod config;
 mod credentials;
+pub mod csp;
 mod error;
 pub mod model;
 mod retry;
+pub mod routes;
 pub mod session;
 mod validation;
 

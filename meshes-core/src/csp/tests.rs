@@ -1,0 +1,257 @@
+use content_security_policy as servo;
+use http::header::{CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY};
+use http::{HeaderMap, HeaderValue};
+
+use super::*;
+
+const EMBED: &str = "https://embed.meshes.io";
+
+fn o() -> Vec<String> {
+    vec![EMBED.to_owned()]
+}
+
+fn merged(policy: &str) -> String {
+    merge_policy_list(policy, &o()).into_owned()
+}
+
+#[test]
+fn appends_to_existing_frame_src_keeping_the_rest_byte_for_byte() {
+    assert_eq!(
+        merged("default-src 'self';  frame-src 'self' https://a.example ;img-src *"),
+        "default-src 'self';  frame-src 'self' https://a.example https://embed.meshes.io ;img-src *"
+    );
+    assert_eq!(
+        merged("FRAME-SRC 'self'"),
+        "FRAME-SRC 'self' https://embed.meshes.io"
+    );
+}
+
+#[test]
+fn no_duplicates() {
+    let p = "frame-src https://EMBED.meshes.io 'self'";
+    assert!(matches!(merge_policy_list(p, &o()), Cow::Borrowed(_)));
+    let twice = merged(&merged("frame-src 'self'"));
+    assert_eq!(twice, "frame-src 'self' https://embed.meshes.io");
+}
+
+#[test]
+fn frame_src_none_becomes_the_origins() {
+    assert_eq!(
+        merged("frame-src 'none'; script-src 'self'"),
+        "frame-src https://embed.meshes.io; script-src 'self'"
+    );
+}
+
+#[test]
+fn builds_frame_src_from_child_src_then_default_src() {
+    assert_eq!(
+        merged("default-src 'self'; child-src https://c.example"),
+        "default-src 'self'; child-src https://c.example; frame-src https://c.example https://embed.meshes.io"
+    );
+    assert_eq!(
+        merged("default-src 'self' https://cdn.example;"),
+        "default-src 'self' https://cdn.example; frame-src 'self' https://cdn.example https://embed.meshes.io"
+    );
+    assert_eq!(
+        merged("default-src 'none'"),
+        "default-src 'none'; frame-src https://embed.meshes.io"
+    );
+    assert_eq!(
+        merged("child-src 'none'; default-src *"),
+        "child-src 'none'; default-src *; frame-src https://embed.meshes.io"
+    );
+}
+
+#[test]
+fn first_occurrence_wins() {
+    assert_eq!(
+        merged("frame-src 'self'; frame-src https://ignored.example"),
+        "frame-src 'self' https://embed.meshes.io; frame-src https://ignored.example"
+    );
+}
+
+#[test]
+fn policies_that_do_not_restrict_frames_are_unchanged() {
+    for p in [
+        "img-src 'self'",
+        "script-src 'self'; object-src 'none'",
+        "",
+        "   ",
+        "frame-ancestors 'self'",
+    ] {
+        assert_eq!(merged(p), p);
+    }
+}
+
+#[test]
+fn each_policy_of_a_list_is_merged() {
+    assert_eq!(
+        merged("default-src 'self', img-src *, frame-src 'none'"),
+        "default-src 'self'; frame-src 'self' https://embed.meshes.io, img-src *, frame-src https://embed.meshes.io"
+    );
+}
+
+#[test]
+fn apply_sets_when_absent_or_leaves_it() {
+    let set = FrameSrcPolicy::new(o(), WhenAbsent::Set);
+    let mut h = HeaderMap::new();
+    set.apply(&mut h);
+    assert_eq!(
+        h[CONTENT_SECURITY_POLICY],
+        "frame-src 'self' https://embed.meshes.io"
+    );
+
+    let leave = FrameSrcPolicy::new(o(), WhenAbsent::Leave);
+    let mut h = HeaderMap::new();
+    leave.apply(&mut h);
+    assert!(h.is_empty());
+
+    let none = FrameSrcPolicy::new(Vec::new(), WhenAbsent::Set);
+    let mut h = HeaderMap::new();
+    none.apply(&mut h);
+    assert!(h.is_empty(), "no origin known yet: nothing to add");
+}
+
+#[test]
+fn apply_handles_several_headers_and_report_only() {
+    let policy = FrameSrcPolicy::new(o(), WhenAbsent::Set);
+    let mut h = HeaderMap::new();
+    h.append(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'"),
+    );
+    h.append(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("img-src *"),
+    );
+    h.append(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-src 'self'"),
+    );
+    h.append(
+        CONTENT_SECURITY_POLICY_REPORT_ONLY,
+        HeaderValue::from_static("default-src 'none'"),
+    );
+    policy.apply(&mut h);
+    let enforced: Vec<_> = h
+        .get_all(CONTENT_SECURITY_POLICY)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(
+        enforced,
+        [
+            "default-src 'self'; frame-src 'self' https://embed.meshes.io",
+            "img-src *",
+            "frame-src 'self' https://embed.meshes.io",
+        ]
+    );
+    assert_eq!(
+        h[CONTENT_SECURITY_POLICY_REPORT_ONLY],
+        "default-src 'none'; frame-src https://embed.meshes.io"
+    );
+
+    // Report-only alone: merged, and an enforced header is still added.
+    let mut h = HeaderMap::new();
+    h.insert(
+        CONTENT_SECURITY_POLICY_REPORT_ONLY,
+        HeaderValue::from_static("frame-src 'none'"),
+    );
+    policy.apply(&mut h);
+    assert_eq!(
+        h[CONTENT_SECURITY_POLICY_REPORT_ONLY],
+        "frame-src https://embed.meshes.io"
+    );
+    assert_eq!(
+        h[CONTENT_SECURITY_POLICY],
+        "frame-src 'self' https://embed.meshes.io"
+    );
+}
+
+#[test]
+fn cache_gives_the_same_answer() {
+    let policy = FrameSrcPolicy::new(o(), WhenAbsent::Set);
+    for _ in 0..3 {
+        let mut h = HeaderMap::new();
+        h.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'"),
+        );
+        policy.apply(&mut h);
+        assert_eq!(
+            h[CONTENT_SECURITY_POLICY],
+            "default-src 'self'; frame-src 'self' https://embed.meshes.io"
+        );
+    }
+    for i in 0..(CACHE_LIMIT * 2) {
+        let mut h = HeaderMap::new();
+        h.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&format!("img-src https://{i}.example")).unwrap(),
+        );
+        policy.apply(&mut h);
+    }
+    assert!(policy.cache().len() <= CACHE_LIMIT);
+}
+
+/// Checks with Servo's CSP implementation (independent of this parser) that a frame from
+/// `url` is allowed (or blocked) by `policy`.
+fn servo_allows_frame(policy: &str, url: &str) -> bool {
+    let list = servo::CspList::parse(
+        policy,
+        servo::PolicySource::Header,
+        servo::PolicyDisposition::Enforce,
+    );
+    let (result, _) = list.should_request_be_blocked(&servo::Request {
+        url: servo::url::Url::parse(url).unwrap(),
+        current_url: servo::url::Url::parse(url).unwrap(),
+        origin: servo::Origin::Tuple(
+            "https".into(),
+            servo::url::Host::Domain("app.example.com".into()),
+            443,
+        ),
+        redirect_count: 0,
+        destination: servo::Destination::IFrame,
+        initiator: servo::Initiator::None,
+        nonce: String::new(),
+        integrity_metadata: String::new(),
+        parser_metadata: servo::ParserMetadata::None,
+    });
+    result == servo::CheckResult::Allowed
+}
+
+#[test]
+fn independent_parser_agrees_embed_is_allowed_and_nothing_is_lost() {
+    let frames = [
+        "https://embed.meshes.io/workspace/dashboard",
+        "https://app.example.com/inner",
+        "https://cdn.example/frame",
+        "https://c.example/x",
+        "https://other.example/y",
+    ];
+    for policy in [
+        "default-src 'self'",
+        "default-src 'self' https://cdn.example; img-src *",
+        "default-src 'none'; script-src 'self'",
+        "child-src https://c.example; default-src 'self'",
+        "frame-src 'self' https://c.example",
+        "frame-src 'none'",
+        "frame-src *",
+        "img-src 'self'",
+        "default-src https:",
+    ] {
+        let after = merged(policy);
+        assert!(
+            servo_allows_frame(&after, frames[0]),
+            "{policy:?} -> {after:?} must allow the embed origin"
+        );
+        for url in &frames[1..] {
+            if servo_allows_frame(policy, url) {
+                assert!(
+                    servo_allows_frame(&after, url),
+                    "{policy:?} -> {after:?} lost {url}"
+                );
+            }
+        }
+    }
+}
