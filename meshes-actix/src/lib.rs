@@ -1,13 +1,79 @@
-//! Meshes (meshes.io) embed sessions for actix-web apps.
+//! Embed a Meshes (meshes.io) workspace in an actix-web app.
 //!
-//! This crate will hold the actix-web adapter: a `scope`/`configure` with the mint, refresh
-//! and revoke routes, a `MeshesSession` extractor and a `FrameSrc` middleware. Until then it
-//! re-exports [`meshes_core`], the management API client it builds on.
+//! Register the state, wrap the CSP middleware, mount the scope:
 //!
+//! ```no_run
+//! use actix_web::{App, HttpRequest, HttpServer, web};
+//! use meshes_actix::{Client, FrameSrc, Grant, MeshesState, SessionManager, UserKey};
+//!
+//! #[actix_web::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // MESHES_ACCESS_KEY, MESHES_SECRET_KEY, MESHES_ORG_ID (and optional MESHES_API_URL)
+//!     let client = Client::from_env()?;
+//!     let manager = SessionManager::builder(client)
+//!         .default_grant(Grant::new().workspace(std::env::var("MESHES_WORKSPACE_ID")?.parse()?))
+//!         .embed_origin("https://embed.meshes.io")
+//!         .build();
+//!     // The host app's own login: here, a `user` cookie.
+//!     let resolver = |req: &HttpRequest| {
+//!         let user = req.cookie("user").map(|c| c.value().to_owned());
+//!         async move { user.map(|id| (UserKey::new(id), Grant::new())) }
+//!     };
+//!     let meshes = MeshesState::new(manager.clone(), resolver).into_data();
+//!
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .app_data(meshes.clone())
+//!             .wrap(FrameSrc::from_manager(manager.clone()))
+//!             .service(meshes_actix::scope("/meshes"))
+//!     })
+//!     .bind(("127.0.0.1", 3001))?
+//!     .run()
+//!     .await?;
+//!     Ok(())
+//! }
 //! ```
-//! use meshes_actix::meshes_core::model::CreateSession;
-//! assert!(CreateSession::new(meshes_actix::meshes_core::Uuid::nil()).validate().is_ok());
-//! ```
+//!
+//! - [`MeshesState`] (in `app_data`) holds the manager and the [`Resolver`].
+//! - [`scope`] / [`configure`] add `POST /sessions`, `POST /sessions/{id}/refresh` and
+//!   `DELETE /sessions/{id}`, with the same answers, status codes, `no-store` and CSRF rule
+//!   as meshes-axum ([`meshes_core::routes`]).
+//! - [`FrameSrc`] merges the embed origins into HTML responses' CSP `frame-src`.
+//! - [`MeshesSession`] / [`MaybeMeshesSession`] mint a session inside a handler;
+//!   [`MeshesError`] is every error.
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it does |
+//! |---|---|---|
+//! | `rustls` | yes | TLS through rustls |
+//! | `native-tls` | no | TLS through the platform library |
+//! | `redis` | no | `RedisStore` for several replicas |
+//!
+//! # MSRV
+//!
+//! Rust 1.89, as `meshes-core`.
 
-#[doc(inline)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod error;
+mod ext;
+mod extract;
+pub mod frame_src;
+mod scope;
+mod state;
+
+pub use error::MeshesError;
+pub use ext::MeshesExt;
+pub use extract::{MaybeMeshesSession, MeshesSession};
+pub use frame_src::{FrameSrc, FrameSrcMiddleware};
+#[doc(no_inline)]
 pub use meshes_core;
+#[doc(inline)]
+pub use meshes_core::Client;
+#[doc(inline)]
+pub use meshes_core::csp::WhenAbsent;
+#[doc(inline)]
+pub use meshes_core::session::{Generation, Grant, SessionManager, UserKey};
+pub use scope::{configure, scope};
+pub use state::{LocalBoxFuture, MeshesState, Resolver};

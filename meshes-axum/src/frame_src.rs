@@ -27,36 +27,21 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, PoisonError, RwLock};
 use std::task::{Context, Poll, ready};
 
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, Request, Response};
-use meshes_core::csp::{FrameSrcPolicy, WhenAbsent};
+use axum::http::{HeaderMap, HeaderValue, Request, Response};
+use meshes_core::csp::{FrameSrcSource, WhenAbsent, is_html};
 use meshes_core::session::SessionManager;
 use tower_layer::Layer;
 use tower_service::Service;
 
 /// Adds the embed origin(s) to responses' CSP. See the [module docs](self).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 #[must_use]
 pub struct FrameSrcLayer {
-    shared: Arc<Shared>,
-}
-
-struct Shared {
-    source: Source,
-    when_absent: WhenAbsent,
+    source: FrameSrcSource,
     html_only: bool,
-}
-
-enum Source {
-    Fixed(RwLock<FrameSrcPolicy>),
-    /// The manager's configured and seen origins; the policy is rebuilt only when they change.
-    Manager {
-        manager: SessionManager,
-        current: RwLock<(Arc<[String]>, FrameSrcPolicy)>,
-    },
 }
 
 impl FrameSrcLayer {
@@ -66,109 +51,39 @@ impl FrameSrcLayer {
         I: IntoIterator<Item = O>,
         O: Into<String>,
     {
-        let origins: Vec<String> = origins.into_iter().map(Into::into).collect();
-        Self::with(
-            Source::Fixed(RwLock::new(FrameSrcPolicy::new(origins, WhenAbsent::Set))),
-            WhenAbsent::Set,
-            true,
-        )
+        let origins = origins.into_iter().map(Into::into).collect();
+        Self {
+            source: FrameSrcSource::fixed(origins, WhenAbsent::Set),
+            html_only: true,
+        }
     }
 
     /// Allows the origins `manager` was configured with or has seen in launch URLs.
     pub fn from_manager(manager: SessionManager) -> Self {
-        let origins = manager.embed_origins();
-        let policy = FrameSrcPolicy::new(origins.to_vec(), WhenAbsent::Set);
-        Self::with(
-            Source::Manager {
-                manager,
-                current: RwLock::new((origins, policy)),
-            },
-            WhenAbsent::Set,
-            true,
-        )
-    }
-
-    fn with(source: Source, when_absent: WhenAbsent, html_only: bool) -> Self {
         Self {
-            shared: Arc::new(Shared {
-                source,
-                when_absent,
-                html_only,
-            }),
+            source: FrameSrcSource::manager(manager, WhenAbsent::Set),
+            html_only: true,
         }
     }
 
     /// What to do with a response that has no CSP (default [`WhenAbsent::Set`]).
-    pub fn when_absent(self, when_absent: WhenAbsent) -> Self {
-        let html_only = self.shared.html_only;
-        self.rebuild(when_absent, html_only)
+    pub fn when_absent(mut self, when_absent: WhenAbsent) -> Self {
+        self.source = self.source.with_when_absent(when_absent);
+        self
     }
 
     /// Apply to every response, not only HTML ones.
-    pub fn all_responses(self) -> Self {
-        let when_absent = self.shared.when_absent;
-        self.rebuild(when_absent, false)
+    pub fn all_responses(mut self) -> Self {
+        self.html_only = false;
+        self
     }
 
-    fn rebuild(self, when_absent: WhenAbsent, html_only: bool) -> Self {
-        let source = match &self.shared.source {
-            Source::Fixed(p) => {
-                let origins = read(p).origins().to_vec();
-                Source::Fixed(RwLock::new(FrameSrcPolicy::new(origins, when_absent)))
-            }
-            Source::Manager { manager, current } => {
-                let origins = read(current).0.clone();
-                Source::Manager {
-                    manager: manager.clone(),
-                    current: RwLock::new((
-                        origins.clone(),
-                        FrameSrcPolicy::new(origins.to_vec(), when_absent),
-                    )),
-                }
-            }
-        };
-        Self::with(source, when_absent, html_only)
-    }
-
-    /// Applies the policy to a response's headers.
     fn apply(&self, headers: &mut HeaderMap) {
-        let shared = &self.shared;
-        if shared.html_only && !is_html(headers) {
+        if self.html_only && !is_html(headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes)) {
             return;
         }
-        match &shared.source {
-            Source::Fixed(policy) => read(policy).apply(headers),
-            Source::Manager { manager, current } => {
-                let origins = manager.embed_origins();
-                let policy = {
-                    let cur = read(current);
-                    Arc::ptr_eq(&cur.0, &origins).then(|| cur.1.clone())
-                };
-                let policy = policy.unwrap_or_else(|| {
-                    let policy = FrameSrcPolicy::new(origins.to_vec(), shared.when_absent);
-                    *current.write().unwrap_or_else(PoisonError::into_inner) =
-                        (origins, policy.clone());
-                    policy
-                });
-                policy.apply(headers);
-            }
-        }
+        self.source.policy().apply(headers);
     }
-}
-
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn is_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("text/html")
-        })
 }
 
 impl<S> Layer<S> for FrameSrcLayer {
@@ -254,20 +169,6 @@ where
             layer.apply(resp.headers_mut());
         }
         Poll::Ready(Ok(resp))
-    }
-}
-
-impl fmt::Debug for FrameSrcLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let source = match &self.shared.source {
-            Source::Fixed(p) => format!("{:?}", read(p).origins()),
-            Source::Manager { .. } => "SessionManager::embed_origins".to_owned(),
-        };
-        f.debug_struct("FrameSrcLayer")
-            .field("origins", &source)
-            .field("when_absent", &self.shared.when_absent)
-            .field("html_only", &self.shared.html_only)
-            .finish()
     }
 }
 

@@ -36,9 +36,11 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use http::HeaderValue;
+
+use crate::session::SessionManager;
 
 /// What to do with a response that has no `Content-Security-Policy` header.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -263,6 +265,17 @@ impl FrameSrcPolicy {
         }
     }
 
+    /// The merged header value for raw header bytes, or `None` when unchanged (or not
+    /// text). Cached: for frameworks with their own header types.
+    pub fn merge_bytes(&self, value: &[u8]) -> Option<HeaderValue> {
+        self.merge_value(&HeaderValue::from_bytes(value).ok()?)
+    }
+
+    /// The header to set when a response has no CSP, if any.
+    pub fn value_when_absent(&self) -> Option<&HeaderValue> {
+        self.inner.when_absent.as_ref()
+    }
+
     /// The merged value, or `None` when it is unchanged (or not text).
     fn merge_value(&self, value: &HeaderValue) -> Option<HeaderValue> {
         if let Some(hit) = self.cache().get(value) {
@@ -286,6 +299,110 @@ impl FrameSrcPolicy {
             .cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Whether a `Content-Type` is HTML (the responses that frame anything).
+pub fn is_html(content_type: Option<&[u8]>) -> bool {
+    content_type.is_some_and(|ct| {
+        let ct = ct.trim_ascii_start();
+        ct.len() >= 9 && ct[..9].eq_ignore_ascii_case(b"text/html")
+    })
+}
+
+/// Where a framework's frame-src middleware gets its policy: fixed origins, or the origins a
+/// [`SessionManager`] was configured with or has seen in launch URLs (rebuilt only when they
+/// change).
+///
+/// ```
+/// use meshes_core::csp::{FrameSrcSource, WhenAbsent};
+/// let source = FrameSrcSource::fixed(vec!["https://embed.meshes.io".into()], WhenAbsent::Set);
+/// assert_eq!(source.policy().origins(), ["https://embed.meshes.io"]);
+/// ```
+#[derive(Clone)]
+pub struct FrameSrcSource {
+    inner: Arc<SourceInner>,
+}
+
+enum SourceInner {
+    Fixed(FrameSrcPolicy),
+    Manager {
+        manager: SessionManager,
+        when_absent: WhenAbsent,
+        current: RwLock<(Arc<[String]>, FrameSrcPolicy)>,
+    },
+}
+
+impl FrameSrcSource {
+    /// Fixed origins.
+    pub fn fixed(origins: Vec<String>, when_absent: WhenAbsent) -> Self {
+        Self {
+            inner: Arc::new(SourceInner::Fixed(FrameSrcPolicy::new(
+                origins,
+                when_absent,
+            ))),
+        }
+    }
+
+    /// The origins `manager` knows, as they are when each response is sent.
+    pub fn manager(manager: SessionManager, when_absent: WhenAbsent) -> Self {
+        let origins = manager.embed_origins();
+        let policy = FrameSrcPolicy::new(origins.to_vec(), when_absent);
+        Self {
+            inner: Arc::new(SourceInner::Manager {
+                manager,
+                when_absent,
+                current: RwLock::new((origins, policy)),
+            }),
+        }
+    }
+
+    /// The same source with another [`WhenAbsent`].
+    #[must_use]
+    pub fn with_when_absent(&self, when_absent: WhenAbsent) -> Self {
+        match &*self.inner {
+            SourceInner::Fixed(p) => Self::fixed(p.origins().to_vec(), when_absent),
+            SourceInner::Manager { manager, .. } => Self::manager(manager.clone(), when_absent),
+        }
+    }
+
+    /// The policy to apply now.
+    pub fn policy(&self) -> FrameSrcPolicy {
+        match &*self.inner {
+            SourceInner::Fixed(p) => p.clone(),
+            SourceInner::Manager {
+                manager,
+                when_absent,
+                current,
+            } => {
+                let origins = manager.embed_origins();
+                {
+                    let cur = current.read().unwrap_or_else(PoisonError::into_inner);
+                    if Arc::ptr_eq(&cur.0, &origins) {
+                        return cur.1.clone();
+                    }
+                }
+                let policy = FrameSrcPolicy::new(origins.to_vec(), *when_absent);
+                *current.write().unwrap_or_else(PoisonError::into_inner) =
+                    (origins, policy.clone());
+                policy
+            }
+        }
+    }
+}
+
+impl fmt::Debug for FrameSrcSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.inner {
+            SourceInner::Fixed(p) => f
+                .debug_tuple("FrameSrcSource::Fixed")
+                .field(&p.origins())
+                .finish(),
+            SourceInner::Manager { when_absent, .. } => f
+                .debug_struct("FrameSrcSource::Manager")
+                .field("when_absent", when_absent)
+                .finish_non_exhaustive(),
+        }
     }
 }
 

@@ -67,9 +67,13 @@ pub use config::{
 pub use credentials::{Credentials, ENV_ACCESS_KEY, ENV_API_URL, ENV_ORG_ID, ENV_SECRET_KEY};
 pub use error::{ApiError, Error, FieldError, Result, ValidationError, Violation};
 
+#[doc(no_inline)]
+pub use http;
 pub use retry::RetryPolicy;
 #[doc(no_inline)]
 pub use secrecy::{ExposeSecret, SecretString};
+#[doc(no_inline)]
+pub use time::OffsetDateTime;
 #[doc(no_inline)]
 pub use uuid::Uuid;
 

@@ -1,0 +1,210 @@
+//! The same small host app, built with each adapter.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use meshes_core::Client;
+use meshes_core::session::{Grant, SessionManager, UserKey};
+use meshes_mock::MockMeshes;
+
+/// Which adapter an app uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Adapter {
+    Axum,
+    Actix,
+}
+
+/// How to build the app for a scenario.
+#[derive(Default)]
+pub(crate) struct Config {
+    pub(crate) client: Option<Client>,
+    /// Per-attempt timeout (and no retries) of the client to the app's own mock.
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) mint_rate: Option<(u32, Duration)>,
+    pub(crate) allow_origin: Option<&'static str>,
+    pub(crate) body_limit: Option<usize>,
+}
+
+/// A running host app.
+pub(crate) struct App {
+    pub(crate) url: String,
+    pub(crate) mock: MockMeshes,
+    pub(crate) manager: SessionManager,
+    pub(crate) http: reqwest::Client,
+}
+
+const PAGE: &str = "<!doctype html><p>host page</p>";
+
+fn user_of(headers: impl Fn(&str) -> Option<String>) -> Option<(UserKey, Grant)> {
+    let user = headers("x-user")?;
+    let grant = if headers("x-bad-grant").is_some() {
+        Grant::new().ttl_seconds(10)
+    } else {
+        Grant::new()
+    };
+    Some((UserKey::new(user), grant))
+}
+
+pub(crate) async fn start(adapter: Adapter, config: Config) -> App {
+    let mock = MockMeshes::start().await.unwrap();
+    let client = match (config.client, config.timeout) {
+        (Some(c), _) => c,
+        (None, Some(t)) => mock
+            .client_builder()
+            .timeout(t)
+            .retry(meshes_core::RetryPolicy::none())
+            .build()
+            .unwrap(),
+        (None, None) => mock.client(),
+    };
+    let mut builder = SessionManager::builder(client)
+        .default_grant(Grant::new().workspace(mock.workspace_id()))
+        .embed_origin(mock.embed_origin());
+    builder = match config.mint_rate {
+        Some((burst, per)) => builder.mint_rate(burst, per),
+        None => builder.no_mint_rate_limit(),
+    };
+    let manager = builder.build();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    match adapter {
+        Adapter::Axum => serve_axum(
+            listener,
+            manager.clone(),
+            &config.allow_origin,
+            config.body_limit,
+        ),
+        Adapter::Actix => serve_actix(
+            listener,
+            manager.clone(),
+            config.allow_origin,
+            config.body_limit,
+        ),
+    }
+    App {
+        url,
+        mock,
+        manager,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    }
+}
+
+fn serve_axum(
+    listener: TcpListener,
+    manager: SessionManager,
+    allow: &Option<&'static str>,
+    limit: Option<usize>,
+) {
+    use axum::http::header::CONTENT_SECURITY_POLICY;
+    use axum::http::request::Parts;
+    use axum::response::Html;
+    use axum::routing::get;
+
+    let resolver = |parts: &Parts| {
+        let found = user_of(|name| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        });
+        async move { found }
+    };
+    let mut layer = meshes_axum::MeshesLayer::new(manager, resolver);
+    if let Some(o) = allow {
+        layer = layer.allow_origin(*o);
+    }
+    if let Some(n) = limit {
+        layer = layer.body_limit(n);
+    }
+    let app = axum::Router::new()
+        .route(
+            "/page",
+            get(|| async {
+                (
+                    [(CONTENT_SECURITY_POLICY, "default-src 'self'")],
+                    Html(PAGE),
+                )
+            }),
+        )
+        .route("/bare", get(|| async { Html(PAGE) }))
+        .route(
+            "/api",
+            get(|| async { axum::Json(serde_json::json!({"ok": true})) }),
+        )
+        .nest("/meshes", meshes_axum::router())
+        .layer(layer);
+    listener.set_nonblocking(true).unwrap();
+    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+}
+
+fn serve_actix(
+    listener: TcpListener,
+    manager: SessionManager,
+    allow: Option<&'static str>,
+    limit: Option<usize>,
+) {
+    use actix_web::{HttpRequest, HttpResponse, web};
+
+    let resolver = |req: &HttpRequest| {
+        let found = user_of(|name| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        });
+        async move { found }
+    };
+    let mut state = meshes_actix::MeshesState::new(manager.clone(), resolver);
+    if let Some(o) = allow {
+        state = state.allow_origin(o);
+    }
+    if let Some(n) = limit {
+        state = state.body_limit(n);
+    }
+    let data = state.into_data();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            actix_web::HttpServer::new(move || {
+                actix_web::App::new()
+                    .app_data(data.clone())
+                    .wrap(meshes_actix::FrameSrc::from_manager(manager.clone()))
+                    .route(
+                        "/page",
+                        web::get().to(|| async {
+                            HttpResponse::Ok()
+                                .content_type("text/html; charset=utf-8")
+                                .insert_header(("content-security-policy", "default-src 'self'"))
+                                .body(PAGE)
+                        }),
+                    )
+                    .route(
+                        "/bare",
+                        web::get().to(|| async {
+                            HttpResponse::Ok()
+                                .content_type("text/html; charset=utf-8")
+                                .body(PAGE)
+                        }),
+                    )
+                    .route(
+                        "/api",
+                        web::get().to(|| async {
+                            HttpResponse::Ok().json(serde_json::json!({"ok": true}))
+                        }),
+                    )
+                    .service(meshes_actix::scope("/meshes"))
+            })
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .unwrap()
+            .run()
+            .await
+            .unwrap();
+        });
+    });
+}

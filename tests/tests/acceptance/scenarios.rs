@@ -1,0 +1,560 @@
+//! The scenarios, written once.
+
+use std::time::Duration;
+
+use meshes_core::session::UserKey;
+use meshes_core::{Client, RetryPolicy};
+use meshes_mock::{Endpoint, Fault};
+use reqwest::StatusCode;
+use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, RETRY_AFTER};
+use serde_json::Value;
+
+use crate::apps::{Adapter, App, Config, start};
+
+/// Runs every scenario against both adapters.
+macro_rules! on_both_adapters {
+    ($($name:ident),* $(,)?) => {
+        mod axum {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::apps::Adapter::Axum).await;
+                }
+            )*
+        }
+        mod actix {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::apps::Adapter::Actix).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_adapters!(
+    unauthenticated_mint_is_401,
+    mint_answers_the_documented_json_with_no_store,
+    refresh_rotates_and_the_mock_rejects_the_old_token,
+    another_users_session_is_404_without_upstream_calls,
+    concurrent_refreshes_make_one_upstream_call,
+    old_generation_gets_the_current_token_without_a_call,
+    revoke_and_logout,
+    upstream_faults_map_to_the_documented_statuses,
+    upstream_timeout_is_504,
+    upstream_unreachable_is_502,
+    mint_rate_limit_is_429_with_retry_after,
+    bad_input_is_400_or_422,
+    cross_site_requests_are_403_unless_allowed,
+    bodies_over_the_limit_are_413,
+    csp_is_merged_on_html_routes,
+);
+
+struct Reply {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    json: Value,
+}
+
+impl App {
+    async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.unwrap();
+        Reply {
+            status,
+            headers,
+            json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    fn post(&self, path: &str, user: Option<&str>) -> reqwest::RequestBuilder {
+        let mut r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("origin", &self.url);
+        if let Some(u) = user {
+            r = r.header("x-user", u);
+        }
+        r
+    }
+
+    async fn mint(&self, user: &str) -> Value {
+        let r = self.send(self.post("/meshes/sessions", Some(user))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+        r.json
+    }
+
+    async fn refresh(&self, user: &str, id: &str, body: &str) -> Reply {
+        self.send(
+            self.post(&format!("/meshes/sessions/{id}/refresh"), Some(user))
+                .header("content-type", "application/json")
+                .body(body.to_owned()),
+        )
+        .await
+    }
+}
+
+fn error_of(r: &Reply) -> (StatusCode, &str) {
+    (r.status, r.json["error"].as_str().unwrap_or("<none>"))
+}
+
+async fn unauthenticated_mint_is_401(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let r = app.send(app.post("/meshes/sessions", None)).await;
+    assert_eq!(error_of(&r), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    assert_eq!(r.headers[CACHE_CONTROL], "no-store");
+    assert_eq!(app.mock.calls(Endpoint::Create), 0);
+}
+
+async fn mint_answers_the_documented_json_with_no_store(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let r = app.send(app.post("/meshes/sessions", Some("alice"))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers[CACHE_CONTROL], "no-store");
+    assert_eq!(r.headers["content-type"], "application/json");
+    let mut keys: Vec<&str> = r
+        .json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "access_token",
+            "expires_at",
+            "generation",
+            "launch_url",
+            "session_id"
+        ]
+    );
+    assert_eq!(r.json["generation"], 0);
+    let launch = r.json["launch_url"].as_str().unwrap();
+    assert!(launch.starts_with(&format!(
+        "{}/workspace/dashboard?launch=",
+        app.mock.embed_origin()
+    )));
+    assert!(
+        app.mock
+            .token_is_current(r.json["access_token"].as_str().unwrap())
+    );
+}
+
+async fn refresh_rotates_and_the_mock_rejects_the_old_token(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let s = app.mint("alice").await;
+    let id = s["session_id"].as_str().unwrap();
+    let old = s["access_token"].as_str().unwrap();
+    let r = app.refresh("alice", id, r#"{"generation":0}"#).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(r.headers[CACHE_CONTROL], "no-store");
+    let mut keys: Vec<&str> = r
+        .json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["access_token", "expires_at", "generation", "session_id"]
+    );
+    assert_eq!(r.json["generation"], 1);
+    let new = r.json["access_token"].as_str().unwrap();
+    assert_ne!(new, old);
+    assert!(
+        !app.mock.token_is_current(old),
+        "the mock rejects the old token"
+    );
+    assert!(app.mock.token_is_current(new));
+    // An empty body is fine too (and right after a rotation it joins it).
+    let r = app.refresh("alice", id, "").await;
+    assert_eq!(
+        (r.status, r.json["generation"].as_u64()),
+        (StatusCode::OK, Some(1))
+    );
+}
+
+async fn another_users_session_is_404_without_upstream_calls(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let s = app.mint("alice").await;
+    let id = s["session_id"].as_str().unwrap();
+    let r = app.refresh("bob", id, "").await;
+    assert_eq!(error_of(&r), (StatusCode::NOT_FOUND, "not_found"));
+    let r = app
+        .send(
+            app.http
+                .delete(format!("{}/meshes/sessions/{id}", app.url))
+                .header("origin", &app.url)
+                .header("x-user", "bob"),
+        )
+        .await;
+    assert_eq!(error_of(&r), (StatusCode::NOT_FOUND, "not_found"));
+    let r = app.refresh("bob", "sess_unknown", "").await;
+    assert_eq!(error_of(&r), (StatusCode::NOT_FOUND, "not_found"));
+    assert_eq!(
+        app.mock.calls(Endpoint::Refresh) + app.mock.calls(Endpoint::Revoke),
+        0
+    );
+}
+
+async fn concurrent_refreshes_make_one_upstream_call(adapter: Adapter) {
+    let app = std::sync::Arc::new(start(adapter, Config::default()).await);
+    let s = app.mint("alice").await;
+    let id = s["session_id"].as_str().unwrap().to_owned();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (app, id) = (app.clone(), id.clone());
+            tokio::spawn(async move { app.refresh("alice", &id, r#"{"generation":0}"#).await })
+        })
+        .collect();
+    let mut tokens = std::collections::HashSet::new();
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.status, StatusCode::OK);
+        tokens.insert(r.json["access_token"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(app.mock.calls(Endpoint::Refresh), 1);
+}
+
+async fn old_generation_gets_the_current_token_without_a_call(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let s = app.mint("alice").await;
+    let id = s["session_id"].as_str().unwrap();
+    let first = app.refresh("alice", id, r#"{"generation":0}"#).await;
+    let second = app.refresh("alice", id, r#"{"generation":1}"#).await;
+    assert_eq!(second.json["generation"], 2);
+    let old = app.refresh("alice", id, r#"{"generation":0}"#).await;
+    assert_eq!(old.json["generation"], 2);
+    assert_eq!(old.json["access_token"], second.json["access_token"]);
+    assert_ne!(first.json["access_token"], second.json["access_token"]);
+    assert_eq!(app.mock.calls(Endpoint::Refresh), 2);
+}
+
+async fn revoke_and_logout(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let s = app.mint("alice").await;
+    let id = s["session_id"].as_str().unwrap();
+    let r = app
+        .send(
+            app.http
+                .delete(format!("{}/meshes/sessions/{id}", app.url))
+                .header("origin", &app.url)
+                .header("x-user", "alice"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(r.headers[CACHE_CONTROL], "no-store");
+    assert_eq!(app.mock.session(id).unwrap().status, "revoked");
+    let r = app.refresh("alice", id, "").await;
+    assert_eq!(error_of(&r), (StatusCode::NOT_FOUND, "not_found"));
+
+    let a = app.mint("alice").await;
+    let b = app.mint("alice").await;
+    assert_eq!(
+        app.manager
+            .revoke_user(&UserKey::new("alice"))
+            .await
+            .unwrap(),
+        2
+    );
+    for s in [a, b] {
+        let id = s["session_id"].as_str().unwrap();
+        assert_eq!(app.mock.session(id).unwrap().status, "revoked");
+        assert_eq!(
+            app.refresh("alice", id, "").await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+}
+
+async fn upstream_faults_map_to_the_documented_statuses(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let cases = [
+        (
+            Fault::status(500),
+            1,
+            StatusCode::BAD_GATEWAY,
+            "upstream_error",
+        ),
+        (
+            Fault::status(502),
+            3,
+            StatusCode::BAD_GATEWAY,
+            "upstream_error",
+        ),
+        (
+            Fault::status(503),
+            3,
+            StatusCode::BAD_GATEWAY,
+            "upstream_error",
+        ),
+        (
+            Fault::status(429).retry_after(0),
+            3,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "upstream_rate_limited",
+        ),
+        (
+            Fault::status(200).raw_body("<html>not json</html>", "text/html"),
+            1,
+            StatusCode::BAD_GATEWAY,
+            "upstream_error",
+        ),
+        (
+            Fault::status(401).raw_body("Unauthorized", "text/plain"),
+            1,
+            StatusCode::BAD_GATEWAY,
+            "upstream_rejected",
+        ),
+        (Fault::status(409), 1, StatusCode::GONE, "gone"),
+        (Fault::status(404), 1, StatusCode::GONE, "gone"),
+    ];
+    for (fault, n, status, code) in cases {
+        let s = app.mint("alice").await;
+        app.mock.fail_next(Endpoint::Refresh, n, fault.clone());
+        let r = app
+            .refresh(
+                "alice",
+                s["session_id"].as_str().unwrap(),
+                r#"{"generation":0}"#,
+            )
+            .await;
+        assert_eq!(error_of(&r), (status, code), "{fault:?}");
+        assert_eq!(r.headers[CACHE_CONTROL], "no-store");
+        let text = r.json.to_string();
+        assert!(
+            !text.contains("injected")
+                && !text.contains("Unauthorized")
+                && !text.contains("not json")
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(r.headers[RETRY_AFTER], "1");
+        }
+    }
+    // On mint too: Meshes rejecting our credentials is a 502, never the user's 401.
+    app.mock.fail_next(Endpoint::Create, 1, Fault::status(401));
+    let r = app.send(app.post("/meshes/sessions", Some("alice"))).await;
+    assert_eq!(error_of(&r), (StatusCode::BAD_GATEWAY, "upstream_rejected"));
+    app.mock.fail_next(Endpoint::Create, 1, Fault::status(500));
+    let r = app.send(app.post("/meshes/sessions", Some("alice"))).await;
+    assert_eq!(error_of(&r), (StatusCode::BAD_GATEWAY, "upstream_error"));
+}
+
+async fn upstream_timeout_is_504(adapter: Adapter) {
+    let app = start(
+        adapter,
+        Config {
+            timeout: Some(Duration::from_millis(200)),
+            ..Config::default()
+        },
+    )
+    .await;
+    let s = app.mint("alice").await;
+    app.mock
+        .fail_next(Endpoint::Refresh, 1, Fault::delay(Duration::from_secs(2)));
+    let r = app
+        .refresh(
+            "alice",
+            s["session_id"].as_str().unwrap(),
+            r#"{"generation":0}"#,
+        )
+        .await;
+    assert_eq!(
+        error_of(&r),
+        (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout")
+    );
+}
+
+async fn upstream_unreachable_is_502(adapter: Adapter) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let creds = meshes_mock::MockMeshes::start()
+        .await
+        .unwrap()
+        .credentials();
+    let nowhere = Client::builder(creds)
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let app = start(
+        adapter,
+        Config {
+            client: Some(nowhere),
+            ..Config::default()
+        },
+    )
+    .await;
+    let r = app.send(app.post("/meshes/sessions", Some("alice"))).await;
+    assert_eq!(
+        error_of(&r),
+        (StatusCode::BAD_GATEWAY, "upstream_unreachable")
+    );
+}
+
+async fn mint_rate_limit_is_429_with_retry_after(adapter: Adapter) {
+    let app = start(
+        adapter,
+        Config {
+            mint_rate: Some((1, Duration::from_secs(60))),
+            ..Config::default()
+        },
+    )
+    .await;
+    app.mint("alice").await;
+    let r = app.send(app.post("/meshes/sessions", Some("alice"))).await;
+    assert_eq!(
+        error_of(&r),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    let secs: u64 = r.headers[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((50..=60).contains(&secs), "{secs}");
+    assert_eq!(app.mock.calls(Endpoint::Create), 1);
+}
+
+async fn bad_input_is_400_or_422(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let s = app.mint("alice").await;
+    let id = s["session_id"].as_str().unwrap();
+    for bad in [
+        "{",
+        "[1]",
+        r#"{"generation":"one"}"#,
+        r#"{"generation":-1}"#,
+    ] {
+        let r = app.refresh("alice", id, bad).await;
+        assert_eq!(
+            error_of(&r),
+            (StatusCode::BAD_REQUEST, "bad_request"),
+            "{bad}"
+        );
+    }
+    let r = app.refresh("alice", id, r#"{"generation":9}"#).await;
+    assert_eq!(
+        error_of(&r),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_generation")
+    );
+    let r = app
+        .send(
+            app.post("/meshes/sessions", Some("alice"))
+                .header("x-bad-grant", "1"),
+        )
+        .await;
+    assert_eq!(
+        error_of(&r),
+        (StatusCode::INTERNAL_SERVER_ERROR, "invalid_grant")
+    );
+    assert_eq!(app.mock.calls(Endpoint::Refresh), 0);
+}
+
+async fn cross_site_requests_are_403_unless_allowed(adapter: Adapter) {
+    let app = start(
+        adapter,
+        Config {
+            allow_origin: Some("https://partner.example"),
+            ..Config::default()
+        },
+    )
+    .await;
+    let url = format!("{}/meshes/sessions", app.url);
+    let r = app
+        .send(
+            app.http
+                .post(&url)
+                .header("x-user", "alice")
+                .header("origin", "https://evil.example"),
+        )
+        .await;
+    assert_eq!(error_of(&r), (StatusCode::FORBIDDEN, "cross_site"));
+    let r = app
+        .send(
+            app.http
+                .post(&url)
+                .header("x-user", "alice")
+                .header("sec-fetch-site", "cross-site"),
+        )
+        .await;
+    assert_eq!(error_of(&r), (StatusCode::FORBIDDEN, "cross_site"));
+    let r = app
+        .send(
+            app.http
+                .post(&url)
+                .header("x-user", "alice")
+                .header("origin", "null"),
+        )
+        .await;
+    assert_eq!(error_of(&r), (StatusCode::FORBIDDEN, "cross_site"));
+    assert_eq!(app.mock.calls(Endpoint::Create), 0);
+    let r = app
+        .send(
+            app.http
+                .post(&url)
+                .header("x-user", "alice")
+                .header("origin", "https://partner.example")
+                .header("sec-fetch-site", "cross-site"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = app
+        .send(
+            app.http
+                .post(&url)
+                .header("x-user", "alice")
+                .header("sec-fetch-site", "same-origin"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+async fn bodies_over_the_limit_are_413(adapter: Adapter) {
+    let app = start(
+        adapter,
+        Config {
+            body_limit: Some(64),
+            ..Config::default()
+        },
+    )
+    .await;
+    let s = app.mint("alice").await;
+    let big = format!(r#"{{"generation":0,"pad":"{}"}}"#, "x".repeat(200));
+    let r = app
+        .refresh("alice", s["session_id"].as_str().unwrap(), &big)
+        .await;
+    assert_eq!(
+        error_of(&r),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+    assert_eq!(app.mock.calls(Endpoint::Refresh), 0);
+}
+
+async fn csp_is_merged_on_html_routes(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let origin = app.mock.embed_origin();
+    let get = |p: &str| app.send(app.http.get(format!("{}{p}", app.url)));
+    let r = get("/page").await;
+    assert_eq!(
+        r.headers[CONTENT_SECURITY_POLICY],
+        format!("default-src 'self'; frame-src 'self' {origin}").as_str()
+    );
+    let r = get("/bare").await;
+    assert_eq!(
+        r.headers[CONTENT_SECURITY_POLICY],
+        format!("frame-src 'self' {origin}").as_str()
+    );
+    let r = get("/api").await;
+    assert!(
+        r.headers.get(CONTENT_SECURITY_POLICY).is_none(),
+        "JSON is left alone"
+    );
+}
