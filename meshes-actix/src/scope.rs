@@ -11,7 +11,8 @@ use crate::error::json;
 use crate::{MeshesError, MeshesExt};
 
 /// The routes under `path`: `POST {path}/sessions`, `POST {path}/sessions/{session_id}/refresh`
-/// and `DELETE {path}/sessions/{session_id}`.
+/// and `DELETE {path}/sessions/{session_id}`, plus `GET {path}/embed.js`
+/// ([`meshes_core::embed_js`]).
 ///
 /// ```
 /// use actix_web::App;
@@ -24,9 +25,25 @@ pub fn scope(path: &str) -> Scope {
 
 /// Registers the routes on the current scope, for `App::configure` / `Scope::configure`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/sessions", web::post().to(mint))
+    cfg.route("/embed.js", web::get().to(embed_js))
+        .route("/sessions", web::post().to(mint))
         .route("/sessions/{session_id}/refresh", web::post().to(refresh))
         .route("/sessions/{session_id}", web::delete().to(revoke));
+}
+
+/// `GET /embed.js`, with `ETag` revalidation and a long lifetime for versioned URLs.
+async fn embed_js(req: HttpRequest) -> HttpResponse {
+    let reply = meshes_core::embed_js::reply(
+        req.headers()
+            .get(actix_web::http::header::IF_NONE_MATCH)
+            .map(ActixValue::as_bytes),
+        Some(req.query_string()),
+    );
+    let mut resp = HttpResponse::build(crate::error::status(reply.status));
+    for (name, value) in reply.headers {
+        resp.insert_header((name, value));
+    }
+    resp.body(reply.body)
 }
 
 enum Op {

@@ -8,7 +8,7 @@ use axum::extract::{FromRef, Path, Request, State};
 use axum::http::header::{CONTENT_LENGTH, HOST, ORIGIN};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, post};
+use axum::routing::{delete, get, post};
 use meshes_core::model::SessionId;
 use meshes_core::routes::{self as contract, RouteError};
 
@@ -20,7 +20,8 @@ use crate::rejection::{MeshesRejection, json};
 ///
 /// - `POST /sessions`: mint a session for the signed-in user;
 /// - `POST /sessions/{session_id}/refresh`, body empty or `{"generation": n}`;
-/// - `DELETE /sessions/{session_id}`: revoke.
+/// - `DELETE /sessions/{session_id}`: revoke;
+/// - `GET /embed.js`: the browser helper ([`meshes_core::embed_js`]).
 ///
 /// Without the layer every route answers 500 naming the fix.
 pub fn router<S>() -> Router<S>
@@ -28,6 +29,7 @@ where
     S: Clone + Send + Sync + 'static,
 {
     Router::new()
+        .route("/embed.js", get(embed_js))
         .route(
             "/sessions",
             post(|req: Request| async move { with_ext(req, Op::Mint).await }),
@@ -65,6 +67,7 @@ where
     MeshesState: FromRef<S>,
 {
     Router::new()
+        .route("/embed.js", get(embed_js))
         .route(
             "/sessions",
             post(|State(state): State<MeshesState>, req: Request| handle(state, Op::Mint, req)),
@@ -95,6 +98,24 @@ where
                 },
             ),
         )
+}
+
+/// `GET /embed.js`, with `ETag` revalidation and a long lifetime for versioned URLs.
+async fn embed_js(headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    let reply = meshes_core::embed_js::reply(
+        headers
+            .get(axum::http::header::IF_NONE_MATCH)
+            .map(HeaderValue::as_bytes),
+        uri.query(),
+    );
+    let mut resp = Response::new(Body::from(reply.body));
+    *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    for (name, value) in reply.headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(name, v);
+        }
+    }
+    resp
 }
 
 enum Op {

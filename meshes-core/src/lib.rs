@@ -53,6 +53,7 @@ mod client;
 mod config;
 mod credentials;
 pub mod csp;
+pub mod embed_js;
 mod error;
 pub mod model;
 mod retry;
@@ -69,6 +70,7 @@ pub use error::{ApiError, Error, FieldError, Result, ValidationError, Violation}
 
 #[doc(no_inline)]
 pub use http;
+pub use model::launch_origin;
 pub use retry::RetryPolicy;
 #[doc(no_inline)]
 pub use secrecy::{ExposeSecret, SecretString};

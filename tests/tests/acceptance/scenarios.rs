@@ -49,6 +49,7 @@ on_both_adapters!(
     cross_site_requests_are_403_unless_allowed,
     bodies_over_the_limit_are_413,
     csp_is_merged_on_html_routes,
+    embed_js_is_served_with_caching,
 );
 
 struct Reply {
@@ -557,4 +558,23 @@ async fn csp_is_merged_on_html_routes(adapter: Adapter) {
         r.headers.get(CONTENT_SECURITY_POLICY).is_none(),
         "JSON is left alone"
     );
+}
+
+async fn embed_js_is_served_with_caching(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let url = format!("{}/meshes/embed.js", app.url);
+    let resp = app.http.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(resp.headers()["cache-control"], "public, max-age=300");
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(etag, meshes_core::embed_js::etag());
+    assert_eq!(resp.text().await.unwrap(), meshes_core::embed_js::SOURCE);
+    let resp = app.http.get(&url).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+    assert!(resp.bytes().await.unwrap().is_empty());
+    let versioned = format!("{}{}", app.url, meshes_core::embed_js::script_path("/meshes"));
+    let resp = app.http.get(versioned).send().await.unwrap();
+    assert_eq!(resp.headers()["cache-control"], "public, max-age=31536000, immutable");
 }
