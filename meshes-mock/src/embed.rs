@@ -71,7 +71,7 @@ async fn launch(
             "Page does not match the session's launch page",
         );
     }
-    let height = 240 + 40 * PAGES.iter().position(|p| *p == page).unwrap_or(0);
+    let height = 560 + 40 * PAGES.iter().position(|p| *p == page).unwrap_or(0);
     let html = PAGE
         .replace("{{PAGE}}", &page)
         .replace("{{HEIGHT}}", &height.to_string())

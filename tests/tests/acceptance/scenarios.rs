@@ -565,16 +565,32 @@ async fn embed_js_is_served_with_caching(adapter: Adapter) {
     let url = format!("{}/meshes/embed.js", app.url);
     let resp = app.http.get(&url).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(resp.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(
+        resp.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
     assert_eq!(resp.headers()["cache-control"], "public, max-age=300");
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
     let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
     assert_eq!(etag, meshes_core::embed_js::etag());
     assert_eq!(resp.text().await.unwrap(), meshes_core::embed_js::SOURCE);
-    let resp = app.http.get(&url).header("if-none-match", &etag).send().await.unwrap();
+    let resp = app
+        .http
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
     assert!(resp.bytes().await.unwrap().is_empty());
-    let versioned = format!("{}{}", app.url, meshes_core::embed_js::script_path("/meshes"));
+    let versioned = format!(
+        "{}{}",
+        app.url,
+        meshes_core::embed_js::script_path("/meshes")
+    );
     let resp = app.http.get(versioned).send().await.unwrap();
-    assert_eq!(resp.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(
+        resp.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
 }

@@ -1,0 +1,25 @@
+//! Run with
+//!
+//! ```not_rust
+//! cargo run -p example-actix
+//! ```
+//!
+//! then open <http://127.0.0.1:3001/login?user=alice>. Without `MESHES_ACCESS_KEY` the app
+//! runs on meshes-mock, in-process; see `manager_from_env` for the variables.
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let (manager, _mock) = example_actix::manager_from_env().await?;
+    let port: u16 = std::env::var("PORT")
+        .map_or(Ok(3001), |p| p.parse())
+        .map_err(|_| "PORT must be a port number")?;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+    tracing::info!("listening: open http://127.0.0.1:{port}/login?user=alice");
+    example_actix::serve(listener, manager).await?;
+    Ok(())
+}

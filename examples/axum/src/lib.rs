@@ -1,0 +1,164 @@
+//! The example host app for axum, as a library so the browser test runs exactly this code.
+//! `main.rs` reads the environment and serves it.
+
+use axum::Router;
+use axum::extract::{Query, State};
+
+use axum::http::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use meshes_axum::meshes_core::embed_js;
+use meshes_axum::meshes_core::session::RedisStore;
+use meshes_axum::{Client, Grant, MeshesLayer, SessionManager, UserKey};
+use meshes_mock::MockMeshes;
+
+/// Builds the session manager from the environment: real Meshes with `MESHES_ACCESS_KEY`,
+/// `MESHES_SECRET_KEY`, `MESHES_ORG_ID`, `MESHES_WORKSPACE_ID` (and optional
+/// `MESHES_API_URL`), otherwise meshes-mock started in-process (returned, keep it alive).
+/// `MESHES_REDIS_URL` selects the Redis store; `MESHES_EMBED_ORIGIN` seeds the CSP.
+///
+/// # Errors
+///
+/// A missing or malformed variable, or Redis unreachable.
+pub async fn manager_from_env()
+-> Result<(SessionManager, Option<MockMeshes>), Box<dyn std::error::Error>> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let (client, workspace, default_origin, mock) = if var("MESHES_ACCESS_KEY").is_some() {
+        let workspace = var("MESHES_WORKSPACE_ID")
+            .ok_or("MESHES_WORKSPACE_ID is not set")?
+            .parse()
+            .map_err(|_| "MESHES_WORKSPACE_ID must be a UUID")?;
+        (
+            Client::from_env()?,
+            workspace,
+            "https://embed.meshes.io".to_owned(),
+            None,
+        )
+    } else {
+        let mock = MockMeshes::start().await?;
+        tracing::info!(api = %mock.api_url(), embed = %mock.embed_origin(), "no MESHES_ACCESS_KEY set: using meshes-mock in-process");
+        (
+            mock.client(),
+            mock.workspace_id(),
+            mock.embed_origin(),
+            Some(mock),
+        )
+    };
+    let mut builder = SessionManager::builder(client)
+        .default_grant(Grant::new().workspace(workspace))
+        .embed_origin(var("MESHES_EMBED_ORIGIN").unwrap_or(default_origin));
+    if let Some(url) = var("MESHES_REDIS_URL") {
+        builder = builder.store(RedisStore::connect(url).await?);
+    }
+    Ok((builder.build(), mock))
+}
+
+/// The cookie the example's stand-in login sets. A real app uses its own login.
+pub const COOKIE: &str = "meshes_example_user";
+
+/// The signed-in user, from the cookie.
+pub fn signed_in(headers: &HeaderMap) -> Option<String> {
+    let cookies = headers.get("cookie")?.to_str().ok()?;
+    cookies
+        .split(';')
+        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .filter(|u| valid_user(u))
+        .map(str::to_owned)
+}
+
+fn valid_user(u: &str) -> bool {
+    (1..=64).contains(&u.len())
+        && u.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.@-".contains(&b))
+}
+
+/// The host app: `/`, `/login`, `/logout`, and the library under `/meshes`.
+pub fn router(manager: SessionManager) -> Router {
+    // Who is the user, and what may they see? Here: everyone signed in gets the default grant.
+    let resolver = |parts: &Parts| {
+        let user = signed_in(&parts.headers);
+        async move { user.map(|u| (UserKey::new(u), Grant::new())) }
+    };
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login))
+        .route("/logout", post(logout))
+        .with_state(manager.clone())
+        .nest("/meshes", meshes_axum::router())
+        .layer(MeshesLayer::new(manager, resolver))
+}
+
+/// The host page. Its base CSP allows only itself; the layer adds the embed origin to
+/// `frame-src`.
+async fn home(headers: HeaderMap) -> Response {
+    let body = match signed_in(&headers) {
+        Some(user) => format!(
+            r#"<header><strong>Acme</strong> · signed in as <span id="user">{user}</span>
+<form method="post" action="/logout"><button>Sign out</button></form></header>
+<main><div id="meshes" data-meshes-embed data-base-path="/meshes"></div></main>
+<script src="{script}" defer></script>"#,
+            script = embed_js::script_path("/meshes")
+        ),
+        None => r#"<main><p>You are signed out.</p><p><a id="login" href="/login?user=alice">Sign in as alice</a></p></main>"#.to_owned(),
+    };
+    let csp = "default-src 'self'; style-src 'self' 'unsafe-inline'";
+    ([(CONTENT_SECURITY_POLICY, csp)], Html(page(&body))).into_response()
+}
+
+/// The page around a body.
+pub fn page(body: &str) -> String {
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme · Meshes embed example</title>
+<style>body{{font-family:system-ui,sans-serif;margin:0}}header{{display:flex;gap:1em;align-items:center;padding:12px 20px;background:#1d2030;color:#fff}}header form{{margin-left:auto}}main{{padding:20px}}</style>
+</head><body>{body}</body></html>"#
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct LoginQuery {
+    user: Option<String>,
+}
+
+/// `GET /login?user=<id>`: the stand-in login.
+async fn login(Query(q): Query<LoginQuery>) -> Response {
+    match q.user.filter(|u| valid_user(u)) {
+        Some(user) => (
+            StatusCode::SEE_OTHER,
+            [
+                (
+                    SET_COOKIE,
+                    format!("{COOKIE}={user}; Path=/; HttpOnly; SameSite=Lax"),
+                ),
+                (LOCATION, "/".to_owned()),
+            ],
+        )
+            .into_response(),
+        None => (
+            StatusCode::BAD_REQUEST,
+            "user must be 1-64 characters of A-Z a-z 0-9 _ . @ -",
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /logout`: revokes the user's Meshes sessions and clears the cookie.
+async fn logout(State(manager): State<SessionManager>, headers: HeaderMap) -> Response {
+    if let Some(user) = signed_in(&headers)
+        && let Err(e) = manager.revoke_user(&UserKey::new(&user)).await
+    {
+        tracing::warn!(error = %e, "could not revoke every session at logout");
+    }
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (
+                SET_COOKIE,
+                format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+            ),
+            (LOCATION, "/".to_owned()),
+        ],
+    )
+        .into_response()
+}

@@ -1,0 +1,31 @@
+//! Run with
+//!
+//! ```not_rust
+//! cargo run -p example-axum
+//! ```
+//!
+//! then open <http://127.0.0.1:3000/login?user=alice>. Without `MESHES_ACCESS_KEY` the app
+//! runs on meshes-mock, in-process; see `manager_from_env` for the variables.
+
+use std::net::Ipv4Addr;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let (manager, _mock) = example_axum::manager_from_env().await?;
+    let port: u16 = std::env::var("PORT")
+        .map_or(Ok(3000), |p| p.parse())
+        .map_err(|_| "PORT must be a port number")?;
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+    tracing::info!("listening: open http://127.0.0.1:{port}/login?user=alice");
+    axum::serve(listener, example_axum::router(manager))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

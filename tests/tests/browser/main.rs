@@ -1,0 +1,222 @@
+//! End to end in a real browser: the example apps (both adapters) on meshes-mock, driven in
+//! headless Chromium through chromedriver (Debian's `chromium` and `chromium-driver`).
+//!
+//! Without them the test prints a notice and passes; with `CI=true` a missing browser fails.
+
+mod webdriver;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use meshes_core::session::{Grant, SessionManager};
+use meshes_mock::{Endpoint, MockMeshes};
+use serde_json::{Value, json};
+
+use webdriver::{Browser, Session};
+
+#[derive(Clone, Copy, Debug)]
+enum Adapter {
+    Axum,
+    Actix,
+}
+
+fn serve(adapter: Adapter, manager: SessionManager) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    match adapter {
+        Adapter::Axum => {
+            listener.set_nonblocking(true).unwrap();
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            tokio::spawn(async move {
+                axum::serve(listener, example_axum::router(manager))
+                    .await
+                    .unwrap()
+            });
+        }
+        Adapter::Actix => {
+            std::thread::spawn(move || {
+                actix_web::rt::System::new()
+                    .block_on(example_actix::serve(listener, manager))
+                    .unwrap();
+            });
+        }
+    }
+    url
+}
+
+const FRAME: &str = "#meshes iframe";
+
+/// Waits until `script` (run in the current browsing context) returns `true`.
+async fn until(s: &Session, what: &str, script: &str) {
+    for _ in 0..150 {
+        if s.exec(script, vec![]).await == Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let state = s
+        .exec(
+            "return document.documentElement.outerHTML.slice(0, 2000)",
+            vec![],
+        )
+        .await;
+    panic!("timed out waiting for {what}; page: {state}");
+}
+
+/// Switches into the Meshes iframe and waits for the mock page to show `authenticated`
+/// with `auths` tokens received; returns the session id it shows.
+async fn frame_state(s: &Session, auths: u32) -> String {
+    s.switch_to_frame(Some(FRAME)).await;
+    until(
+        s,
+        &format!("the iframe to be authenticated with {auths} token(s)"),
+        &format!(
+            "var st = document.getElementById('status'); var a = document.getElementById('auths');
+             return !!st && st.getAttribute('data-state') === 'authenticated' && a.textContent === '{auths}'"
+        ),
+    )
+    .await;
+    let id = s
+        .exec(
+            "return document.getElementById('session').textContent",
+            vec![],
+        )
+        .await;
+    s.switch_to_frame(None).await;
+    id.as_str().unwrap().to_owned()
+}
+
+async fn journey(adapter: Adapter, browser: &Browser) {
+    let mock = MockMeshes::start().await.unwrap();
+    mock.set_early_refresh(true);
+    let manager = SessionManager::builder(mock.client())
+        .default_grant(Grant::new().workspace(mock.workspace_id()))
+        .embed_origin(mock.embed_origin())
+        .build();
+    let app = serve(adapter, manager);
+    let s = browser.session().await;
+
+    // Sign in; the page mounts the workspace under the real CSP, the iframe authenticates.
+    s.goto(&format!("{app}/login?user=alice")).await;
+    until(
+        &s,
+        "the iframe to exist",
+        &format!("return !!document.querySelector('{FRAME}')"),
+    )
+    .await;
+    let first = frame_state(&s, 1).await;
+    assert!(first.starts_with("sess_"));
+    assert_eq!(
+        mock.session(&first).unwrap().external_user_id.as_deref(),
+        Some("alice")
+    );
+
+    // The mock asks for a refresh soon after the first auth: the page refreshes through the
+    // backend and hands the new token over; the iframe stays authenticated on one session.
+    assert_eq!(frame_state(&s, 2).await, first);
+    assert_eq!(mock.session(&first).unwrap().refresh_count, 1);
+
+    // The iframe's height follows meshes:resize (the mock page is taller than 480 px).
+    s.switch_to_frame(Some(FRAME)).await;
+    let content = s
+        .exec("return document.documentElement.scrollHeight", vec![])
+        .await
+        .as_f64()
+        .unwrap();
+    s.switch_to_frame(None).await;
+    assert!(content > 480.0, "{content}");
+    let script = format!("return document.querySelector('{FRAME}').getBoundingClientRect().height");
+    until(
+        &s,
+        "the iframe height to follow meshes:resize",
+        &format!(
+            "return Math.abs(({}) - {content}) <= 1",
+            script.trim_start_matches("return ")
+        ),
+    )
+    .await;
+    if let Ok(path) = std::env::var("MESHES_SCREENSHOT") {
+        std::fs::write(format!("{path}-{adapter:?}.png"), s.screenshot().await).unwrap();
+    }
+
+    // A reload of the page mints a fresh session; the old launch URL was used once.
+    let old_src = s
+        .exec(
+            &format!("return document.querySelector('{FRAME}').src"),
+            vec![],
+        )
+        .await;
+    let old_src = old_src.as_str().unwrap().to_owned();
+    s.cdp("Page.setBypassCSP", json!({"enabled": true})).await; // for the foreign frame below
+    s.goto(&format!("{app}/")).await;
+    until(&s, "a new iframe", &format!("var f = document.querySelector('{FRAME}'); return !!f && !!f.src && f.src !== {old_src:?}")).await;
+    let second = frame_state(&s, 1).await;
+    assert_ne!(second, first);
+    let reused = reqwest::get(&old_src).await.unwrap();
+    assert_eq!(reused.status().as_u16(), 401, "a launch URL works once");
+    assert_eq!(
+        frame_state(&s, 2).await,
+        second,
+        "refresh after the reload too"
+    );
+
+    // Messages from anyone but the iframe are ignored: the page itself, and a foreign-origin
+    // (sandboxed, opaque-origin) frame.
+    let refreshes = mock.calls(Endpoint::Refresh);
+    let mints = mock.calls(Endpoint::Create);
+    let height = s.exec(&script, vec![]).await.as_f64().unwrap();
+    s.exec(
+        r#"window.postMessage({type: 'meshes:resize', height: 5000}, '*');
+           window.postMessage({type: 'meshes:token-refresh'}, '*');
+           var f = document.createElement('iframe');
+           f.setAttribute('sandbox', 'allow-scripts');
+           f.srcdoc = "<script>parent.postMessage({type:'meshes:resize',height:6000},'*');" +
+             "parent.postMessage({type:'meshes:token-refresh'},'*');" +
+             "parent.postMessage({type:'meshes:token-expired'},'*');document.title='sent'<\/script>";
+           document.body.appendChild(f);
+           return true"#,
+        vec![],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        s.exec(&script, vec![]).await.as_f64().unwrap(),
+        height,
+        "foreign resize ignored"
+    );
+    assert_eq!(
+        mock.calls(Endpoint::Refresh),
+        refreshes,
+        "foreign refresh requests ignored"
+    );
+    assert_eq!(
+        mock.calls(Endpoint::Create),
+        mints,
+        "foreign token-expired ignored"
+    );
+    assert_eq!(frame_state(&s, 2).await, second);
+
+    // Signing out revokes the user's sessions.
+    s.exec(
+        "document.querySelector('header form').submit(); return true",
+        vec![],
+    )
+    .await;
+    until(
+        &s,
+        "the signed-out page",
+        "return !!document.getElementById('login')",
+    )
+    .await;
+    assert_eq!(mock.session(&second).unwrap().status, "revoked");
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embed_flow_in_a_real_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    journey(Adapter::Axum, &browser).await;
+    journey(Adapter::Actix, &browser).await;
+}
