@@ -25,10 +25,34 @@ pub fn scope(path: &str) -> Scope {
 
 /// Registers the routes on the current scope, for `App::configure` / `Scope::configure`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/embed.js", web::get().to(embed_js))
-        .route("/sessions", web::post().to(mint))
-        .route("/sessions/{session_id}/refresh", web::post().to(refresh))
-        .route("/sessions/{session_id}", web::delete().to(revoke));
+    cfg.service(
+        web::resource("/embed.js")
+            .route(web::get().to(embed_js))
+            .route(web::head().to(embed_js))
+            .default_service(web::to(|| not_allowed("GET,HEAD"))),
+    )
+    .service(
+        web::resource("/sessions")
+            .route(web::post().to(mint))
+            .default_service(web::to(|| not_allowed("POST"))),
+    )
+    .service(
+        web::resource("/sessions/{session_id}/refresh")
+            .route(web::post().to(refresh))
+            .default_service(web::to(|| not_allowed("POST"))),
+    )
+    .service(
+        web::resource("/sessions/{session_id}")
+            .route(web::delete().to(revoke))
+            .default_service(web::to(|| not_allowed("DELETE"))),
+    );
+}
+
+/// 405 with `Allow`, as axum answers a known path with another method.
+async fn not_allowed(allow: &'static str) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header(("allow", allow))
+        .finish()
 }
 
 /// `GET /embed.js`, with `ETag` revalidation and a long lifetime for versioned URLs.

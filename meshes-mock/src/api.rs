@@ -69,6 +69,16 @@ impl Api {
     /// Counts the call, applies an injected fault, verifies the JWT.
     async fn gate(&self, endpoint: Endpoint, headers: &HeaderMap) -> Result<(), Response> {
         self.shared.count(endpoint);
+        if let Some(jwt) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        {
+            let mut store = self.shared.store();
+            if store.bearers.len() < 10_000 {
+                store.bearers.push(jwt.to_owned());
+            }
+        }
         if let Some(fault) = self.shared.take_fault(endpoint) {
             tokio::time::sleep(fault.delay).await;
             if let Some(status) = fault.status {
@@ -167,6 +177,7 @@ async fn create(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Resp
         };
         store.issued.insert(token.clone(), id.clone());
         store.tokens.insert(token, id.clone());
+        store.issued_launch.push(launch_token.clone());
         store.launches.insert(
             launch_token.clone(),
             LaunchRec {

@@ -114,7 +114,7 @@ impl MockBuilder {
             shared: shared.clone(),
             verifier: Arc::new(Verifier {
                 access_key: self.access_key,
-                secret_key: self.secret_key,
+                secret_key: self.secret_key.clone(),
                 org_id: credentials.org_id().hyphenated().to_string(),
             }),
         };
@@ -133,6 +133,7 @@ impl MockBuilder {
             api_addr,
             embed_addr,
             credentials,
+            secret_key: self.secret_key,
             shared,
             tasks,
         })
@@ -146,6 +147,7 @@ pub struct MockMeshes {
     api_addr: SocketAddr,
     embed_addr: SocketAddr,
     credentials: Credentials,
+    secret_key: String,
     shared: Arc<Shared>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -261,6 +263,21 @@ impl MockMeshes {
             .get(access_token)
             .and_then(|id| store.sessions.get(id))
             .is_some_and(|r| !r.revoked && !r.is_expired(now))
+    }
+
+    /// Every secret the mock issued or received so far: access tokens, launch tokens, the
+    /// machine JWTs clients sent, and the secret key. For tests asserting that none of them
+    /// reaches a log or an error body.
+    pub fn secrets(&self) -> Vec<String> {
+        let store = self.shared.store();
+        store
+            .issued
+            .keys()
+            .chain(store.issued_launch.iter())
+            .chain(store.bearers.iter())
+            .cloned()
+            .chain(std::iter::once(self.secret_key.clone()))
+            .collect()
     }
 
     /// The session an access token was issued for, current or superseded.

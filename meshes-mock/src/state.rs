@@ -188,6 +188,10 @@ pub(crate) struct Store {
     pub(crate) launches: HashMap<String, LaunchRec>,
     /// Every access token ever issued → its session id.
     pub(crate) issued: HashMap<String, String>,
+    /// Every launch token ever issued.
+    pub(crate) issued_launch: Vec<String>,
+    /// Machine JWTs received (at most 10,000), for leak checks.
+    pub(crate) bearers: Vec<String>,
     pub(crate) next_seq: u64,
 }
 

@@ -31,6 +31,63 @@ pub(crate) struct App {
     pub(crate) mock: MockMeshes,
     pub(crate) manager: SessionManager,
     pub(crate) http: reqwest::Client,
+    /// Every error body the app answered, for the leak check.
+    pub(crate) error_bodies: std::sync::Mutex<Vec<String>>,
+}
+
+/// Everything logged by every test in this binary, at TRACE level (`log` records too).
+static LOGS: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+    std::sync::OnceLock::new();
+
+#[derive(Clone)]
+struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs the capturing TRACE subscriber once (like running with `RUST_LOG=trace`).
+pub(crate) fn capture_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    LOGS.get_or_init(|| {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Sink(buf.clone());
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .try_init();
+        buf
+    })
+    .clone()
+}
+
+impl Drop for App {
+    /// No secret the mock issued or received may appear in any log line or error body.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let logs = String::from_utf8_lossy(&capture_logs().lock().unwrap()).into_owned();
+        assert!(
+            logs.contains("TRACE") || logs.contains("DEBUG"),
+            "trace logging is captured"
+        );
+        let bodies = self.error_bodies.lock().unwrap().join("\n");
+        for secret in self.mock.secrets() {
+            assert!(
+                !logs.contains(&secret),
+                "a secret reached the logs: {}…",
+                &secret[..8.min(secret.len())]
+            );
+            assert!(!bodies.contains(&secret), "a secret reached an error body");
+        }
+    }
 }
 
 const PAGE: &str = "<!doctype html><p>host page</p>";
@@ -46,6 +103,7 @@ fn user_of(headers: impl Fn(&str) -> Option<String>) -> Option<(UserKey, Grant)>
 }
 
 pub(crate) async fn start(adapter: Adapter, config: Config) -> App {
+    capture_logs();
     let mock = MockMeshes::start().await.unwrap();
     let client = match (config.client, config.timeout) {
         (Some(c), _) => c,
@@ -89,10 +147,11 @@ pub(crate) async fn start(adapter: Adapter, config: Config) -> App {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
+        error_bodies: std::sync::Mutex::default(),
     }
 }
 
-fn serve_axum(
+pub(crate) fn serve_axum(
     listener: TcpListener,
     manager: SessionManager,
     allow: &Option<&'static str>,
@@ -142,7 +201,7 @@ fn serve_axum(
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 }
 
-fn serve_actix(
+pub(crate) fn serve_actix(
     listener: TcpListener,
     manager: SessionManager,
     allow: Option<&'static str>,

@@ -64,6 +64,12 @@ impl App {
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.unwrap();
+        if !status.is_success() {
+            self.error_bodies
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&bytes).into_owned());
+        }
         Reply {
             status,
             headers,
