@@ -3,5 +3,6 @@
 mod common;
 mod endpoints;
 mod faults;
+mod props;
 mod secrets;
 mod validation;
