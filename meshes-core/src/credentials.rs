@@ -141,6 +141,23 @@ impl Credentials {
         self.org_id
     }
 
+    /// A machine JWT as Meshes documents it (HS256, `kid`, `iss`, `aud`, `org`, `iat`,
+    /// `exp = iat + 30 s`), issued at `issued_at` seconds since the Unix epoch. The [`Client`]
+    /// signs a fresh one per attempt; this is for calling endpoints it does not cover.
+    ///
+    /// [`Client`]: crate::Client
+    ///
+    /// ```
+    /// use meshes_core::{Credentials, ExposeSecret};
+    /// let creds = Credentials::new("mk_abcdefghijklmnopqrstuv", "s".repeat(43), "00000000-0000-4000-8000-000000000099")?;
+    /// let jwt = creds.machine_jwt(1_700_000_000);
+    /// assert_eq!(jwt.expose_secret().split('.').count(), 3);
+    /// # Ok::<(), meshes_core::ConfigError>(())
+    /// ```
+    pub fn machine_jwt(&self, issued_at: u64) -> SecretString {
+        crate::auth::sign(self, issued_at, crate::auth::DEFAULT_LIFETIME)
+    }
+
     pub(crate) fn secret_key(&self) -> &str {
         self.secret_key.expose_secret()
     }

@@ -1,6 +1,7 @@
 //! Response bodies. Unknown fields are ignored; timestamps are RFC 3339.
 
 use std::fmt;
+use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -10,14 +11,15 @@ use uuid::Uuid;
 use super::{Role, SessionStatus, SessionType};
 
 /// A session id as Meshes issues it (`sess_<uuid>` in practice; treated as opaque).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SessionId(String);
+///
+/// Cheap to clone (shared, immutable text): the manager keeps it in several places.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(Arc<str>);
 
 impl SessionId {
     /// Wraps an id.
-    pub fn new(id: impl Into<String>) -> Self {
-        Self(id.into())
+    pub fn new(id: impl AsRef<str>) -> Self {
+        Self(Arc::from(id.as_ref()))
     }
 
     /// The id as a string.
@@ -28,19 +30,31 @@ impl SessionId {
 
 impl From<String> for SessionId {
     fn from(s: String) -> Self {
-        Self(s)
+        Self(Arc::from(s))
     }
 }
 
 impl From<&str> for SessionId {
     fn from(s: &str) -> Self {
-        Self(s.to_owned())
+        Self(Arc::from(s))
     }
 }
 
 impl AsRef<str> for SessionId {
     fn as_ref(&self) -> &str {
         &self.0
+    }
+}
+
+impl Serialize for SessionId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self::from)
     }
 }
 

@@ -1,0 +1,590 @@
+//! Load benchmark: `cargo bench -p meshes-benches --bench load`.
+//!
+//! Everything runs on loopback in this process: servers on one runtime, the load generator on
+//! another, fixed concurrency and duration per case, and the answers are one table of ratios
+//! measured in the same run (absolute numbers on a shared 2-core machine are noise).
+//! `LOAD_SECS` (default 2) sets the measuring time per case.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderValue;
+use axum::http::header::CONTENT_SECURITY_POLICY;
+use axum::response::Html;
+use axum::routing::{get, post};
+use meshes_core::ExposeSecret;
+use meshes_core::session::{Generation, Grant, MemoryStore, RedisStore, SessionManager, UserKey};
+use meshes_mock::{Endpoint, MockMeshes};
+
+const CONCURRENCY: usize = 32;
+const PAGE: &str = "<!doctype html><title>host</title><p>hello</p>";
+
+fn secs() -> Duration {
+    Duration::from_secs_f64(
+        std::env::var("LOAD_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(2.0),
+    )
+}
+
+#[derive(Clone, Copy)]
+struct Stats {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Closed loop: `CONCURRENCY` workers send `make()` requests for the duration (after a short
+/// warm-up) and must all get `expect`.
+async fn measure(
+    make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync + 'static,
+    expect: u16,
+) -> Stats {
+    let make = Arc::new(make);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let measuring = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let (make, http, stop, measuring) =
+                (make.clone(), http.clone(), stop.clone(), measuring.clone());
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let started = Instant::now();
+                    let resp = make(&http).send().await.unwrap();
+                    assert_eq!(resp.status().as_u16(), expect);
+                    let _ = resp.bytes().await.unwrap();
+                    if measuring.load(Ordering::Relaxed) {
+                        lat.push(started.elapsed());
+                    }
+                }
+                lat
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    measuring.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(secs()).await;
+    measuring.store(false, Ordering::Relaxed);
+    let elapsed = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_unstable();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    Stats {
+        rps: all.len() as f64 / elapsed.as_secs_f64(),
+        p50: pct(0.50),
+        p99: pct(0.99),
+    }
+}
+
+fn free() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").unwrap()
+}
+
+fn url(l: &TcpListener) -> String {
+    format!("http://{}", l.local_addr().unwrap())
+}
+
+/// Serves an axum router on the server runtime.
+fn serve_axum(rt: &tokio::runtime::Runtime, router: axum::Router) -> String {
+    let l = free();
+    let u = url(&l);
+    l.set_nonblocking(true).unwrap();
+    rt.spawn(async move {
+        let l = tokio::net::TcpListener::from_std(l).unwrap();
+        axum::serve(l, router).await.unwrap();
+    });
+    u
+}
+
+#[derive(Clone, Copy)]
+enum ActixCase {
+    Bare,
+    FrameSrc,
+    DefaultHeaders,
+}
+
+/// Serves an actix app (one worker) on its own thread.
+fn serve_actix(case: ActixCase, manager: SessionManager) -> String {
+    use actix_web::{App, HttpResponse, HttpServer, middleware, web};
+    let l = free();
+    let u = url(&l);
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            HttpServer::new(move || {
+                let page = web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("text/html; charset=utf-8")
+                        .insert_header(("content-security-policy", "default-src 'self'"))
+                        .body(PAGE)
+                });
+                let app = App::new().wrap(middleware::Condition::new(
+                    matches!(case, ActixCase::FrameSrc),
+                    meshes_actix::FrameSrc::from_manager(manager.clone()),
+                ));
+                let app = app.wrap(middleware::Condition::new(
+                    matches!(case, ActixCase::DefaultHeaders),
+                    middleware::DefaultHeaders::new().add((
+                        "content-security-policy",
+                        "default-src 'self'; frame-src 'self' https://embed.meshes.io",
+                    )),
+                ));
+                app.route("/", page)
+            })
+            .workers(1)
+            .disable_signals()
+            .listen(l)
+            .unwrap()
+            .run()
+            .await
+            .unwrap();
+        });
+    });
+    u
+}
+
+fn redis_server() -> Option<(Child, String)> {
+    let ok = Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return None;
+    }
+    let port = free().local_addr().unwrap().port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some((child, format!("redis://127.0.0.1:{port}")))
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+struct Row(String, String, String);
+
+fn main() {
+    let servers = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let load = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mock = servers.block_on(MockMeshes::start()).unwrap();
+    let manager = |store: Option<RedisStore>| {
+        let b = SessionManager::builder(mock.client())
+            .default_grant(Grant::new().workspace(mock.workspace_id()))
+            .embed_origin("https://embed.meshes.io")
+            .no_mint_rate_limit()
+            .max_sessions_per_user(100_000);
+        match store {
+            Some(s) => b.store(s).build(),
+            None => b.store(MemoryStore::default()).build(),
+        }
+    };
+    let user_header = |p: &axum::http::request::Parts| {
+        let u = p
+            .headers
+            .get("x-user")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        async move { u.map(|u| (UserKey::new(u), Grant::new())) }
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    let ratio = |a: f64, b: f64| format!("{:.3}", a / b);
+
+    // 1. CSP layer cost on an HTML route, axum.
+    let page = || {
+        axum::Router::new().route(
+            "/",
+            get(|| async {
+                (
+                    [(CONTENT_SECURITY_POLICY, "default-src 'self'")],
+                    Html(PAGE),
+                )
+            }),
+        )
+    };
+    let bare = serve_axum(&servers, page());
+    let layered = serve_axum(
+        &servers,
+        page().layer(meshes_axum::MeshesLayer::new(manager(None), user_header)),
+    );
+    let fixed = serve_axum(
+        &servers,
+        page().layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; frame-src 'self' https://embed.meshes.io",
+            ),
+        )),
+    );
+    let get_of = |u: String| move |h: &reqwest::Client| h.get(&u);
+    let s_bare = load.block_on(measure(get_of(bare), 200));
+    let s_layer = load.block_on(measure(get_of(layered), 200));
+    let s_fixed = load.block_on(measure(get_of(fixed), 200));
+    rows.push(Row(
+        "axum HTML: MeshesLayer / bare".into(),
+        ratio(s_layer.rps, s_bare.rps),
+        "≥ 0.97".into(),
+    ));
+    rows.push(Row(
+        "axum HTML: MeshesLayer / SetResponseHeaderLayer".into(),
+        ratio(s_layer.rps, s_fixed.rps),
+        "≥ 0.98".into(),
+    ));
+
+    // 2. The same for actix.
+    let a_bare = serve_actix(ActixCase::Bare, manager(None));
+    let a_frame = serve_actix(ActixCase::FrameSrc, manager(None));
+    let a_fixed = serve_actix(ActixCase::DefaultHeaders, manager(None));
+    std::thread::sleep(Duration::from_millis(300));
+    let s_abare = load.block_on(measure(get_of(a_bare), 200));
+    let s_aframe = load.block_on(measure(get_of(a_frame), 200));
+    let s_afixed = load.block_on(measure(get_of(a_fixed), 200));
+    rows.push(Row(
+        "actix HTML: FrameSrc / bare".into(),
+        ratio(s_aframe.rps, s_abare.rps),
+        "≥ 0.97".into(),
+    ));
+    rows.push(Row(
+        "actix HTML: FrameSrc / DefaultHeaders".into(),
+        ratio(s_aframe.rps, s_afixed.rps),
+        "≥ 0.98".into(),
+    ));
+
+    // 3. Refresh answered without an upstream call (older generation) vs a bare JSON handler.
+    let refresh_app = |m: SessionManager| {
+        axum::Router::new()
+            .nest("/meshes", meshes_axum::router())
+            .layer(meshes_axum::MeshesLayer::new(m, user_header))
+    };
+    let mem_manager = manager(None);
+    let mem = serve_axum(&servers, refresh_app(mem_manager.clone()));
+    let (mem_id, body_len) = servers.block_on(async {
+        let alice = UserKey::new("alice");
+        let m = mem_manager.mint(&alice, &Grant::new()).await.unwrap();
+        let t = mem_manager
+            .refresh(&alice, &m.session_id, Some(Generation(0)))
+            .await
+            .unwrap();
+        (m.session_id, meshes_core::routes::refresh_body(&t).len())
+    });
+    let canned = serde_json::json!({"pad": "x".repeat(body_len.saturating_sub(10))}).to_string();
+    let json_bare = serve_axum(
+        &servers,
+        axum::Router::new().route(
+            "/json",
+            post(move || {
+                let c = canned.clone();
+                async move {
+                    (
+                        [
+                            ("content-type", "application/json"),
+                            ("cache-control", "no-store"),
+                        ],
+                        c,
+                    )
+                }
+            }),
+        ),
+    );
+    let refresh_req = |base: String, id: String| {
+        move |h: &reqwest::Client| {
+            h.post(format!("{base}/meshes/sessions/{id}/refresh"))
+                .header("x-user", "alice")
+                .body(r#"{"generation":0}"#)
+        }
+    };
+    let s_json = load.block_on(measure(
+        move |h| {
+            h.post(format!("{json_bare}/json"))
+                .body(r#"{"generation":0}"#)
+        },
+        200,
+    ));
+    let s_mem = load.block_on(measure(refresh_req(mem.clone(), mem_id.to_string()), 200));
+    rows.push(Row(
+        format!(
+            "refresh (older generation) / bare JSON handler   [p99 {:?} vs {:?}]",
+            s_mem.p99, s_json.p99
+        ),
+        ratio(s_mem.rps, s_json.rps),
+        "≥ 0.5".into(),
+    ));
+
+    // 4. The same refresh path on RedisStore vs MemoryStore.
+    let redis = redis_server();
+    if let Some((_, url)) = &redis {
+        let store = servers.block_on(RedisStore::connect(url.clone())).unwrap();
+        let red_manager = manager(Some(store));
+        let red = serve_axum(&servers, refresh_app(red_manager.clone()));
+        let red_id = servers.block_on(async {
+            let alice = UserKey::new("alice");
+            let m = red_manager.mint(&alice, &Grant::new()).await.unwrap();
+            red_manager
+                .refresh(&alice, &m.session_id, Some(Generation(0)))
+                .await
+                .unwrap();
+            m.session_id
+        });
+        let s_red = load.block_on(measure(refresh_req(red, red_id.to_string()), 200));
+        rows.push(Row(
+            format!(
+                "refresh on RedisStore / MemoryStore   [p99 {:?} vs {:?}]",
+                s_red.p99, s_mem.p99
+            ),
+            ratio(s_red.rps, s_mem.rps),
+            "≥ 0.3".into(),
+        ));
+    } else {
+        rows.push(Row(
+            "refresh on RedisStore / MemoryStore".into(),
+            "skipped (no redis-server)".into(),
+            "≥ 0.3".into(),
+        ));
+    }
+
+    // 5. Amplification: a refresh storm on one session, through the library and naively.
+    let storm_manager = manager(None);
+    let storm = serve_axum(&servers, refresh_app(storm_manager.clone()));
+    let storm_id = servers.block_on(async {
+        storm_manager
+            .mint(&UserKey::new("alice"), &Grant::new())
+            .await
+            .unwrap()
+            .session_id
+    });
+    mock.reset_calls();
+    let http = reqwest::Client::new();
+    load.block_on(async {
+        let tasks: Vec<_> = (0..1000)
+            .map(|_| {
+                let req = refresh_req(storm.clone(), storm_id.to_string())(&http);
+                tokio::spawn(async move { req.send().await.unwrap().status().as_u16() })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 200);
+        }
+    });
+    let coalesced_calls = mock.calls(Endpoint::Refresh);
+    let naive_client = mock.client();
+    let naive = serve_axum(
+        &servers,
+        axum::Router::new().route(
+            "/naive/{id}",
+            post(
+                move |axum::extract::Path(id): axum::extract::Path<String>| {
+                    let c = naive_client.clone();
+                    async move {
+                        match c.refresh_session(&id.into()).await {
+                            Ok(t) => (
+                                axum::http::StatusCode::OK,
+                                t.access_token.expose_secret().len().to_string(),
+                            ),
+                            Err(e) => (axum::http::StatusCode::BAD_GATEWAY, e.to_string()),
+                        }
+                    }
+                },
+            ),
+        ),
+    );
+    let naive_id = servers.block_on(async {
+        mock.client()
+            .create_session(&meshes_core::model::CreateSession::new(mock.workspace_id()))
+            .await
+            .unwrap()
+            .session_id
+    });
+    mock.reset_calls();
+    load.block_on(async {
+        let tasks: Vec<_> = (0..1000)
+            .map(|_| {
+                let req = http.post(format!("{naive}/naive/{naive_id}"));
+                tokio::spawn(async move { req.send().await.unwrap().status().as_u16() })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let naive_calls = mock.calls(Endpoint::Refresh);
+    rows.push(Row(
+        "1,000 concurrent refreshes of one session: upstream calls".into(),
+        coalesced_calls.to_string(),
+        "= 1".into(),
+    ));
+    rows.push(Row(
+        "  the same storm, handler calling Meshes directly (naive)".into(),
+        naive_calls.to_string(),
+        "(baseline)".into(),
+    ));
+
+    // 1,000 different sessions at once vs one at a time.
+    let many: Vec<String> = servers.block_on(async {
+        let mut ids = Vec::new();
+        for i in 0..2000 {
+            ids.push(
+                storm_manager
+                    .mint(
+                        &UserKey::new("alice"),
+                        &Grant::new().ttl_seconds(300 + (i % 2)),
+                    )
+                    .await
+                    .unwrap()
+                    .session_id
+                    .to_string(),
+            );
+        }
+        ids
+    });
+    mock.reset_calls();
+    let (together, apart) = load.block_on(async {
+        let started = Instant::now();
+        let tasks: Vec<_> = many[..1000]
+            .iter()
+            .map(|id| {
+                let req = refresh_req(storm.clone(), id.clone())(&http);
+                tokio::spawn(async move {
+                    let t = Instant::now();
+                    assert_eq!(req.send().await.unwrap().status().as_u16(), 200);
+                    t.elapsed()
+                })
+            })
+            .collect();
+        let mut sum = Duration::ZERO;
+        for t in tasks {
+            sum += t.await.unwrap();
+        }
+        let _wall = started.elapsed();
+        let mut seq = Duration::ZERO;
+        for id in &many[1000..] {
+            let t = Instant::now();
+            assert_eq!(
+                refresh_req(storm.clone(), id.clone())(&http)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16(),
+                200
+            );
+            seq += t.elapsed();
+        }
+        (_wall / 1000, seq / 1000)
+    });
+    rows.push(Row(
+        "1,000 sessions refreshed at once: upstream calls".into(),
+        (mock.calls(Endpoint::Refresh) - 1000).to_string(),
+        "= 1000".into(),
+    ));
+    rows.push(Row(
+        format!("  wall time per session at once / one at a time   [{together:?} vs {apart:?}]"),
+        ratio(together.as_secs_f64(), apart.as_secs_f64()),
+        "≤ 2".into(),
+    ));
+
+    // 6. Library overhead on mint: route latency minus the mock's own latency.
+    let mint_app = serve_axum(&servers, refresh_app(manager(None)));
+    let s_route = load.block_on(measure(
+        move |h| {
+            h.post(format!("{mint_app}/meshes/sessions"))
+                .header("x-user", "alice")
+        },
+        200,
+    ));
+    let creds = mock.credentials();
+    let direct = format!("{}/api/v1/sessions", mock.api_url());
+    let body =
+        serde_json::json!({"workspace_id": mock.workspace_id(), "external_user_id": "alice"})
+            .to_string();
+    let s_direct = load.block_on(measure(
+        move |h| {
+            let iat = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            h.post(&direct)
+                .bearer_auth(creds.machine_jwt(iat).expose_secret())
+                .header("content-type", "application/json")
+                .body(body.clone())
+        },
+        200,
+    ));
+    rows.push(Row(
+        "mint: route p50 − mock p50 (library + the app's own HTTP hop)".into(),
+        format!("{:?}", s_route.p50.saturating_sub(s_direct.p50)),
+        "≤ 0.3 ms".into(),
+    ));
+    rows.push(Row(
+        "mint: route p99 − mock p99".into(),
+        format!("{:?}", s_route.p99.saturating_sub(s_direct.p99)),
+        "(reported)".into(),
+    ));
+    rows.push(Row(
+        "peak RSS of this process (servers + load)".into(),
+        format!("{} MiB", peak_rss_kib() / 1024),
+        "(reported)".into(),
+    ));
+
+    println!(
+        "\nmeshes-rs load benchmark: {CONCURRENCY} connections, {:?} per case, loopback\n",
+        secs()
+    );
+    println!("{:<88} {:>14}  goal", "measure", "value");
+    for Row(a, b, c) in &rows {
+        println!("{a:<88} {b:>14}  {c}");
+    }
+    println!(
+        "\nabsolute: axum bare {:.0} req/s, actix bare {:.0} req/s, refresh {:.0} req/s (p50 {:?})",
+        s_bare.rps, s_abare.rps, s_mem.rps, s_mem.p50
+    );
+    if let Some((mut child, _)) = redis {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = (s_afixed, s_fixed);
+    servers.block_on(async move { drop(mock) });
+}

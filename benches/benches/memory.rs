@@ -1,0 +1,55 @@
+//! Memory per cached session in `MemoryStore`: `cargo bench -p meshes-benches --bench memory`.
+
+use meshes_core::SecretString;
+use meshes_core::model::SessionId;
+use meshes_core::session::{MemoryStore, SessionStore, StoredSession, UserKey};
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("\nMemoryStore resident memory per cached session (realistic ids and tokens)\n");
+    for n in [100_000u64, 1_000_000] {
+        let store = MemoryStore::builder().max_capacity(n + 1).build();
+        let before = rss_kib();
+        rt.block_on(async {
+            let now = time::OffsetDateTime::now_utc();
+            for i in 0..n {
+                // Real shapes: sess_<uuid> (41 bytes), a ~180-byte token, a short user id.
+                let s = StoredSession::new(
+                    SessionId::from(format!("sess_{:08x}-0000-4000-8000-{:012x}", i, i)),
+                    UserKey::new(format!("user-{}", i % (n / 2).max(1))),
+                    SecretString::from(format!(
+                        "eyJhbGciOiJIUzI1NiJ9.{}.{:043}",
+                        "x".repeat(120),
+                        i
+                    )),
+                    now + time::Duration::hours(1),
+                    now,
+                );
+                store.insert(&s).await.unwrap();
+            }
+            store.run_pending_tasks().await;
+        });
+        let after = rss_kib();
+        let per = (after.saturating_sub(before)) as f64 * 1024.0 / n as f64;
+        println!(
+            "{n:>9} sessions: RSS +{} MiB, {per:.0} bytes per session (goal ≤ 1024)",
+            (after - before) / 1024
+        );
+        assert_eq!(store.entry_count(), n);
+        drop(store);
+    }
+}

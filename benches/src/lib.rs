@@ -1,0 +1,1 @@
+//! Benchmarks of meshes-rs: `cargo bench -p meshes-benches` (see `benches/`).
