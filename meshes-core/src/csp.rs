@@ -238,6 +238,12 @@ impl FrameSrcPolicy {
         }
     }
 
+    /// Whether `other` is this very policy (not merely an equal one): for callers caching
+    /// merged values of their own.
+    pub fn same_as(&self, other: &FrameSrcPolicy) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The origins this policy adds.
     pub fn origins(&self) -> &[String] {
         &self.inner.origins

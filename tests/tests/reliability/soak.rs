@@ -1,5 +1,7 @@
 //! Soak: mixed traffic against the example app on meshes-mock for a while, reporting errors
-//! and resident memory. Not part of CI; run it with
+//! and resident memory. meshes-mock runs in a child process, so that the resident memory
+//! measured is the app's (and the load generator's), not the mock's ever-growing history.
+//! Not part of CI; run it with
 //!
 //! ```sh
 //! SOAK_SECS=300 cargo test -p meshes-tests --release --test reliability -- --ignored soak --nocapture
@@ -9,8 +11,24 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+
 use meshes_core::session::{Grant, SessionManager};
+use meshes_core::{Client, Credentials};
 use meshes_mock::MockMeshes;
+
+/// The child process's side: serve a mock and print where.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+#[ignore = "started by `soak` in a child process"]
+async fn soak_mock_server() {
+    if std::env::var_os("MESHES_SOAK_MOCK_SERVE").is_none() {
+        return;
+    }
+    let mock = MockMeshes::start().await.unwrap();
+    println!("MOCK {} {}", mock.api_url(), mock.embed_origin());
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+}
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -30,10 +48,38 @@ async fn soak() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(300);
-    let mock = MockMeshes::start().await.unwrap();
-    let manager = SessionManager::builder(mock.client())
-        .default_grant(Grant::new().workspace(mock.workspace_id()))
-        .embed_origin(mock.embed_origin())
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "soak::soak_mock_server",
+            "--nocapture",
+        ])
+        .env("MESHES_SOAK_MOCK_SERVE", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (api, embed) = loop {
+        let line = lines
+            .next()
+            .expect("the mock process printed its address")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("MOCK ") {
+            let (a, e) = rest.split_once(' ').unwrap();
+            break (a.to_owned(), e.to_owned());
+        }
+    };
+    let creds = Credentials::new(
+        meshes_mock::ACCESS_KEY,
+        meshes_mock::SECRET_KEY,
+        meshes_mock::ORG_ID,
+    )
+    .unwrap();
+    let manager = SessionManager::builder(Client::builder(creds).base_url(api).build().unwrap())
+        .default_grant(Grant::new().workspace(meshes_mock::WORKSPACE_ID.parse().unwrap()))
+        .embed_origin(embed)
         .build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -136,5 +182,7 @@ async fn soak() {
         rss_end,
         (rss_end as f64 - rss_start as f64) * 100.0 / rss_start.max(1) as f64
     );
+    let _ = child.kill();
+    let _ = child.wait();
     assert_eq!(errors.load(Ordering::Relaxed), 0);
 }
