@@ -215,7 +215,7 @@ async fn no_generation_within_the_window_reuses_the_rotation(env: &Env) {
     let manager = env
         .builder()
         .await
-        .refresh_window(Duration::from_millis(300))
+        .refresh_window(Duration::from_secs(1))
         .build();
     let alice = user("alice");
     let (id, first) = mint(&manager, &alice).await;
@@ -229,7 +229,7 @@ async fn no_generation_within_the_window_reuses_the_rotation(env: &Env) {
     let b = manager.refresh(&alice, &id, None).await.unwrap();
     assert_eq!(b.generation, Generation(1));
     assert_eq!(env.mock.calls(Endpoint::Refresh), 1);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     let c = manager.refresh(&alice, &id, None).await.unwrap();
     assert_eq!(c.generation, Generation(2));
     assert_eq!(env.mock.calls(Endpoint::Refresh), 2);
