@@ -115,14 +115,13 @@ async fn run(req: HttpRequest, payload: web::Payload, op: Op) -> Result<HttpResp
             .authority()
             .and_then(|a| http_v1::HeaderValue::from_str(a.as_str()).ok())
     });
-    contract::check_same_site(
+    state.settings.check_same_site(
         &method,
         v1(req.headers().get(ORIGIN)).as_ref(),
         v1(req.headers().get("sec-fetch-site")).as_ref(),
         host.as_ref(),
-        &state.allowed_origins,
     )?;
-    let limit = state.body_limit;
+    let limit = state.settings.limit();
     let body = match payload.to_bytes_limited(limit).await {
         Ok(Ok(body)) => body,
         Ok(Err(_)) => return Err(RouteError::bad_request("could not read the request body").into()),

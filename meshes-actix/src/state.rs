@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use actix_web::HttpRequest;
 use actix_web::web;
-use meshes_core::routes::DEFAULT_BODY_LIMIT;
+use meshes_core::routes::RouteSettings;
 use meshes_core::session::{Grant, SessionManager, UserKey};
 
 /// A boxed future that need not be `Send` (actix runs each worker on one thread).
@@ -53,8 +53,7 @@ where
 pub struct MeshesState {
     pub(crate) manager: SessionManager,
     pub(crate) resolver: Arc<dyn Resolver + Send + Sync>,
-    pub(crate) allowed_origins: Arc<[String]>,
-    pub(crate) body_limit: usize,
+    pub(crate) settings: RouteSettings,
 }
 
 impl MeshesState {
@@ -64,24 +63,21 @@ impl MeshesState {
         Self {
             manager,
             resolver: Arc::new(resolver),
-            allowed_origins: Arc::from([]),
-            body_limit: DEFAULT_BODY_LIMIT,
+            settings: RouteSettings::default(),
         }
     }
 
     /// Also accept POST/DELETE requests from this origin (CSRF exception).
     #[must_use]
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
-        let mut all = self.allowed_origins.to_vec();
-        all.push(origin.into());
-        self.allowed_origins = all.into();
+        self.settings = self.settings.allow_origin(origin);
         self
     }
 
     /// The largest request body accepted (default 4 KiB).
     #[must_use]
     pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.body_limit = bytes;
+        self.settings = self.settings.body_limit(bytes);
         self
     }
 
@@ -105,8 +101,7 @@ impl fmt::Debug for MeshesState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MeshesState")
             .field("manager", &self.manager)
-            .field("allowed_origins", &self.allowed_origins)
-            .field("body_limit", &self.body_limit)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }

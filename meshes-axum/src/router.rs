@@ -170,14 +170,13 @@ async fn handle(state: MeshesState, op: Op, req: Request) -> Response {
 
 async fn run(state: MeshesState, op: Op, req: Request) -> Result<Response, RouteError> {
     let (parts, body) = req.into_parts();
-    contract::check_same_site(
+    state.settings.check_same_site(
         &parts.method,
         parts.headers.get(ORIGIN),
         parts.headers.get("sec-fetch-site"),
         host(&parts).as_ref(),
-        &state.allowed_origins,
     )?;
-    let body = read_body(body, &parts.headers, state.body_limit).await?;
+    let body = read_body(body, &parts.headers, state.settings.limit()).await?;
     let (user, grant) = state
         .resolve(&parts)
         .await

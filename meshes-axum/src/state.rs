@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::http::request::Parts;
-use meshes_core::routes::DEFAULT_BODY_LIMIT;
+use meshes_core::routes::RouteSettings;
 use meshes_core::session::{BoxFuture, Grant, SessionManager, UserKey};
 
 /// Tells the library who the signed-in user is and what they may see, from the request.
@@ -51,8 +51,7 @@ where
 pub struct MeshesState {
     pub(crate) manager: SessionManager,
     pub(crate) resolver: Arc<dyn Resolver>,
-    pub(crate) allowed_origins: Arc<[String]>,
-    pub(crate) body_limit: usize,
+    pub(crate) settings: RouteSettings,
 }
 
 impl MeshesState {
@@ -61,24 +60,21 @@ impl MeshesState {
         Self {
             manager,
             resolver: Arc::new(resolver),
-            allowed_origins: Arc::from([]),
-            body_limit: DEFAULT_BODY_LIMIT,
+            settings: RouteSettings::default(),
         }
     }
 
     /// Also accept POST/DELETE requests from this origin (e.g. a separate frontend's origin).
     #[must_use]
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
-        let mut all = self.allowed_origins.to_vec();
-        all.push(origin.into());
-        self.allowed_origins = all.into();
+        self.settings = self.settings.allow_origin(origin);
         self
     }
 
     /// The largest request body accepted (default 4 KiB).
     #[must_use]
     pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.body_limit = bytes;
+        self.settings = self.settings.body_limit(bytes);
         self
     }
 
@@ -97,8 +93,7 @@ impl fmt::Debug for MeshesState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MeshesState")
             .field("manager", &self.manager)
-            .field("allowed_origins", &self.allowed_origins)
-            .field("body_limit", &self.body_limit)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }

@@ -55,6 +55,76 @@ pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024;
 /// `Cache-Control` of every answer.
 pub const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
+/// The routes' settings both adapters share: origins allowed to POST/DELETE from another
+/// site, and the request body limit.
+///
+/// ```
+/// use meshes_core::http::{HeaderValue, Method};
+/// use meshes_core::routes::RouteSettings;
+///
+/// let settings = RouteSettings::default().allow_origin("https://partner.example").body_limit(1024);
+/// assert_eq!(settings.limit(), 1024);
+/// let partner = HeaderValue::from_static("https://partner.example");
+/// assert!(settings.check_same_site(&Method::POST, Some(&partner), None, None).is_ok());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct RouteSettings {
+    allowed_origins: std::sync::Arc<[String]>,
+    body_limit: usize,
+}
+
+impl Default for RouteSettings {
+    /// No extra origins, [`DEFAULT_BODY_LIMIT`].
+    fn default() -> Self {
+        Self {
+            allowed_origins: std::sync::Arc::from([]),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+impl RouteSettings {
+    /// Also accept POST/DELETE requests from this origin (CSRF exception).
+    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        let mut all = self.allowed_origins.to_vec();
+        all.push(origin.into());
+        self.allowed_origins = all.into();
+        self
+    }
+
+    /// The largest request body accepted.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// The largest request body accepted.
+    pub fn limit(&self) -> usize {
+        self.body_limit
+    }
+
+    /// The origins allowed besides the request's own.
+    pub fn allowed_origins(&self) -> &[String] {
+        &self.allowed_origins
+    }
+
+    /// [`check_same_site`] with these settings' allowed origins.
+    ///
+    /// # Errors
+    ///
+    /// 403 `cross_site`.
+    pub fn check_same_site(
+        &self,
+        method: &Method,
+        origin: Option<&HeaderValue>,
+        sec_fetch_site: Option<&HeaderValue>,
+        host: Option<&HeaderValue>,
+    ) -> Result<(), RouteError> {
+        check_same_site(method, origin, sec_fetch_site, host, &self.allowed_origins)
+    }
+}
+
 /// An error answer: status, code, message and maybe `Retry-After`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteError {
