@@ -161,7 +161,7 @@ fn serve_actix(case: ActixCase, manager: SessionManager) -> String {
                 });
                 let app = App::new().wrap(middleware::Condition::new(
                     matches!(case, ActixCase::FrameSrc),
-                    meshes_actix::FrameSrc::from_manager(manager.clone()),
+                    meshes_actix::FrameSrc::new(manager.embed_origins()),
                 ));
                 let app = app.wrap(middleware::Condition::new(
                     matches!(case, ActixCase::DefaultHeaders),
@@ -331,11 +331,20 @@ fn main() {
     let (mem_id, body_len) = servers.block_on(async {
         let alice = UserKey::new("alice");
         let m = mem_manager.mint(&alice, &Grant::new()).await.unwrap();
-        let t = mem_manager
+        mem_manager
             .refresh(&alice, &m.session_id, Some(Generation(0)))
             .await
             .unwrap();
-        (m.session_id, meshes_core::routes::refresh_body(&t).len())
+        // The size of the answer the measured requests get, for an equal bare handler.
+        let answer = reqwest::Client::new()
+            .post(format!("{mem}/meshes/sessions/{}/refresh", m.session_id))
+            .header("x-user", "alice")
+            .body(r#"{"generation":0}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+        (m.session_id, answer.bytes().await.unwrap().len())
     });
     let canned = serde_json::json!({"pad": "x".repeat(body_len.saturating_sub(10))}).to_string();
     let json_bare = serve_axum(

@@ -3,7 +3,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use meshes_core::csp::{FrameSrcPolicy, WhenAbsent, merge_policy_list};
+use meshes_core::__private::FrameSrcMerge;
+use meshes_core::csp::EmbedOrigins;
 use meshes_core::http::{HeaderMap, HeaderValue, header::CONTENT_SECURITY_POLICY};
 use meshes_core::model::{CreateSession, LaunchPage, Role, SessionId};
 use meshes_core::session::{
@@ -39,8 +40,8 @@ fn mint_request(c: &mut Criterion) {
 }
 
 fn csp(c: &mut Criterion) {
-    let origins = vec!["https://embed.meshes.io".to_owned()];
-    let policy = FrameSrcPolicy::new(origins.clone(), WhenAbsent::Set);
+    let origins = EmbedOrigins::from(["https://embed.meshes.io"]);
+    let policy = FrameSrcMerge::new(origins.clone()).csp_on_all_responses();
     let cases: [(&str, Vec<&'static str>); 4] = [
         ("no_csp", vec![]),
         (
@@ -73,13 +74,9 @@ fn csp(c: &mut Criterion) {
     group.finish();
     c.bench_function("csp_merge_uncached_default_src_fallback", |b| {
         b.iter(|| {
-            black_box(
-                merge_policy_list(
-                    black_box("default-src 'self' https://cdn.example; img-src *"),
-                    &origins,
-                )
-                .into_owned(),
-            )
+            black_box(origins.merge(black_box(
+                "default-src 'self' https://cdn.example; img-src *",
+            )))
         })
     });
 }

@@ -3,14 +3,13 @@
 use std::fmt;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use actix_web::{HttpResponse, ResponseError};
+use meshes_core::__private::Bytes;
 use meshes_core::routes::RouteError;
-use meshes_core::session::SessionError;
 
 /// An error answer: `{"error": code, "message": text}` with the status of the
 /// [status table](meshes_core::routes), `Cache-Control: no-store` and, when useful,
-/// `Retry-After`.
+/// `Retry-After`. It is logged when turned into a response.
 ///
 /// ```
 /// use actix_web::ResponseError;
@@ -21,14 +20,14 @@ use meshes_core::session::SessionError;
 /// assert!(e.to_string().contains("app_data"));
 /// assert_eq!(e.error_response().headers().get("cache-control").unwrap(), "no-store");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MeshesError(pub(crate) RouteError);
+#[derive(Clone, Debug)]
+pub struct MeshesError(RouteError);
 
 impl MeshesError {
     /// 500 naming the fix, when the state is not registered.
     pub fn not_registered() -> Self {
         Self(RouteError::not_configured(
-            "meshes-actix is not registered; add `.app_data(meshes_actix::MeshesState::new(manager, resolver).into_data())` to the App",
+            "meshes-actix is not registered; add `.app_data(meshes_actix::MeshesState::new(manager, resolver))` to the App",
         ))
     }
 
@@ -44,12 +43,6 @@ impl From<RouteError> for MeshesError {
     }
 }
 
-impl From<SessionError> for MeshesError {
-    fn from(e: SessionError) -> Self {
-        Self(RouteError::from(e))
-    }
-}
-
 impl fmt::Display for MeshesError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)
@@ -58,38 +51,29 @@ impl fmt::Display for MeshesError {
 
 impl std::error::Error for MeshesError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
-
-/// A status from its number (meshes-core uses `http` 1.x, actix `http` 0.2).
-pub(crate) fn status(code: u16) -> StatusCode {
-    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-}
-
-/// A JSON answer with `Cache-Control: no-store`.
-pub(crate) fn json(code: u16, body: Vec<u8>) -> HttpResponse {
-    let mut resp = HttpResponse::build(status(code));
-    resp.insert_header((CACHE_CONTROL, "no-store"));
-    if body.is_empty() {
-        resp.finish()
-    } else {
-        resp.insert_header((CONTENT_TYPE, "application/json"))
-            .body(body)
+        std::error::Error::source(&self.0)
     }
 }
 
 impl ResponseError for MeshesError {
     fn status_code(&self) -> StatusCode {
-        status(self.0.status().as_u16())
+        status(self.0.status())
     }
-
     fn error_response(&self) -> HttpResponse {
-        tracing::trace!(target: "meshes::rejection", status = self.0.status().as_u16(), code = self.0.code(), "rejected");
-        let mut resp = json(self.0.status().as_u16(), self.0.body());
-        if let Some(secs) = self.0.retry_after_secs() {
-            resp.headers_mut().insert(RETRY_AFTER, secs.into());
-        }
-        resp
+        into_response(self.0.reply())
     }
+}
+
+fn status(status: meshes_core::http::StatusCode) -> StatusCode {
+    StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// A core reply (`http` 1.x) as an actix response (`http` 0.2).
+pub(crate) fn into_response(reply: meshes_core::http::Response<Bytes>) -> HttpResponse {
+    let (parts, body) = reply.into_parts();
+    let mut resp = HttpResponse::build(status(parts.status));
+    for (name, value) in &parts.headers {
+        resp.append_header((name.as_str(), value.as_bytes()));
+    }
+    resp.body(body)
 }

@@ -9,8 +9,7 @@
 //! #[actix_web::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     // MESHES_ACCESS_KEY, MESHES_SECRET_KEY, MESHES_ORG_ID (and optional MESHES_API_URL)
-//!     let client = Client::from_env()?;
-//!     let manager = SessionManager::builder(client)
+//!     let manager = SessionManager::builder(Client::from_env()?)
 //!         .default_grant(Grant::new().workspace(std::env::var("MESHES_WORKSPACE_ID")?.parse()?))
 //!         .embed_origin("https://embed.meshes.io")
 //!         .build();
@@ -19,12 +18,12 @@
 //!         let user = req.cookie("user").map(|c| c.value().to_owned());
 //!         async move { user.map(|id| (UserKey::new(id), Grant::new())) }
 //!     };
-//!     let meshes = MeshesState::new(manager.clone(), resolver).into_data();
+//!     let meshes = MeshesState::new(manager.clone(), resolver);
 //!
 //!     HttpServer::new(move || {
 //!         App::new()
 //!             .app_data(meshes.clone())
-//!             .wrap(FrameSrc::from_manager(manager.clone()))
+//!             .wrap(FrameSrc::new(manager.embed_origins()))
 //!             .service(meshes_actix::scope("/meshes"))
 //!     })
 //!     .bind(("127.0.0.1", 3001))?
@@ -35,12 +34,10 @@
 //! ```
 //!
 //! - [`MeshesState`] (in `app_data`) holds the manager and the [`Resolver`].
-//! - [`scope`] / [`configure`] add `POST /sessions`, `POST /sessions/{id}/refresh` and
-//!   `DELETE /sessions/{id}`, with the same answers, status codes, `no-store` and CSRF rule
-//!   as meshes-axum ([`meshes_core::routes`]).
+//! - [`scope`] / [`configure`] add the routes of [`meshes_core::routes`], which decides every
+//!   answer (the same as meshes-axum's); this crate only translates.
 //! - [`FrameSrc`] merges the embed origins into HTML responses' CSP `frame-src`.
-//! - [`MeshesSession`] / [`MaybeMeshesSession`] mint a session inside a handler;
-//!   [`MeshesError`] is every error.
+//! - [`MeshesSession`] / [`MaybeMeshesSession`] mint inside a handler; [`MeshesError`].
 //!
 //! # Feature flags
 //!
@@ -57,14 +54,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
-mod ext;
 mod extract;
 pub mod frame_src;
 mod scope;
 mod state;
 
 pub use error::MeshesError;
-pub use ext::MeshesExt;
 pub use extract::{MaybeMeshesSession, MeshesSession};
 pub use frame_src::{FrameSrc, FrameSrcMiddleware};
 #[doc(no_inline)]
@@ -72,8 +67,10 @@ pub use meshes_core;
 #[doc(inline)]
 pub use meshes_core::Client;
 #[doc(inline)]
-pub use meshes_core::csp::WhenAbsent;
+pub use meshes_core::csp::{EmbedOrigins, WhenAbsent};
+#[doc(inline)]
+pub use meshes_core::routes::Resolver;
 #[doc(inline)]
 pub use meshes_core::session::{Generation, Grant, SessionManager, UserKey};
 pub use scope::{configure, scope};
-pub use state::{LocalBoxFuture, MeshesState, Resolver};
+pub use state::{MeshesExt, MeshesState};

@@ -1,107 +1,64 @@
-//! What the routes and the extractor need: the session manager, the resolver, route settings.
+//! What the routes and the extractor need: the core routes and the app's resolver, and
+//! [`MeshesExt`] to find them on a request.
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::HttpRequest;
-use actix_web::web;
-use meshes_core::routes::RouteSettings;
+use actix_web::dev::ServiceRequest;
+use meshes_core::__private::Routes;
+use meshes_core::routes::Resolver;
 use meshes_core::session::{Grant, SessionManager, UserKey};
 
-/// A boxed future that need not be `Send` (actix runs each worker on one thread).
-pub type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+/// Resolver futures need not be `Send`: actix runs each worker on one thread.
+type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+type DynResolver = dyn Fn(&HttpRequest) -> LocalBoxFuture<Option<(UserKey, Grant)>> + Send + Sync;
 
-/// Tells the library who the signed-in user is and what they may see, from the request.
-///
-/// Implemented for closures `Fn(&HttpRequest) -> impl Future<Output = Option<(UserKey, Grant)>>`
-/// whose future does not borrow the request (clone what you need first; `HttpRequest` is a
-/// cheap clone). `None` means nobody is signed in: the routes answer 401.
-///
-/// ```
-/// use actix_web::HttpRequest;
-/// use meshes_actix::{Grant, Resolver, UserKey};
-///
-/// fn resolver() -> impl Resolver {
-///     |req: &HttpRequest| {
-///         let user = req.cookie("user").map(|c| c.value().to_owned());
-///         async move { user.map(|u| (UserKey::new(u), Grant::new())) }
-///     }
-/// }
-/// # let _ = resolver();
-/// ```
-pub trait Resolver: 'static {
-    /// The user and their grant, or `None` when nobody is signed in.
-    fn resolve(&self, req: &HttpRequest) -> LocalBoxFuture<Option<(UserKey, Grant)>>;
-}
-
-impl<F, Fut> Resolver for F
-where
-    F: Fn(&HttpRequest) -> Fut + 'static,
-    Fut: Future<Output = Option<(UserKey, Grant)>> + 'static,
-{
-    fn resolve(&self, req: &HttpRequest) -> LocalBoxFuture<Option<(UserKey, Grant)>> {
-        Box::pin(self(req))
-    }
-}
-
-/// The library's state. Register it with `App::app_data(state.into_data())` (or
-/// `app_data(state)`); the [scope](crate::scope) and the [extractor](crate::MeshesSession)
-/// read it from there.
-#[derive(Clone)]
-pub struct MeshesState {
-    pub(crate) manager: SessionManager,
-    pub(crate) resolver: Arc<dyn Resolver + Send + Sync>,
-    pub(crate) settings: RouteSettings,
-}
+/// The library's state (cheap to clone). Register it with `App::app_data(state.clone())`;
+/// the [scope](crate::scope) and the [extractor](crate::MeshesSession) read it from there.
+#[derive(Clone, Debug)]
+pub struct MeshesState(pub(crate) Routes<DynResolver>);
 
 impl MeshesState {
-    /// State for `manager` and `resolver` (which must be `Send + Sync`, since `App`
-    /// factories run on every worker), with default route settings.
-    pub fn new(manager: SessionManager, resolver: impl Resolver + Send + Sync) -> Self {
-        Self {
-            manager,
-            resolver: Arc::new(resolver),
-            settings: RouteSettings::default(),
-        }
+    /// State for `manager`, with `resolver` deciding who the user is from the
+    /// [`HttpRequest`] (see [`Resolver`]; its future need not be `Send`), and default route
+    /// settings.
+    pub fn new(manager: SessionManager, resolver: impl Resolver<HttpRequest>) -> Self {
+        let resolver =
+            move |req: &HttpRequest| -> LocalBoxFuture<_> { Box::pin(resolver.resolve(req)) };
+        Self(Routes::new(manager, Arc::new(resolver)))
     }
 
     /// Also accept POST/DELETE requests from this origin (CSRF exception).
     #[must_use]
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
-        self.settings = self.settings.allow_origin(origin);
+        self.0 = self.0.allow_origin(origin);
         self
     }
 
     /// The largest request body accepted (default 4 KiB).
     #[must_use]
     pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.settings = self.settings.body_limit(bytes);
+        self.0 = self.0.body_limit(bytes);
         self
-    }
-
-    /// The session manager.
-    pub fn manager(&self) -> &SessionManager {
-        &self.manager
-    }
-
-    /// Wraps the state for `App::app_data`.
-    pub fn into_data(self) -> web::Data<Self> {
-        web::Data::new(self)
-    }
-
-    /// Runs the resolver.
-    pub async fn resolve(&self, req: &HttpRequest) -> Option<(UserKey, Grant)> {
-        self.resolver.resolve(req).await
     }
 }
 
-impl fmt::Debug for MeshesState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MeshesState")
-            .field("manager", &self.manager)
-            .field("settings", &self.settings)
-            .finish_non_exhaustive()
+/// Access to the registered [`MeshesState`], like actix-session's `SessionExt`.
+pub trait MeshesExt {
+    /// The state registered with `app_data`, if any.
+    fn meshes(&self) -> Option<MeshesState>;
+}
+
+impl MeshesExt for HttpRequest {
+    fn meshes(&self) -> Option<MeshesState> {
+        self.app_data::<MeshesState>().cloned()
+    }
+}
+
+impl MeshesExt for ServiceRequest {
+    fn meshes(&self) -> Option<MeshesState> {
+        self.app_data::<MeshesState>().cloned()
     }
 }

@@ -24,12 +24,12 @@ fn state(mock: &MockMeshes) -> MeshesState {
 }
 
 async fn page(s: MeshesSession) -> HttpResponse {
-    HttpResponse::Ok().body(format!("{} {}", s.user(), s.session().session_id))
+    HttpResponse::Ok().body(format!("{} {}", s.user, s.session.session_id))
 }
 
 async fn maybe(s: MaybeMeshesSession) -> HttpResponse {
     HttpResponse::Ok().body(match s.0 {
-        Some(s) => format!("session for {}", s.user()),
+        Some(s) => format!("session for {}", s.user),
         None => "anonymous".to_owned(),
     })
 }
@@ -39,7 +39,7 @@ async fn extractors_with_and_without_a_user() {
     let mock = MockMeshes::start().await.unwrap();
     let app = test::init_service(
         App::new()
-            .app_data(state(&mock).into_data())
+            .app_data(state(&mock))
             .route("/page", web::get().to(page))
             .route("/maybe", web::get().to(maybe)),
     )
@@ -112,7 +112,7 @@ async fn configure_registers_the_routes_on_the_current_scope() {
     let mock = MockMeshes::start().await.unwrap();
     let app = test::init_service(
         App::new()
-            .app_data(state(&mock).into_data())
+            .app_data(state(&mock))
             .service(web::scope("/embed").configure(meshes_actix::configure)),
     )
     .await;
@@ -164,7 +164,7 @@ async fn frame_src_middleware_cases() {
 
     let leave = test::init_service(
         App::new()
-            .wrap(FrameSrc::new(["https://embed.meshes.io"]).when_absent(WhenAbsent::Leave))
+            .wrap(FrameSrc::new(["https://embed.meshes.io"]).when_no_csp(WhenAbsent::Leave))
             .route("/none", web::get().to(html(None))),
     )
     .await;

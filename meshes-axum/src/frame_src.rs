@@ -1,9 +1,8 @@
 //! [`FrameSrcLayer`]: merges the embed origin into responses' CSP `frame-src`.
 //!
-//! The merge itself is [`meshes_core::csp`]; this is the tower plumbing. By default only
-//! HTML responses (`Content-Type: text/html…`) are touched, since only documents frame
-//! anything. [`MeshesLayer`](crate::MeshesLayer) includes this layer with the origins its
-//! manager knows; use `FrameSrcLayer` alone for fixed origins.
+//! The merge is [`meshes_core::csp`]'s; this is the tower plumbing. By default only HTML
+//! responses are touched. [`MeshesLayer`](crate::MeshesLayer) includes this layer; use it
+//! alone for fixed origins or elsewhere in the stack.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -11,11 +10,8 @@
 //! use meshes_axum::FrameSrcLayer;
 //! use tower::ServiceExt;
 //!
-//! let app = Router::new()
-//!     .route("/", get(|| async {
-//!         ([(header::CONTENT_SECURITY_POLICY, "default-src 'self'")], Html("<h1>hi</h1>"))
-//!     }))
-//!     .layer(FrameSrcLayer::new(["https://embed.meshes.io"]));
+//! let page = || async { ([(header::CONTENT_SECURITY_POLICY, "default-src 'self'")], Html("hi")) };
+//! let app = Router::new().route("/", get(page)).layer(FrameSrcLayer::new(["https://embed.meshes.io"]));
 //! let resp = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
 //! assert_eq!(
 //!     resp.headers()[header::CONTENT_SECURITY_POLICY],
@@ -24,65 +20,44 @@
 //! # }
 //! ```
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, HeaderValue, Request, Response};
-use meshes_core::csp::{FrameSrcSource, WhenAbsent, is_html};
-use meshes_core::session::SessionManager;
+use axum::http::{Request, Response};
+use meshes_core::__private::FrameSrcMerge;
+use meshes_core::csp::{EmbedOrigins, WhenAbsent};
 use tower_layer::Layer;
 use tower_service::Service;
+
+use crate::layer::MeshesState;
 
 /// Adds the embed origin(s) to responses' CSP. See the [module docs](self).
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct FrameSrcLayer {
-    source: FrameSrcSource,
-    html_only: bool,
+    merge: FrameSrcMerge,
 }
 
 impl FrameSrcLayer {
-    /// Allows these fixed origins (e.g. `https://embed.meshes.io`).
-    pub fn new<I, O>(origins: I) -> Self
-    where
-        I: IntoIterator<Item = O>,
-        O: Into<String>,
-    {
-        let origins = origins.into_iter().map(Into::into).collect();
+    /// Allows these origins: fixed ones (`["https://embed.meshes.io"]`), or a handle that
+    /// follows later additions ([`SessionManager::embed_origins`](meshes_core::session::SessionManager::embed_origins)).
+    pub fn new(origins: impl Into<EmbedOrigins>) -> Self {
         Self {
-            source: FrameSrcSource::fixed(origins, WhenAbsent::Set),
-            html_only: true,
-        }
-    }
-
-    /// Allows the origins `manager` was configured with or has seen in launch URLs.
-    pub fn from_manager(manager: SessionManager) -> Self {
-        Self {
-            source: FrameSrcSource::manager(manager, WhenAbsent::Set),
-            html_only: true,
+            merge: FrameSrcMerge::new(origins.into()),
         }
     }
 
     /// What to do with a response that has no CSP (default [`WhenAbsent::Set`]).
-    pub fn when_absent(mut self, when_absent: WhenAbsent) -> Self {
-        self.source = self.source.with_when_absent(when_absent);
+    pub fn when_no_csp(mut self, when_absent: WhenAbsent) -> Self {
+        self.merge = self.merge.when_no_csp(when_absent);
         self
     }
 
     /// Apply to every response, not only HTML ones.
-    pub fn all_responses(mut self) -> Self {
-        self.html_only = false;
+    pub fn csp_on_all_responses(mut self) -> Self {
+        self.merge = self.merge.csp_on_all_responses();
         self
-    }
-
-    fn apply(&self, headers: &mut HeaderMap) {
-        if self.html_only && !is_html(headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes)) {
-            return;
-        }
-        self.source.policy().apply(headers);
     }
 }
 
@@ -93,23 +68,21 @@ impl<S> Layer<S> for FrameSrcLayer {
         FrameSrc {
             inner,
             layer: self.clone(),
+            state: None,
         }
     }
 }
 
-/// The service of [`FrameSrcLayer`].
-#[derive(Clone)]
+/// The service of [`FrameSrcLayer`] and [`MeshesLayer`](crate::MeshesLayer) (which also puts
+/// the library's state in the request's extensions).
+#[derive(Clone, Debug)]
 pub struct FrameSrc<S> {
     inner: S,
     layer: FrameSrcLayer,
+    pub(crate) state: Option<MeshesState>,
 }
 
 impl<S> FrameSrc<S> {
-    /// Wraps `inner` (same as [`FrameSrcLayer::layer`]).
-    pub fn layer(origins: impl IntoIterator<Item = String>) -> FrameSrcLayer {
-        FrameSrcLayer::new(origins)
-    }
-
     /// The inner service.
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -139,7 +112,10 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        if let Some(state) = &self.state {
+            req.extensions_mut().insert(state.clone());
+        }
         ResponseFuture {
             inner: self.inner.call(req),
             layer: Some(self.layer.clone()),
@@ -149,6 +125,7 @@ where
 
 pin_project_lite::pin_project! {
     /// The response future of [`FrameSrc`].
+    #[derive(Debug)]
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
@@ -166,23 +143,8 @@ where
         let this = self.project();
         let mut resp = ready!(this.inner.poll(cx))?;
         if let Some(layer) = this.layer.take() {
-            layer.apply(resp.headers_mut());
+            layer.merge.apply(resp.headers_mut());
         }
         Poll::Ready(Ok(resp))
-    }
-}
-
-impl<S: fmt::Debug> fmt::Debug for FrameSrc<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FrameSrc")
-            .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
-    }
-}
-
-impl<F> fmt::Debug for ResponseFuture<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }
 }

@@ -1,19 +1,19 @@
 //! [`MeshesLayer`]: makes the library's state available and applies the CSP merge.
 
-use std::task::{Context, Poll};
+use std::sync::Arc;
 
-use axum::http::{Request, Response};
+use axum::http::request::Parts;
+use meshes_core::__private::Routes;
 use meshes_core::csp::WhenAbsent;
-use meshes_core::session::SessionManager;
+use meshes_core::session::{BoxFuture, Grant, SessionManager, UserKey};
 use tower_layer::Layer;
-use tower_service::Service;
 
-use crate::frame_src::{FrameSrc, FrameSrcLayer, ResponseFuture};
-use crate::{MeshesState, Resolver};
+use crate::Resolver;
+use crate::frame_src::{FrameSrc, FrameSrcLayer};
 
-/// Installs meshes-rs in an axum app: puts [`MeshesState`] in every request's extensions (for
-/// the [routes](crate::router) and the [`MeshesSession`](crate::MeshesSession) extractor) and
-/// merges the embed origins into HTML responses' CSP `frame-src`.
+/// Installs meshes-rs in an axum app: puts the library's state in every request's
+/// extensions (for the [routes](crate::router) and the [`MeshesSession`](crate::MeshesSession)
+/// extractor) and merges the manager's embed origins into HTML responses' CSP `frame-src`.
 ///
 /// See the [crate docs](crate) for a complete startup example.
 #[derive(Clone, Debug)]
@@ -24,14 +24,17 @@ pub struct MeshesLayer {
 }
 
 impl MeshesLayer {
-    /// The layer for `manager`, with `resolver` deciding who the user is.
-    pub fn new(manager: SessionManager, resolver: impl Resolver) -> Self {
-        Self::from_state(MeshesState::new(manager, resolver))
-    }
-
-    /// The layer for an existing state.
-    pub fn from_state(state: MeshesState) -> Self {
-        let frame_src = FrameSrcLayer::from_manager(state.manager.clone());
+    /// The layer for `manager`, with `resolver` deciding who the user is from the request's
+    /// [`Parts`] (see [`Resolver`]).
+    pub fn new<R>(manager: SessionManager, resolver: R) -> Self
+    where
+        R: Resolver<Parts>,
+        R::Future: Send,
+    {
+        let frame_src = FrameSrcLayer::new(manager.embed_origins());
+        let resolver =
+            move |parts: &Parts| -> BoxFuture<'static, _> { Box::pin(resolver.resolve(parts)) };
+        let state = Routes::new(manager, Arc::new(resolver) as Arc<DynResolver>);
         Self { state, frame_src }
     }
 
@@ -50,55 +53,28 @@ impl MeshesLayer {
     /// What to do with an HTML response that has no CSP (default: set
     /// `frame-src 'self' <origins>`).
     pub fn when_no_csp(mut self, when_absent: WhenAbsent) -> Self {
-        self.frame_src = self.frame_src.when_absent(when_absent);
+        self.frame_src = self.frame_src.when_no_csp(when_absent);
         self
     }
 
     /// Merge the CSP into every response, not only HTML ones.
     pub fn csp_on_all_responses(mut self) -> Self {
-        self.frame_src = self.frame_src.all_responses();
+        self.frame_src = self.frame_src.csp_on_all_responses();
         self
-    }
-
-    /// The state this layer installs.
-    pub fn state(&self) -> &MeshesState {
-        &self.state
     }
 }
 
 impl<S> Layer<S> for MeshesLayer {
-    type Service = MeshesService<S>;
+    type Service = FrameSrc<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        MeshesService {
-            inner: self.frame_src.layer(inner),
-            state: self.state.clone(),
-        }
+        let mut service = self.frame_src.layer(inner);
+        service.state = Some(self.state.clone());
+        service
     }
 }
 
-/// The service of [`MeshesLayer`].
-#[derive(Clone, Debug)]
-pub struct MeshesService<S> {
-    inner: FrameSrc<S>,
-    state: MeshesState,
-}
+type DynResolver = dyn Fn(&Parts) -> BoxFuture<'static, Option<(UserKey, Grant)>> + Send + Sync;
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MeshesService<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
-
-    #[inline]
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        req.extensions_mut().insert(self.state.clone());
-        self.inner.call(req)
-    }
-}
+/// The library's state, put in every request's extensions by [`MeshesLayer`].
+pub(crate) type MeshesState = Routes<DynResolver>;

@@ -6,23 +6,18 @@
 //! use axum::{Router, http::request::Parts, response::Html, routing::get};
 //! use meshes_axum::{Client, Grant, MeshesLayer, SessionManager, UserKey};
 //!
-//! /// The host app's own login: here, a `user` cookie.
-//! fn signed_in_user(parts: &Parts) -> Option<String> {
-//!     let cookies = parts.headers.get("cookie")?.to_str().ok()?;
-//!     cookies.split("; ").find_map(|c| c.strip_prefix("user=")).map(str::to_owned)
-//! }
-//!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     // MESHES_ACCESS_KEY, MESHES_SECRET_KEY, MESHES_ORG_ID (and optional MESHES_API_URL)
-//!     let client = Client::from_env()?;
-//!     let manager = SessionManager::builder(client)
+//!     let manager = SessionManager::builder(Client::from_env()?)
 //!         .default_grant(Grant::new().workspace(std::env::var("MESHES_WORKSPACE_ID")?.parse()?))
 //!         .embed_origin("https://embed.meshes.io")
 //!         .build();
+//!     // Who is signed in: here a header set by the host's auth proxy. Take what you need
+//!     // from `parts` first; the future must not borrow it.
 //!     let resolver = |parts: &Parts| {
-//!         let user = signed_in_user(parts);
-//!         async move { user.map(|id| (UserKey::new(id), Grant::new())) }
+//!         let user = parts.headers.get("x-user").and_then(|v| v.to_str().ok()).map(UserKey::new);
+//!         async move { user.map(|u| (u, Grant::new())) }
 //!     };
 //!
 //!     let app = Router::new()
@@ -36,11 +31,12 @@
 //! }
 //! ```
 //!
-//! - [`MeshesLayer`] puts [`MeshesState`] in every request and merges the embed origins into
-//!   HTML responses' CSP `frame-src` ([`FrameSrcLayer`] does only the latter).
-//! - [`router`] has `POST /sessions`, `POST /sessions/{id}/refresh` and
-//!   `DELETE /sessions/{id}`; [`router_with_state`] reads the state through `FromRef`.
-//!   Answers, status codes, `no-store` and the CSRF rule are in [`meshes_core::routes`].
+//! - [`MeshesLayer`] puts the library's state in every request and merges the embed origins
+//!   into HTML responses' CSP `frame-src` ([`FrameSrcLayer`] does only the latter). It is the
+//!   one way to install the library: the routes and the extractor read what it puts there.
+//! - [`router`] has `POST /sessions`, `POST /sessions/{id}/refresh`,
+//!   `DELETE /sessions/{id}` and `GET /embed.js`. Answers, status codes, `no-store` and the
+//!   CSRF rule are decided in [`meshes_core::routes`]; this crate only translates.
 //! - [`MeshesSession`] mints a session inside a handler; [`MeshesRejection`] is every error.
 //!
 //! # Feature flags
@@ -62,19 +58,19 @@ pub mod frame_src;
 mod layer;
 mod rejection;
 mod router;
-mod state;
 
 pub use extract::MeshesSession;
 pub use frame_src::FrameSrcLayer;
-pub use layer::{MeshesLayer, MeshesService};
+pub use layer::MeshesLayer;
 #[doc(no_inline)]
 pub use meshes_core;
 #[doc(inline)]
 pub use meshes_core::Client;
 #[doc(inline)]
-pub use meshes_core::csp::WhenAbsent;
+pub use meshes_core::csp::{EmbedOrigins, WhenAbsent};
+#[doc(inline)]
+pub use meshes_core::routes::Resolver;
 #[doc(inline)]
 pub use meshes_core::session::{Generation, Grant, SessionManager, UserKey};
 pub use rejection::MeshesRejection;
-pub use router::{router, router_with_state};
-pub use state::{MeshesState, Resolver};
+pub use router::router;

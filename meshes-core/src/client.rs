@@ -13,7 +13,8 @@ use serde::de::DeserializeOwned;
 
 pub use pages::SessionPages;
 
-use crate::config::{ClientBuilder, ConfigError};
+use crate::config::ClientBuilder;
+use crate::error::ConfigError;
 use crate::model::{
     CreateSession, ListSessions, Page, RefreshedSession, Session, SessionId, SessionRecord,
 };

@@ -1,12 +1,12 @@
 //! Building a [`Client`]: base URL, timeouts, retries and identification.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
 use http::HeaderValue;
 
 use crate::credentials::{Credentials, ENV_API_URL};
+use crate::error::ConfigError;
 use crate::{Client, RetryPolicy, auth};
 
 /// The real management API.
@@ -15,38 +15,6 @@ pub const DEFAULT_BASE_URL: &str = "https://api.meshes.io";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default cap on a response body.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 * 1024;
-
-/// Why a [`Client`] could not be built.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// A required environment variable is missing or empty.
-    #[error("{name} is not set")]
-    MissingVar {
-        /// The variable.
-        name: &'static str,
-    },
-    /// A value is malformed. The message names the field or variable, never its value.
-    #[error("{field} is invalid: {reason}")]
-    Invalid {
-        /// The field or environment variable.
-        field: &'static str,
-        /// What it must look like.
-        reason: Cow<'static, str>,
-    },
-    /// The HTTP client could not be created (e.g. no TLS backend).
-    #[error("could not create the HTTP client")]
-    Http(#[source] reqwest::Error),
-}
-
-impl ConfigError {
-    pub(crate) fn invalid(field: &'static str, reason: impl Into<Cow<'static, str>>) -> Self {
-        Self::Invalid {
-            field,
-            reason: reason.into(),
-        }
-    }
-}
 
 /// Configures a [`Client`]. Created by [`Client::builder`].
 ///

@@ -5,7 +5,7 @@ use std::fmt;
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
 /// Environment variable holding the machine key's access key.
 pub const ENV_ACCESS_KEY: &str = "MESHES_ACCESS_KEY";

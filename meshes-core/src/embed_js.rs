@@ -43,7 +43,7 @@ pub fn version() -> &'static str {
 }
 
 /// The `ETag` the script is served with.
-pub fn etag() -> &'static str {
+pub(crate) fn etag() -> &'static str {
     &ETAG
 }
 
@@ -55,26 +55,18 @@ pub fn script_path(mount: &str) -> String {
 /// How to answer `GET <mount>/embed.js`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct ScriptReply {
+pub(crate) struct ScriptReply {
     /// 200, or 304 when `If-None-Match` matches.
-    pub status: u16,
+    pub(crate) status: u16,
     /// Headers to send.
-    pub headers: Vec<(&'static str, String)>,
+    pub(crate) headers: Vec<(&'static str, String)>,
     /// The body (empty for 304).
-    pub body: &'static str,
+    pub(crate) body: &'static str,
 }
 
 /// The answer for a request with this `If-None-Match` and query string. A URL carrying the
 /// current `v=` is cached for a year (`immutable`); without it, for five minutes.
-///
-/// ```
-/// use meshes_core::embed_js::{etag, reply, version};
-/// let fresh = reply(None, Some(&format!("v={}", version())));
-/// assert_eq!(fresh.status, 200);
-/// assert!(fresh.headers.iter().any(|(k, v)| *k == "cache-control" && v.contains("immutable")));
-/// assert_eq!(reply(Some(etag().as_bytes()), None).status, 304);
-/// ```
-pub fn reply(if_none_match: Option<&[u8]>, query: Option<&str>) -> ScriptReply {
+pub(crate) fn reply(if_none_match: Option<&[u8]>, query: Option<&str>) -> ScriptReply {
     let versioned = query.is_some_and(|q| q.split('&').any(|kv| kv == format!("v={}", version())));
     let cache = if versioned {
         "public, max-age=31536000, immutable"

@@ -1,5 +1,6 @@
 //! Runtime errors of the management API client.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -253,6 +254,53 @@ impl fmt::Display for ApiError {
         }
         for field in &self.fields {
             write!(f, "; {}: {}", field.param, field.msg)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a [`Client`](crate::Client) could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required environment variable is missing or empty.
+    #[error("{name} is not set")]
+    MissingVar {
+        /// The variable.
+        name: &'static str,
+    },
+    /// A value is malformed. The message names the field or variable, never its value.
+    #[error("{field} is invalid: {reason}")]
+    Invalid {
+        /// The field or environment variable.
+        field: &'static str,
+        /// What it must look like.
+        reason: Cow<'static, str>,
+    },
+    /// The HTTP client could not be created (e.g. no TLS backend).
+    #[error("could not create the HTTP client")]
+    Http(#[source] reqwest::Error),
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<Cow<'static, str>>) -> Self {
+        Self::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Displays an error and its sources, `outer: inner: innermost`, for log lines.
+pub(crate) struct Chain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
         }
         Ok(())
     }

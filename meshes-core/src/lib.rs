@@ -62,11 +62,9 @@ pub mod session;
 mod validation;
 
 pub use client::{Client, SessionPages};
-pub use config::{
-    ClientBuilder, ConfigError, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
-};
+pub use config::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT};
 pub use credentials::{Credentials, ENV_ACCESS_KEY, ENV_API_URL, ENV_ORG_ID, ENV_SECRET_KEY};
-pub use error::{ApiError, Error, FieldError, Result, ValidationError, Violation};
+pub use error::{ApiError, ConfigError, Error, FieldError, Result, ValidationError, Violation};
 
 #[doc(no_inline)]
 pub use http;
@@ -78,6 +76,17 @@ pub use secrecy::{ExposeSecret, SecretString};
 pub use time::OffsetDateTime;
 #[doc(no_inline)]
 pub use uuid::Uuid;
+
+/// Plumbing for meshes-axum and meshes-actix, which pin this crate's exact version. Not part
+/// of the public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::csp::merge::{CspHeaders, FrameSrcMerge};
+    pub use crate::routes::handler::{
+        BodyError, PATHS, RequestHeaders, RouteRequest, Routes, parse_refresh_body,
+    };
+    pub use bytes::Bytes;
+}
 
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

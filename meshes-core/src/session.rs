@@ -61,9 +61,12 @@
 //! # Ok(()) }
 //! ```
 
+mod builder;
 mod error;
+mod flight;
 mod limit;
 mod memory;
+mod metrics;
 #[cfg(feature = "redis")]
 mod redis;
 mod store;
@@ -71,15 +74,15 @@ mod types;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use tokio::sync::watch;
 
+pub use builder::SessionManagerBuilder;
 pub use error::{SessionError, StoreError};
 pub use memory::{MemoryStore, MemoryStoreBuilder};
+pub use metrics::Metrics;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisStore, RedisStoreBuilder};
@@ -87,10 +90,12 @@ pub use store::{BoxFuture, LockToken, SessionStore};
 pub use types::{Generation, Grant, MintedSession, SessionToken, StoredSession, UserKey};
 
 use crate::Client;
+use crate::csp::EmbedOrigins;
 use crate::model::SessionId;
+use flight::{Flight, wait};
 use limit::MintLimiter;
+use metrics::{Counter, Counters};
 
-type Outcome = Result<SessionToken, SessionError>;
 type ExternalUserId = Arc<dyn Fn(&UserKey) -> Option<String> + Send + Sync>;
 
 /// Mints, refreshes and revokes embed sessions per user. See the [module docs](self).
@@ -111,39 +116,15 @@ struct Inner {
     refresh_window: Duration,
     external_user_id: ExternalUserId,
     lock_ttl: Duration,
-    origins: RwLock<Arc<[String]>>,
-    flights: Mutex<HashMap<SessionId, watch::Receiver<Option<Outcome>>>>,
+    origins: EmbedOrigins,
+    flights: Mutex<HashMap<SessionId, Flight>>,
     counters: Counters,
-}
-
-/// Configures a [`SessionManager`]. Created by [`SessionManager::builder`].
-#[must_use]
-pub struct SessionManagerBuilder {
-    client: Client,
-    store: Option<(Arc<dyn SessionStore>, &'static str)>,
-    defaults: Grant,
-    max_sessions_per_user: usize,
-    mint_limit: Option<(u32, Duration)>,
-    refresh_window: Duration,
-    external_user_id: ExternalUserId,
-    lock_ttl: Duration,
-    origins: Vec<String>,
 }
 
 impl SessionManager {
     /// Starts configuring a manager that calls Meshes through `client`.
     pub fn builder(client: Client) -> SessionManagerBuilder {
-        SessionManagerBuilder {
-            client,
-            store: None,
-            defaults: Grant::new(),
-            max_sessions_per_user: 20,
-            mint_limit: Some((10, Duration::from_secs(6))),
-            refresh_window: Duration::from_secs(2),
-            external_user_id: Arc::new(|user: &UserKey| Some(user.as_str().to_owned())),
-            lock_ttl: Duration::from_secs(30),
-            origins: Vec::new(),
-        }
+        SessionManagerBuilder::new(client)
     }
 
     /// Mints a new session for `user` with `grant` (unset fields from the default grant).
@@ -159,22 +140,21 @@ impl SessionManager {
         if let Some(limiter) = &inner.limiter
             && let Err(retry_after) = limiter.take(user).await
         {
-            inner
-                .counters
-                .mint_rate_limited
-                .fetch_add(1, Ordering::Relaxed);
+            inner.counters.inc(Counter::MintRateLimited);
             tracing::debug!(user = %user, "mint rate limit reached");
             return Err(SessionError::RateLimited { retry_after });
         }
         let request = grant
             .or(&inner.defaults)
             .to_request((inner.external_user_id)(user))?;
-        inner
-            .counters
-            .upstream_mints
-            .fetch_add(1, Ordering::Relaxed);
+        inner.counters.inc(Counter::UpstreamMints);
         let session = inner.client.create_session(&request).await?;
-        inner.note_origin(session.launch_url.origin());
+        if inner.origins.add(session.launch_url.origin()) {
+            tracing::info!(
+                origin = session.launch_url.origin(),
+                "new embed origin seen in a launch URL"
+            );
+        }
         let now = OffsetDateTime::now_utc();
         let stored = StoredSession::new(
             session.session_id.clone(),
@@ -188,7 +168,7 @@ impl SessionManager {
             inner.revoke_in_background(session.session_id.clone());
             return Err(e.into());
         }
-        inner.counters.mints.fetch_add(1, Ordering::Relaxed);
+        inner.counters.inc(Counter::Mints);
         tracing::debug!(user = %user, session_id = %session.session_id, "session minted");
         inner.enforce_bound(user).await;
         Ok(MintedSession {
@@ -217,7 +197,7 @@ impl SessionManager {
         held: Option<Generation>,
     ) -> Result<SessionToken, SessionError> {
         let inner = &self.inner;
-        inner.counters.refreshes.fetch_add(1, Ordering::Relaxed);
+        inner.counters.inc(Counter::Refreshes);
         let entry = inner.owned(user, id).await?;
         let now = OffsetDateTime::now_utc();
         if now >= entry.expires_at {
@@ -226,30 +206,32 @@ impl SessionManager {
         }
         match held {
             Some(g) if g < entry.generation => {
-                inner
-                    .counters
-                    .generation_hits
-                    .fetch_add(1, Ordering::Relaxed);
+                inner.counters.inc(Counter::GenerationHits);
                 return Ok(entry.token());
             }
             Some(g) if g > entry.generation => {
-                inner.counters.rejected.fetch_add(1, Ordering::Relaxed);
+                inner.counters.inc(Counter::Rejected);
                 return Err(SessionError::InvalidGeneration { held: g.0 });
             }
             None if entry.generation.0 > 0 && now - entry.rotated_at < inner.refresh_window => {
-                inner.counters.coalesced.fetch_add(1, Ordering::Relaxed);
+                inner.counters.inc(Counter::Coalesced);
                 return Ok(entry.token());
             }
             _ => {}
         }
         let from = held.unwrap_or(entry.generation);
         loop {
-            let (rx, leader) = Inner::join_or_start(&self.inner, id, from);
-            if !leader {
-                inner.counters.coalesced.fetch_add(1, Ordering::Relaxed);
-            }
-            match wait(rx).await {
-                Ok(token) if token.generation > from => return Ok(token),
+            let (flight, leader) = Inner::join_or_start(&self.inner, id, from);
+            match wait(flight).await {
+                Ok(rotated) if rotated.token.generation > from => {
+                    // Each caller is counted once, by how it got its token.
+                    if !leader {
+                        inner.counters.inc(Counter::Coalesced);
+                    } else if !rotated.upstream {
+                        inner.counters.inc(Counter::GenerationHits);
+                    }
+                    return Ok(rotated.token);
+                }
                 // We joined a rotation from an older generation: start our own.
                 Ok(_) => tokio::task::yield_now().await,
                 Err(e) => return Err(e),
@@ -268,7 +250,7 @@ impl SessionManager {
         inner.owned(user, id).await?;
         inner.revoke_upstream(id).await?;
         inner.store.remove(id).await?;
-        inner.counters.revokes.fetch_add(1, Ordering::Relaxed);
+        inner.counters.inc(Counter::Revokes);
         Ok(())
     }
 
@@ -308,13 +290,10 @@ impl SessionManager {
         }
     }
 
-    /// The embed origins configured or seen in launch URLs so far (for CSP `frame-src`).
-    pub fn embed_origins(&self) -> Arc<[String]> {
-        self.inner
-            .origins
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    /// The embed origins configured or seen in launch URLs so far: the handle the CSP layers
+    /// read (cheap to clone; it follows later additions).
+    pub fn embed_origins(&self) -> EmbedOrigins {
+        self.inner.origins.clone()
     }
 
     /// The client this manager calls Meshes with.
@@ -334,114 +313,22 @@ impl Inner {
         match self.store.load(id).await? {
             Some(s) if s.owner == *user => Ok(s),
             Some(_) => {
-                self.counters.not_found.fetch_add(1, Ordering::Relaxed);
+                self.counters.inc(Counter::NotFound);
                 tracing::warn!(user = %user, session_id = %id, "refused access to another user's session");
                 Err(SessionError::NotFound)
             }
             None => {
-                self.counters.not_found.fetch_add(1, Ordering::Relaxed);
+                self.counters.inc(Counter::NotFound);
                 Err(SessionError::NotFound)
             }
         }
     }
 
     async fn forget_gone(&self, id: &SessionId) {
-        self.counters.gone.fetch_add(1, Ordering::Relaxed);
+        self.counters.inc(Counter::Gone);
         if let Err(e) = self.store.remove(id).await {
             tracing::warn!(session_id = %id, error = %e, "could not forget a gone session");
         }
-    }
-
-    /// Joins the rotation in flight for `id`, or starts one from `from`.
-    fn join_or_start(
-        this: &Arc<Self>,
-        id: &SessionId,
-        from: Generation,
-    ) -> (watch::Receiver<Option<Outcome>>, bool) {
-        let mut flights = this.flights.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(rx) = flights.get(id) {
-            return (rx.clone(), false);
-        }
-        let (tx, rx) = watch::channel(None);
-        flights.insert(id.clone(), rx.clone());
-        drop(flights);
-        let guard = FlightGuard {
-            inner: this.clone(),
-            id: id.clone(),
-        };
-        tokio::spawn(async move {
-            let outcome = guard.inner.rotate(&guard.id, from).await;
-            // Forget the flight before publishing: a caller that arrives in between starts a
-            // new flight, which finds the stored rotation and makes no call.
-            drop(guard);
-            tx.send_replace(Some(outcome));
-        });
-        (rx, true)
-    }
-
-    async fn rotate(&self, id: &SessionId, from: Generation) -> Outcome {
-        let lock = self.acquire_lock(id).await?;
-        let outcome = self.rotate_locked(id, from).await;
-        if let Err(e) = self.store.unlock(id, lock).await {
-            tracing::warn!(session_id = %id, error = %e, "could not release the refresh lock");
-        }
-        outcome
-    }
-
-    async fn acquire_lock(&self, id: &SessionId) -> Result<LockToken, SessionError> {
-        let deadline = tokio::time::Instant::now() + self.lock_ttl + Duration::from_secs(1);
-        loop {
-            if let Some(token) = self.store.lock(id, self.lock_ttl).await? {
-                return Ok(token);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(SessionError::Store(StoreError::new(
-                    "timed out waiting for the refresh lock",
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(15)).await;
-        }
-    }
-
-    async fn rotate_locked(&self, id: &SessionId, from: Generation) -> Outcome {
-        let Some(current) = self.store.load(id).await? else {
-            return Err(SessionError::NotFound);
-        };
-        if current.generation > from {
-            // Another flight (here or on another replica) already rotated it.
-            return Ok(current.token());
-        }
-        let now = OffsetDateTime::now_utc();
-        if now >= current.expires_at {
-            self.forget_gone(id).await;
-            return Err(SessionError::Gone);
-        }
-        self.counters
-            .upstream_refreshes
-            .fetch_add(1, Ordering::Relaxed);
-        let refreshed = match self.client.refresh_session(id).await {
-            Ok(r) => r,
-            Err(e) if matches!(e.status().map(|s| s.as_u16()), Some(404 | 409)) => {
-                tracing::debug!(session_id = %id, status = ?e.status(), "meshes says the session is gone");
-                self.forget_gone(id).await;
-                return Err(SessionError::Gone);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let mut next = current.clone();
-        next.access_token = refreshed.access_token;
-        next.expires_at = refreshed.expires_at;
-        next.generation = current.generation.next();
-        next.rotated_at = OffsetDateTime::now_utc();
-        if !self.store.rotate(&next, current.generation).await? {
-            // Only if the lock expired mid-call: Meshes' latest token is ours, so keep it.
-            tracing::warn!(session_id = %id, "session changed during rotation; storing the newest token");
-            if let Some(now_stored) = self.store.load(id).await? {
-                next.generation = now_stored.generation.next();
-                self.store.rotate(&next, now_stored.generation).await?;
-            }
-        }
-        Ok(next.token())
     }
 
     async fn revoke_upstream(&self, id: &SessionId) -> Result<(), SessionError> {
@@ -477,220 +364,8 @@ impl Inner {
             if let Err(e) = self.store.remove(&id).await {
                 tracing::warn!(session_id = %id, error = %e, "could not forget an evicted session");
             }
-            self.counters.evicted.fetch_add(1, Ordering::Relaxed);
+            self.counters.inc(Counter::Evicted);
             self.revoke_in_background(id);
-        }
-    }
-
-    fn note_origin(&self, origin: &str) {
-        if self
-            .origins
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .any(|o| o == origin)
-        {
-            return;
-        }
-        let mut origins = self.origins.write().unwrap_or_else(PoisonError::into_inner);
-        if !origins.iter().any(|o| o == origin) {
-            tracing::info!(origin, "new embed origin seen in a launch URL");
-            let mut next = origins.to_vec();
-            next.push(origin.to_owned());
-            *origins = next.into();
-        }
-    }
-}
-
-/// Removes a flight from the map when its task ends, even by panic.
-struct FlightGuard {
-    inner: Arc<Inner>,
-    id: SessionId,
-}
-
-impl Drop for FlightGuard {
-    fn drop(&mut self) {
-        self.inner
-            .flights
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.id);
-    }
-}
-
-async fn wait(mut rx: watch::Receiver<Option<Outcome>>) -> Outcome {
-    loop {
-        if let Some(outcome) = rx.borrow_and_update().clone() {
-            return outcome;
-        }
-        if rx.changed().await.is_err() {
-            return rx.borrow().clone().unwrap_or_else(|| {
-                Err(SessionError::Store(StoreError::new(
-                    "the refresh task ended without a result",
-                )))
-            });
-        }
-    }
-}
-
-impl SessionManagerBuilder {
-    /// Where sessions live (default: a new [`MemoryStore`]).
-    pub fn store<S: SessionStore>(mut self, store: S) -> Self {
-        self.store = Some((Arc::new(store), std::any::type_name::<S>()));
-        self
-    }
-
-    /// What every grant falls back to (typically the workspace).
-    pub fn default_grant(mut self, grant: Grant) -> Self {
-        self.defaults = grant;
-        self
-    }
-
-    /// Live sessions a user may hold; the oldest are revoked past it (default 20).
-    pub fn max_sessions_per_user(mut self, n: usize) -> Self {
-        self.max_sessions_per_user = n.max(1);
-        self
-    }
-
-    /// Per-user mint rate: `burst` at once, then one every `per_mint` (default 10, 6 s).
-    pub fn mint_rate(mut self, burst: u32, per_mint: Duration) -> Self {
-        self.mint_limit = Some((burst, per_mint));
-        self
-    }
-
-    /// No per-user mint rate limit.
-    pub fn no_mint_rate_limit(mut self) -> Self {
-        self.mint_limit = None;
-        self
-    }
-
-    /// How long after a rotation a refresh naming no generation gets that rotation's token
-    /// instead of rotating again (default 2 s).
-    pub fn refresh_window(mut self, window: Duration) -> Self {
-        self.refresh_window = window;
-        self
-    }
-
-    /// What to send as `external_user_id` for a user (default: the user key itself; `None`
-    /// omits it).
-    pub fn external_user_id(
-        mut self,
-        map: impl Fn(&UserKey) -> Option<String> + Send + Sync + 'static,
-    ) -> Self {
-        self.external_user_id = Arc::new(map);
-        self
-    }
-
-    /// Never send `external_user_id`.
-    pub fn omit_external_user_id(self) -> Self {
-        self.external_user_id(|_| None)
-    }
-
-    /// An embed origin to allow in CSP before any launch URL is seen (e.g.
-    /// `https://embed.meshes.io`).
-    pub fn embed_origin(mut self, origin: impl Into<String>) -> Self {
-        let origin = origin.into();
-        if !self.origins.contains(&origin) {
-            self.origins.push(origin);
-        }
-        self
-    }
-
-    /// How long a refresh lock is held at most (default 30 s; longer than a refresh call
-    /// with its retries).
-    pub fn lock_ttl(mut self, ttl: Duration) -> Self {
-        self.lock_ttl = ttl;
-        self
-    }
-
-    /// Builds the manager.
-    pub fn build(self) -> SessionManager {
-        let (store, store_name) = self
-            .store
-            .unwrap_or_else(|| (Arc::new(MemoryStore::default()), "MemoryStore"));
-        SessionManager {
-            inner: Arc::new(Inner {
-                client: self.client,
-                store,
-                store_name,
-                defaults: self.defaults,
-                max_sessions_per_user: self.max_sessions_per_user,
-                limiter: self
-                    .mint_limit
-                    .map(|(burst, per)| MintLimiter::new(burst, per)),
-                refresh_window: self.refresh_window,
-                external_user_id: self.external_user_id,
-                lock_ttl: self.lock_ttl,
-                origins: RwLock::new(self.origins.into()),
-                flights: Mutex::new(HashMap::new()),
-                counters: Counters::default(),
-            }),
-        }
-    }
-}
-
-/// Counters of a [`SessionManager`], from [`SessionManager::metrics`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Metrics {
-    /// Sessions minted and stored.
-    pub mints: u64,
-    /// Mint calls made to Meshes.
-    pub upstream_mints: u64,
-    /// Mints refused by the per-user rate limit.
-    pub mint_rate_limited: u64,
-    /// Refresh requests.
-    pub refreshes: u64,
-    /// Refresh calls made to Meshes.
-    pub upstream_refreshes: u64,
-    /// Refreshes that joined a rotation in flight or a just-finished one.
-    pub coalesced: u64,
-    /// Refreshes answered from the store because the caller held an older generation.
-    pub generation_hits: u64,
-    /// Refreshes or revokes refused as not found (unknown or another user's session).
-    pub not_found: u64,
-    /// Refreshes naming an impossible generation.
-    pub rejected: u64,
-    /// Sessions found expired or reported gone by Meshes.
-    pub gone: u64,
-    /// Sessions revoked through the manager.
-    pub revokes: u64,
-    /// Sessions revoked because their user went past the live-session bound.
-    pub evicted: u64,
-}
-
-#[derive(Default)]
-struct Counters {
-    mints: AtomicU64,
-    upstream_mints: AtomicU64,
-    mint_rate_limited: AtomicU64,
-    refreshes: AtomicU64,
-    upstream_refreshes: AtomicU64,
-    coalesced: AtomicU64,
-    generation_hits: AtomicU64,
-    not_found: AtomicU64,
-    rejected: AtomicU64,
-    gone: AtomicU64,
-    revokes: AtomicU64,
-    evicted: AtomicU64,
-}
-
-impl Counters {
-    fn snapshot(&self) -> Metrics {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        Metrics {
-            mints: get(&self.mints),
-            upstream_mints: get(&self.upstream_mints),
-            mint_rate_limited: get(&self.mint_rate_limited),
-            refreshes: get(&self.refreshes),
-            upstream_refreshes: get(&self.upstream_refreshes),
-            coalesced: get(&self.coalesced),
-            generation_hits: get(&self.generation_hits),
-            not_found: get(&self.not_found),
-            rejected: get(&self.rejected),
-            gone: get(&self.gone),
-            revokes: get(&self.revokes),
-            evicted: get(&self.evicted),
         }
     }
 }
@@ -701,16 +376,8 @@ impl fmt::Debug for SessionManager {
             .field("client", &self.inner.client)
             .field("store", &self.inner.store_name)
             .field("defaults", &self.inner.defaults)
+            .field("origins", &self.inner.origins)
             .field("metrics", &self.metrics())
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for SessionManagerBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionManagerBuilder")
-            .field("defaults", &self.defaults)
-            .field("max_sessions_per_user", &self.max_sessions_per_user)
             .finish_non_exhaustive()
     }
 }

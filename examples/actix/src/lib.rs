@@ -79,12 +79,12 @@ pub async fn serve(listener: TcpListener, manager: SessionManager) -> std::io::R
         let user = signed_in(req);
         async move { user.map(|u| (UserKey::new(u), Grant::new())) }
     };
-    let meshes = MeshesState::new(manager.clone(), resolver).into_data();
+    let meshes = MeshesState::new(manager.clone(), resolver);
     HttpServer::new(move || {
         App::new()
             .app_data(meshes.clone())
             .app_data(web::Data::new(manager.clone()))
-            .wrap(FrameSrc::from_manager(manager.clone()))
+            .wrap(FrameSrc::new(manager.embed_origins()))
             .route("/", web::get().to(home))
             .route("/login", web::get().to(login))
             .route("/logout", web::post().to(logout))

@@ -1,7 +1,8 @@
-use content_security_policy as servo;
-use http::header::{CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY};
+use http::header::{CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue};
+use meshes_test_support::csp::allows_frame as servo_allows_frame;
 
+use super::merge::{CACHE_LIMIT, FrameSrcMerge};
 use super::*;
 
 const EMBED: &str = "https://embed.meshes.io";
@@ -91,9 +92,13 @@ fn each_policy_of_a_list_is_merged() {
     );
 }
 
+fn merger(origins: &[&str]) -> FrameSrcMerge {
+    FrameSrcMerge::new(EmbedOrigins::from_iter(origins)).csp_on_all_responses()
+}
+
 #[test]
 fn apply_sets_when_absent_or_leaves_it() {
-    let set = FrameSrcPolicy::new(o(), WhenAbsent::Set);
+    let set = merger(&[EMBED]);
     let mut h = HeaderMap::new();
     set.apply(&mut h);
     assert_eq!(
@@ -101,20 +106,69 @@ fn apply_sets_when_absent_or_leaves_it() {
         "frame-src 'self' https://embed.meshes.io"
     );
 
-    let leave = FrameSrcPolicy::new(o(), WhenAbsent::Leave);
+    let leave = merger(&[EMBED]).when_no_csp(WhenAbsent::Leave);
     let mut h = HeaderMap::new();
     leave.apply(&mut h);
     assert!(h.is_empty());
 
-    let none = FrameSrcPolicy::new(Vec::new(), WhenAbsent::Set);
+    let none = merger(&[]);
     let mut h = HeaderMap::new();
     none.apply(&mut h);
     assert!(h.is_empty(), "no origin known yet: nothing to add");
 }
 
 #[test]
+fn apply_touches_only_html_unless_told() {
+    let html_only = FrameSrcMerge::new(EmbedOrigins::from([EMBED]));
+    let mut h = HeaderMap::new();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    html_only.apply(&mut h);
+    assert!(!h.contains_key(CONTENT_SECURITY_POLICY));
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(" Text/HTML; charset=utf-8"),
+    );
+    html_only.apply(&mut h);
+    assert_eq!(
+        h[CONTENT_SECURITY_POLICY],
+        "frame-src 'self' https://embed.meshes.io"
+    );
+}
+
+#[test]
+fn apply_follows_origins_learned_later() {
+    let origins = EmbedOrigins::new();
+    let merge = FrameSrcMerge::new(origins.clone()).csp_on_all_responses();
+    let page = || {
+        let mut h = HeaderMap::new();
+        h.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'"),
+        );
+        h
+    };
+    let mut h = page();
+    merge.apply(&mut h);
+    assert_eq!(h[CONTENT_SECURITY_POLICY], "default-src 'self'");
+    origins.add(EMBED);
+    let mut h = page();
+    merge.apply(&mut h);
+    assert_eq!(
+        h[CONTENT_SECURITY_POLICY],
+        "default-src 'self'; frame-src 'self' https://embed.meshes.io"
+    );
+    origins.add("https://embed.eu.meshes.io");
+    let mut h = page();
+    merge.apply(&mut h);
+    assert_eq!(
+        h[CONTENT_SECURITY_POLICY],
+        "default-src 'self'; frame-src 'self' https://embed.meshes.io https://embed.eu.meshes.io"
+    );
+}
+
+#[test]
 fn apply_handles_several_headers_and_report_only() {
-    let policy = FrameSrcPolicy::new(o(), WhenAbsent::Set);
+    let policy = merger(&[EMBED]);
     let mut h = HeaderMap::new();
     h.append(
         CONTENT_SECURITY_POLICY,
@@ -151,6 +205,30 @@ fn apply_handles_several_headers_and_report_only() {
         "default-src 'none'; frame-src https://embed.meshes.io"
     );
 
+    // Only the second of two values changes: the first is kept as it was.
+    let mut h = HeaderMap::new();
+    h.append(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("img-src *"),
+    );
+    h.append(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'"),
+    );
+    policy.apply(&mut h);
+    let enforced: Vec<_> = h
+        .get_all(CONTENT_SECURITY_POLICY)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(
+        enforced,
+        [
+            "img-src *",
+            "default-src 'self'; frame-src 'self' https://embed.meshes.io"
+        ]
+    );
+
     // Report-only alone: merged, and an enforced header is still added.
     let mut h = HeaderMap::new();
     h.insert(
@@ -169,8 +247,8 @@ fn apply_handles_several_headers_and_report_only() {
 }
 
 #[test]
-fn cache_gives_the_same_answer() {
-    let policy = FrameSrcPolicy::new(o(), WhenAbsent::Set);
+fn cache_gives_the_same_answer_and_stays_bounded() {
+    let policy = merger(&[EMBED]);
     for _ in 0..3 {
         let mut h = HeaderMap::new();
         h.insert(
@@ -187,37 +265,36 @@ fn cache_gives_the_same_answer() {
         let mut h = HeaderMap::new();
         h.insert(
             CONTENT_SECURITY_POLICY,
-            HeaderValue::from_str(&format!("img-src https://{i}.example")).unwrap(),
+            HeaderValue::from_str(&format!("default-src https://{i}.example")).unwrap(),
         );
         policy.apply(&mut h);
+        assert_eq!(
+            h[CONTENT_SECURITY_POLICY],
+            format!(
+                "default-src https://{i}.example; frame-src https://{i}.example https://embed.meshes.io"
+            )
+            .as_str()
+        );
     }
-    assert!(policy.cache().len() <= CACHE_LIMIT);
+    assert!(policy.cache_len() <= CACHE_LIMIT);
 }
 
-/// Checks with Servo's CSP implementation (independent of this parser) that a frame from
-/// `url` is allowed (or blocked) by `policy`.
-fn servo_allows_frame(policy: &str, url: &str) -> bool {
-    let list = servo::CspList::parse(
-        policy,
-        servo::PolicySource::Header,
-        servo::PolicyDisposition::Enforce,
+#[test]
+fn invalid_origins_are_dropped() {
+    let origins = EmbedOrigins::from([
+        EMBED,
+        "",
+        "embed.meshes.io",
+        "https://a.example; script-src *",
+        "https://a.example, b",
+        "https://a.example/path",
+        "http://127.0.0.1:3000",
+        "https://[::1]:8443",
+    ]);
+    assert_eq!(
+        &*origins.get(),
+        [EMBED, "http://127.0.0.1:3000", "https://[::1]:8443"]
     );
-    let (result, _) = list.should_request_be_blocked(&servo::Request {
-        url: servo::url::Url::parse(url).unwrap(),
-        current_url: servo::url::Url::parse(url).unwrap(),
-        origin: servo::Origin::Tuple(
-            "https".into(),
-            servo::url::Host::Domain("app.example.com".into()),
-            443,
-        ),
-        redirect_count: 0,
-        destination: servo::Destination::IFrame,
-        initiator: servo::Initiator::None,
-        nonce: String::new(),
-        integrity_metadata: String::new(),
-        parser_metadata: servo::ParserMetadata::None,
-    });
-    result == servo::CheckResult::Allowed
 }
 
 #[test]

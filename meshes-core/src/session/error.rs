@@ -34,10 +34,10 @@ pub enum SessionError {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
     /// Meshes failed (see [`crate::Error`] for status, retry hints and so on).
-    #[error("meshes call failed: {0}")]
+    #[error("meshes call failed")]
     Upstream(#[source] Arc<crate::Error>),
     /// The session store failed.
-    #[error("session store failed: {0}")]
+    #[error("session store failed")]
     Store(#[source] StoreError),
 }
 

@@ -234,7 +234,7 @@ impl SessionStore for MemoryStore {
         _: Duration,
     ) -> BoxFuture<'a, Result<Option<LockToken>, StoreError>> {
         // One process: the manager's in-process single-flight already serializes rotations.
-        Box::pin(std::future::ready(Ok(Some(LockToken(String::new())))))
+        Box::pin(std::future::ready(Ok(Some(LockToken::new(String::new())))))
     }
 
     fn unlock<'a>(

@@ -333,7 +333,7 @@ impl SessionStore for RedisStore {
                 .query_async(&mut con)
                 .await
                 .map_err(store_err("lock"))?;
-            Ok(ok.map(|_| LockToken(token)))
+            Ok(ok.map(|_| LockToken::new(token)))
         })
     }
 
@@ -347,7 +347,7 @@ impl SessionStore for RedisStore {
             let _: i64 = self
                 .unlock
                 .key(self.lock_key(id))
-                .arg(token.0)
+                .arg(token.as_str())
                 .invoke_async(&mut con)
                 .await
                 .map_err(store_err("unlock"))?;

@@ -12,9 +12,34 @@ use crate::model::SessionId;
 /// A boxed, `Send` future, as [`SessionStore`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Proof of holding a store lock, handed back to [`SessionStore::unlock`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LockToken(pub String);
+/// Proof of holding a store lock, handed back to [`SessionStore::unlock`]. A store makes it
+/// from whatever identifies its lock (e.g. a random value stored in the lock key).
+///
+/// ```
+/// use meshes_core::session::LockToken;
+/// let token = LockToken::new("0f6c2a");
+/// assert_eq!(token.as_str(), "0f6c2a");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct LockToken(String);
+
+impl LockToken {
+    /// A token with this value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for LockToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LockToken(..)")
+    }
+}
 
 /// Storage of sessions, their owners and the per-user index.
 ///

@@ -2,10 +2,11 @@
 //! the embed origin (checked with Servo's CSP implementation), leaves other directives alone;
 //! decoding any bytes as an API answer never panics.
 
-use content_security_policy as servo;
-use meshes_core::csp::merge_policy_list;
+use meshes_core::__private::parse_refresh_body;
+use meshes_core::csp::EmbedOrigins;
 use meshes_core::model::{LaunchUrl, Page, RefreshedSession, Session, SessionRecord};
-use meshes_core::{ApiError, http::StatusCode, routes::parse_refresh_body};
+use meshes_core::{ApiError, http::StatusCode};
+use meshes_test_support::csp::allows_frame as allows;
 use proptest::prelude::*;
 
 const EMBED: &str = "https://embed.meshes.io";
@@ -64,31 +65,6 @@ fn policy() -> impl Strategy<Value = String> {
     })
 }
 
-fn allows(policy: &str, url: &str) -> bool {
-    let list = servo::CspList::parse(
-        policy,
-        servo::PolicySource::Header,
-        servo::PolicyDisposition::Enforce,
-    );
-    let url = servo::url::Url::parse(url).unwrap();
-    let (result, _) = list.should_request_be_blocked(&servo::Request {
-        url: url.clone(),
-        current_url: url,
-        origin: servo::Origin::Tuple(
-            "https".into(),
-            servo::url::Host::Domain("app.example.com".into()),
-            443,
-        ),
-        redirect_count: 0,
-        destination: servo::Destination::IFrame,
-        initiator: servo::Initiator::None,
-        nonce: String::new(),
-        integrity_metadata: String::new(),
-        parser_metadata: servo::ParserMetadata::None,
-    });
-    result == servo::CheckResult::Allowed
-}
-
 /// Directives other than the first `frame-src`, as (lowercased name, value tokens).
 fn others(policy: &str) -> Vec<(String, Vec<String>)> {
     let mut seen_frame = false;
@@ -112,7 +88,8 @@ proptest! {
     #[test]
     fn csp_merge_keeps_every_frame_source_and_allows_the_embed(policies in prop::collection::vec(policy(), 1..3)) {
         let header = policies.join(", ");
-        let merged = merge_policy_list(&header, &[EMBED.to_owned()]);
+        let origins = EmbedOrigins::from([EMBED]);
+        let merged = origins.merge(&header);
         prop_assert!(allows(&merged, FRAMES[0]), "{header:?} -> {merged:?} blocks the embed");
         for url in &FRAMES[1..] {
             if allows(&header, url) {
@@ -128,7 +105,7 @@ proptest! {
             prop_assert_eq!(b, a, "{:?} -> {:?}", before, after);
         }
         // Merging twice changes nothing more.
-        prop_assert_eq!(merge_policy_list(&merged, &[EMBED.to_owned()]), merged.clone());
+        prop_assert_eq!(origins.merge(&merged), merged);
     }
 
     #[test]

@@ -409,7 +409,7 @@ async fn external_user_id_is_the_user_key_by_default(env: &Env) {
         Some("tenant-1:dave")
     );
     assert_eq!(
-        manager.embed_origins().to_vec(),
+        manager.embed_origins().get().to_vec(),
         vec![env.mock.embed_origin()]
     );
 }

@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use meshes_core::Client;
+use meshes_core::csp::WhenAbsent;
 use meshes_core::session::{Grant, SessionManager, UserKey};
 use meshes_mock::MockMeshes;
 
@@ -15,7 +16,7 @@ pub(crate) enum Adapter {
 }
 
 /// How to build the app for a scenario.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Config {
     pub(crate) client: Option<Client>,
     /// Per-attempt timeout (and no retries) of the client to the app's own mock.
@@ -23,6 +24,10 @@ pub(crate) struct Config {
     pub(crate) mint_rate: Option<(u32, Duration)>,
     pub(crate) allow_origin: Option<&'static str>,
     pub(crate) body_limit: Option<usize>,
+    pub(crate) when_no_csp: Option<WhenAbsent>,
+    pub(crate) csp_on_all_responses: bool,
+    /// Configure no embed origin: the manager learns it from the first launch URL.
+    pub(crate) no_embed_origin: bool,
 }
 
 /// A running host app.
@@ -91,6 +96,14 @@ impl Drop for App {
 }
 
 const PAGE: &str = "<!doctype html><p>host page</p>";
+/// The CSP of `/api-csp`, a JSON answer.
+pub(crate) const API_CSP: &str = "default-src 'none'";
+/// The CSP headers of `/multi`: (report-only, value).
+const MULTI: [(bool, &str); 3] = [
+    (false, "img-src *"),
+    (false, "frame-src 'self'"),
+    (true, "default-src 'none'"),
+];
 
 fn user_of(headers: impl Fn(&str) -> Option<String>) -> Option<(UserKey, Grant)> {
     let user = headers("x-user")?;
@@ -115,29 +128,25 @@ pub(crate) async fn start(adapter: Adapter, config: Config) -> App {
             .unwrap(),
         (None, None) => mock.client(),
     };
-    let mut builder = SessionManager::builder(client)
-        .default_grant(Grant::new().workspace(mock.workspace_id()))
-        .embed_origin(mock.embed_origin());
+    let mut builder =
+        SessionManager::builder(client).default_grant(Grant::new().workspace(mock.workspace_id()));
+    if !config.no_embed_origin {
+        builder = builder.embed_origin(mock.embed_origin());
+    }
     builder = match config.mint_rate {
         Some((burst, per)) => builder.mint_rate(burst, per),
         None => builder.no_mint_rate_limit(),
+    };
+    let config = Config {
+        client: None,
+        ..config
     };
     let manager = builder.build();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     match adapter {
-        Adapter::Axum => serve_axum(
-            listener,
-            manager.clone(),
-            &config.allow_origin,
-            config.body_limit,
-        ),
-        Adapter::Actix => serve_actix(
-            listener,
-            manager.clone(),
-            config.allow_origin,
-            config.body_limit,
-        ),
+        Adapter::Axum => serve_axum(listener, manager.clone(), &config),
+        Adapter::Actix => serve_actix(listener, manager.clone(), &config),
     }
     App {
         url,
@@ -151,13 +160,9 @@ pub(crate) async fn start(adapter: Adapter, config: Config) -> App {
     }
 }
 
-pub(crate) fn serve_axum(
-    listener: TcpListener,
-    manager: SessionManager,
-    allow: &Option<&'static str>,
-    limit: Option<usize>,
-) {
-    use axum::http::header::CONTENT_SECURITY_POLICY;
+pub(crate) fn serve_axum(listener: TcpListener, manager: SessionManager, config: &Config) {
+    use axum::http::HeaderMap;
+    use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY};
     use axum::http::request::Parts;
     use axum::response::Html;
     use axum::routing::get;
@@ -173,11 +178,17 @@ pub(crate) fn serve_axum(
         async move { found }
     };
     let mut layer = meshes_axum::MeshesLayer::new(manager, resolver);
-    if let Some(o) = allow {
-        layer = layer.allow_origin(*o);
+    if let Some(o) = config.allow_origin {
+        layer = layer.allow_origin(o);
     }
-    if let Some(n) = limit {
+    if let Some(n) = config.body_limit {
         layer = layer.body_limit(n);
+    }
+    if let Some(w) = config.when_no_csp {
+        layer = layer.when_no_csp(w);
+    }
+    if config.csp_on_all_responses {
+        layer = layer.csp_on_all_responses();
     }
     let app = axum::Router::new()
         .route(
@@ -194,6 +205,30 @@ pub(crate) fn serve_axum(
             "/api",
             get(|| async { axum::Json(serde_json::json!({"ok": true})) }),
         )
+        .route(
+            "/api-csp",
+            get(|| async {
+                (
+                    [(CONTENT_SECURITY_POLICY, API_CSP)],
+                    axum::Json(serde_json::json!({"ok": true})),
+                )
+            }),
+        )
+        .route(
+            "/multi",
+            get(|| async {
+                let mut h = HeaderMap::new();
+                for (report_only, value) in MULTI {
+                    let name = if report_only {
+                        CONTENT_SECURITY_POLICY_REPORT_ONLY
+                    } else {
+                        CONTENT_SECURITY_POLICY
+                    };
+                    h.append(name, value.parse().unwrap());
+                }
+                (h, Html(PAGE))
+            }),
+        )
         .nest("/meshes", meshes_axum::router())
         .layer(layer);
     listener.set_nonblocking(true).unwrap();
@@ -201,12 +236,7 @@ pub(crate) fn serve_axum(
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 }
 
-pub(crate) fn serve_actix(
-    listener: TcpListener,
-    manager: SessionManager,
-    allow: Option<&'static str>,
-    limit: Option<usize>,
-) {
+pub(crate) fn serve_actix(listener: TcpListener, manager: SessionManager, config: &Config) {
     use actix_web::{HttpRequest, HttpResponse, web};
 
     let resolver = |req: &HttpRequest| {
@@ -219,19 +249,25 @@ pub(crate) fn serve_actix(
         async move { found }
     };
     let mut state = meshes_actix::MeshesState::new(manager.clone(), resolver);
-    if let Some(o) = allow {
+    if let Some(o) = config.allow_origin {
         state = state.allow_origin(o);
     }
-    if let Some(n) = limit {
+    if let Some(n) = config.body_limit {
         state = state.body_limit(n);
     }
-    let data = state.into_data();
+    let mut frame_src = meshes_actix::FrameSrc::new(manager.embed_origins());
+    if let Some(w) = config.when_no_csp {
+        frame_src = frame_src.when_no_csp(w);
+    }
+    if config.csp_on_all_responses {
+        frame_src = frame_src.csp_on_all_responses();
+    }
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             actix_web::HttpServer::new(move || {
                 actix_web::App::new()
-                    .app_data(data.clone())
-                    .wrap(meshes_actix::FrameSrc::from_manager(manager.clone()))
+                    .app_data(state.clone())
+                    .wrap(frame_src.clone())
                     .route(
                         "/page",
                         web::get().to(|| async {
@@ -253,6 +289,30 @@ pub(crate) fn serve_actix(
                         "/api",
                         web::get().to(|| async {
                             HttpResponse::Ok().json(serde_json::json!({"ok": true}))
+                        }),
+                    )
+                    .route(
+                        "/api-csp",
+                        web::get().to(|| async {
+                            HttpResponse::Ok()
+                                .insert_header(("content-security-policy", API_CSP))
+                                .json(serde_json::json!({"ok": true}))
+                        }),
+                    )
+                    .route(
+                        "/multi",
+                        web::get().to(|| async {
+                            let mut resp = HttpResponse::Ok();
+                            resp.content_type("text/html; charset=utf-8");
+                            for (report_only, value) in MULTI {
+                                let name = if report_only {
+                                    "content-security-policy-report-only"
+                                } else {
+                                    "content-security-policy"
+                                };
+                                resp.append_header((name, value));
+                            }
+                            resp.body(PAGE)
                         }),
                     )
                     .service(meshes_actix::scope("/meshes"))

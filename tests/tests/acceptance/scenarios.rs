@@ -6,10 +6,12 @@ use meshes_core::session::UserKey;
 use meshes_core::{Client, RetryPolicy};
 use meshes_mock::{Endpoint, Fault};
 use reqwest::StatusCode;
-use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, RETRY_AFTER};
+use reqwest::header::{
+    ALLOW, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, RETRY_AFTER,
+};
 use serde_json::Value;
 
-use crate::apps::{Adapter, App, Config, start};
+use crate::apps::{API_CSP, Adapter, App, Config, start};
 
 /// Runs every scenario against both adapters.
 macro_rules! on_both_adapters {
@@ -49,7 +51,13 @@ on_both_adapters!(
     cross_site_requests_are_403_unless_allowed,
     bodies_over_the_limit_are_413,
     csp_is_merged_on_html_routes,
+    csp_merges_every_header_and_leaves_other_content_alone,
+    csp_settings_leave_pages_without_csp_or_cover_every_response,
+    csp_learns_the_embed_origin_from_launch_urls,
     embed_js_is_served_with_caching,
+    refresh_without_a_user_is_401,
+    a_session_gone_at_meshes_is_410_then_forgotten,
+    another_method_on_a_route_is_405_with_allow,
 );
 
 struct Reply {
@@ -578,7 +586,7 @@ async fn embed_js_is_served_with_caching(adapter: Adapter) {
     assert_eq!(resp.headers()["cache-control"], "public, max-age=300");
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
     let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
-    assert_eq!(etag, meshes_core::embed_js::etag());
+    assert_eq!(etag, format!("\"{}\"", meshes_core::embed_js::version()));
     assert_eq!(resp.text().await.unwrap(), meshes_core::embed_js::SOURCE);
     let resp = app
         .http
@@ -599,4 +607,155 @@ async fn embed_js_is_served_with_caching(adapter: Adapter) {
         resp.headers()["cache-control"],
         "public, max-age=31536000, immutable"
     );
+}
+
+impl App {
+    async fn get(&self, path: &str) -> Reply {
+        self.send(self.http.get(format!("{}{path}", self.url)))
+            .await
+    }
+}
+
+/// Every value of a header, in order.
+fn all(r: &Reply, name: reqwest::header::HeaderName) -> Vec<String> {
+    r.headers
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn csp_merges_every_header_and_leaves_other_content_alone(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let origin = app.mock.embed_origin();
+    let r = app.get("/multi").await;
+    assert_eq!(
+        all(&r, CONTENT_SECURITY_POLICY),
+        ["img-src *".to_owned(), format!("frame-src 'self' {origin}")]
+    );
+    assert_eq!(
+        all(&r, CONTENT_SECURITY_POLICY_REPORT_ONLY),
+        [format!("default-src 'none'; frame-src {origin}")]
+    );
+    let r = app.get("/api-csp").await;
+    assert_eq!(
+        all(&r, CONTENT_SECURITY_POLICY),
+        [API_CSP],
+        "JSON responses are left alone"
+    );
+}
+
+async fn csp_settings_leave_pages_without_csp_or_cover_every_response(adapter: Adapter) {
+    let leave = start(
+        adapter,
+        Config {
+            when_no_csp: Some(meshes_core::csp::WhenAbsent::Leave),
+            ..Config::default()
+        },
+    )
+    .await;
+    let origin = leave.mock.embed_origin();
+    assert!(
+        leave
+            .get("/bare")
+            .await
+            .headers
+            .get(CONTENT_SECURITY_POLICY)
+            .is_none()
+    );
+    assert_eq!(
+        all(&leave.get("/page").await, CONTENT_SECURITY_POLICY),
+        [format!("default-src 'self'; frame-src 'self' {origin}")]
+    );
+    let every = start(
+        adapter,
+        Config {
+            csp_on_all_responses: true,
+            ..Config::default()
+        },
+    )
+    .await;
+    let origin = every.mock.embed_origin();
+    assert_eq!(
+        all(&every.get("/api-csp").await, CONTENT_SECURITY_POLICY),
+        [format!("default-src 'none'; frame-src {origin}")]
+    );
+}
+
+async fn csp_learns_the_embed_origin_from_launch_urls(adapter: Adapter) {
+    let app = start(
+        adapter,
+        Config {
+            no_embed_origin: true,
+            ..Config::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        all(&app.get("/page").await, CONTENT_SECURITY_POLICY),
+        ["default-src 'self'"],
+        "no origin known yet"
+    );
+    app.mint("alice").await;
+    assert_eq!(
+        all(&app.get("/page").await, CONTENT_SECURITY_POLICY),
+        [format!(
+            "default-src 'self'; frame-src 'self' {}",
+            app.mock.embed_origin()
+        )]
+    );
+}
+
+async fn refresh_without_a_user_is_401(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let s = app.mint("alice").await;
+    let id = s["session_id"].as_str().unwrap();
+    let r = app
+        .send(app.post(&format!("/meshes/sessions/{id}/refresh"), None))
+        .await;
+    assert_eq!(error_of(&r), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    assert_eq!(r.headers[CACHE_CONTROL], "no-store");
+    assert_eq!(app.mock.calls(Endpoint::Refresh), 0);
+}
+
+async fn a_session_gone_at_meshes_is_410_then_forgotten(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let s = app.mint("alice").await;
+    let id = s["session_id"].as_str().unwrap();
+    app.mock.revoke_session(id);
+    let r = app.refresh("alice", id, "").await;
+    assert_eq!(error_of(&r), (StatusCode::GONE, "gone"));
+    let r = app.refresh("alice", id, "").await;
+    assert_eq!(error_of(&r), (StatusCode::NOT_FOUND, "not_found"));
+    assert_eq!(app.mock.calls(Endpoint::Refresh), 1);
+}
+
+async fn another_method_on_a_route_is_405_with_allow(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let url = |p: &str| format!("{}/meshes{p}", app.url);
+    let cases = [
+        (reqwest::Method::GET, "/sessions", "POST"),
+        (reqwest::Method::DELETE, "/sessions/sess_x/refresh", "POST"),
+        (reqwest::Method::POST, "/sessions/sess_x", "DELETE"),
+        (reqwest::Method::POST, "/embed.js", "GET,HEAD"),
+    ];
+    for (method, path, allow) in cases {
+        let resp = app
+            .http
+            .request(method.clone(), url(path))
+            .header("x-user", "alice")
+            .header("origin", &app.url)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (resp.status(), resp.headers()[ALLOW].to_str().unwrap()),
+            (StatusCode::METHOD_NOT_ALLOWED, allow),
+            "{method} {path}"
+        );
+    }
+    let head = app.http.head(url("/embed.js")).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert!(head.bytes().await.unwrap().is_empty());
+    assert_eq!(app.mock.all_calls(), [0, 0, 0, 0]);
 }

@@ -24,8 +24,8 @@ fn serve(adapter: Adapter, manager: SessionManager) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     match adapter {
-        Adapter::Axum => apps::serve_axum(listener, manager, &None, None),
-        Adapter::Actix => apps::serve_actix(listener, manager, None, None),
+        Adapter::Axum => apps::serve_axum(listener, manager, &apps::Config::default()),
+        Adapter::Actix => apps::serve_actix(listener, manager, &apps::Config::default()),
     }
     url
 }

@@ -1,0 +1,406 @@
+//! [`Routes`]: the one handler behind the mounted routes of both adapters.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+
+use super::{DEFAULT_BODY_LIMIT, Reply, RouteError, json};
+use crate::embed_js;
+use crate::model::SessionId;
+use crate::session::{Generation, Grant, MintedSession, SessionManager, SessionToken, UserKey};
+
+/// The request headers the routes read. Implemented here for [`http::HeaderMap`] and in
+/// meshes-actix for actix's own map.
+pub trait RequestHeaders {
+    /// The first value of header `name` (lowercase), if any.
+    fn header(&self, name: &str) -> Option<&[u8]>;
+}
+
+impl RequestHeaders for http::HeaderMap {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.get(name).map(HeaderValue::as_bytes)
+    }
+}
+
+/// What the routes need of a request, besides its body and user.
+#[derive(Debug)]
+pub struct RouteRequest<'a, H: ?Sized> {
+    /// The method, e.g. `"POST"`.
+    pub method: &'a str,
+    /// The path as received (percent-encoded), ending in one of [`PATHS`], e.g.
+    /// `/meshes/sessions`.
+    pub path: &'a str,
+    /// The query string, if any.
+    pub query: Option<&'a str>,
+    /// The request URI's authority, used when there is no `Host` header (HTTP/2).
+    pub authority: Option<&'a str>,
+    /// The request headers.
+    pub headers: &'a H,
+}
+
+/// Why an adapter could not read a body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyError {
+    /// Longer than the limit it was given.
+    TooLarge,
+    /// The connection failed or the body was malformed.
+    Unreadable,
+}
+
+/// The mounted routes of one app: a [`SessionManager`], the app's resolver (type-erased by
+/// the adapter as `Res`) and the route settings. Adapters call [`Routes::handle`] with a
+/// request translated into [`RouteRequest`] and turn the reply (an `http::Response<Bytes>`)
+/// into their response type.
+pub struct Routes<Res: ?Sized> {
+    manager: SessionManager,
+    resolver: Arc<Res>,
+    allowed_origins: Arc<[String]>,
+    body_limit: usize,
+}
+
+impl<Res: ?Sized> Clone for Routes<Res> {
+    fn clone(&self) -> Self {
+        Self {
+            manager: self.manager.clone(),
+            resolver: self.resolver.clone(),
+            allowed_origins: self.allowed_origins.clone(),
+            body_limit: self.body_limit,
+        }
+    }
+}
+
+impl<Res: ?Sized> fmt::Debug for Routes<Res> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Routes")
+            .field("manager", &self.manager)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("body_limit", &self.body_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Route {
+    EmbedJs,
+    Mint,
+    Refresh(SessionId),
+    Revoke(SessionId),
+}
+
+impl<Res: ?Sized> Routes<Res> {
+    /// The routes of `manager` and `resolver`, with no extra allowed origin and
+    /// [`DEFAULT_BODY_LIMIT`].
+    pub fn new(manager: SessionManager, resolver: Arc<Res>) -> Self {
+        Self {
+            manager,
+            resolver,
+            allowed_origins: Arc::from([]),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// The app's resolver.
+    pub fn resolver(&self) -> &Res {
+        &self.resolver
+    }
+
+    /// Also accept POST/DELETE requests from this origin.
+    #[must_use]
+    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        let mut all = self.allowed_origins.to_vec();
+        all.push(origin.into());
+        self.allowed_origins = all.into();
+        self
+    }
+
+    /// The largest request body accepted.
+    #[must_use]
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// The session manager.
+    pub fn manager(&self) -> &SessionManager {
+        &self.manager
+    }
+
+    /// Answers one request: `body(limit)` reads the body (at most `limit` bytes) and
+    /// `resolve()` runs the app's resolver; each is called only when the route needs it.
+    pub async fn handle<H, B, BF, R, RF>(
+        &self,
+        req: RouteRequest<'_, H>,
+        body: B,
+        resolve: R,
+    ) -> Reply
+    where
+        H: RequestHeaders + ?Sized,
+        B: FnOnce(usize) -> BF,
+        BF: Future<Output = Result<Bytes, BodyError>>,
+        R: FnOnce() -> RF,
+        RF: Future<Output = Option<(UserKey, Grant)>>,
+    {
+        match self.run(req, body, resolve).await {
+            Ok(reply) => reply,
+            Err(e) => e.reply(),
+        }
+    }
+
+    async fn run<H, B, BF, R, RF>(
+        &self,
+        req: RouteRequest<'_, H>,
+        body: B,
+        resolve: R,
+    ) -> Result<Reply, RouteError>
+    where
+        H: RequestHeaders + ?Sized,
+        B: FnOnce(usize) -> BF,
+        BF: Future<Output = Result<Bytes, BodyError>>,
+        R: FnOnce() -> RF,
+        RF: Future<Output = Option<(UserKey, Grant)>>,
+    {
+        let route = match route(req.method, req.path)? {
+            Ok(route) => route,
+            Err(not_allowed) => return Ok(not_allowed),
+        };
+        if let Route::EmbedJs = route {
+            return Ok(script(&req));
+        }
+        self.check_same_site(&req)?;
+        let limit = self.body_limit;
+        let declared = req
+            .headers
+            .header("content-length")
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(RouteError::payload_too_large(limit));
+        }
+        let body = body(limit).await.map_err(|e| match e {
+            BodyError::TooLarge => RouteError::payload_too_large(limit),
+            BodyError::Unreadable => RouteError::bad_request("could not read the request body"),
+        })?;
+        let Some((user, grant)) = resolve().await else {
+            return Err(RouteError::unauthenticated());
+        };
+        let manager = &self.manager;
+        Ok(match route {
+            Route::EmbedJs => unreachable!("answered above"),
+            Route::Mint => {
+                let minted = manager.mint(&user, &grant).await?;
+                json(StatusCode::OK, mint_body(&minted))
+            }
+            Route::Refresh(id) => {
+                let held = parse_refresh_body(&body)?;
+                let token = manager.refresh(&user, &id, held).await?;
+                json(StatusCode::OK, refresh_body(&token))
+            }
+            Route::Revoke(id) => {
+                manager.revoke(&user, &id).await?;
+                json(StatusCode::NO_CONTENT, Vec::new())
+            }
+        })
+    }
+
+    /// For extractors: a new session for the resolved user (`None` for nobody).
+    ///
+    /// # Errors
+    ///
+    /// Mint failures, by the [status table](super).
+    pub async fn mint_for(
+        &self,
+        resolved: Option<(UserKey, Grant)>,
+    ) -> Result<Option<(UserKey, MintedSession)>, RouteError> {
+        let Some((user, grant)) = resolved else {
+            return Ok(None);
+        };
+        let session = self.manager.mint(&user, &grant).await?;
+        Ok(Some((user, session)))
+    }
+
+    fn check_same_site<H: RequestHeaders + ?Sized>(
+        &self,
+        req: &RouteRequest<'_, H>,
+    ) -> Result<(), RouteError> {
+        let host = req
+            .headers
+            .header("host")
+            .or_else(|| req.authority.map(str::as_bytes));
+        check_same_site(
+            req.method,
+            req.headers.header("origin"),
+            req.headers.header("sec-fetch-site"),
+            host,
+            &self.allowed_origins,
+        )
+    }
+}
+
+/// The mounted paths, in the route syntax both axum and actix-web use. Adapters register
+/// these (any method) under their mount point and hand the request's path to
+/// [`Routes::handle`].
+pub const PATHS: [&str; 4] = [
+    "/embed.js",
+    "/sessions",
+    "/sessions/{session_id}",
+    "/sessions/{session_id}/refresh",
+];
+
+/// The route for a method and a path that ends in one of [`PATHS`] (the path below the
+/// mount, or the whole path: only its last segments count). `Ok(Err(reply))` is a 405.
+fn route(method: &str, path: &str) -> Result<Result<Route, Reply>, RouteError> {
+    let not_found = || RouteError::new(StatusCode::NOT_FOUND, "not_found", "no such route");
+    let segments: Vec<&str> = path.split('/').collect();
+    let (route, allow) = match segments.as_slice() {
+        [.., "sessions", id, "refresh"] => {
+            let id = session_id(id).ok_or_else(not_found)??;
+            ((method == "POST").then_some(Route::Refresh(id)), "POST")
+        }
+        [.., "sessions", id] => {
+            let id = session_id(id).ok_or_else(not_found)??;
+            ((method == "DELETE").then_some(Route::Revoke(id)), "DELETE")
+        }
+        [.., "sessions"] => ((method == "POST").then_some(Route::Mint), "POST"),
+        [.., "embed.js"] => (
+            matches!(method, "GET" | "HEAD").then_some(Route::EmbedJs),
+            "GET,HEAD",
+        ),
+        _ => return Err(not_found()),
+    };
+    Ok(route.ok_or_else(|| {
+        let mut reply = Reply::new(Bytes::new());
+        *reply.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        reply
+            .headers_mut()
+            .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+        reply
+    }))
+}
+
+/// A session id from a path segment: `None` for an empty one, an error for one that does
+/// not decode to UTF-8.
+fn session_id(segment: &str) -> Option<Result<SessionId, RouteError>> {
+    if segment.is_empty() {
+        return None;
+    }
+    Some(
+        percent_encoding::percent_decode_str(segment)
+            .decode_utf8()
+            .map(|id| SessionId::from(&*id))
+            .map_err(|_| RouteError::bad_request("malformed session id")),
+    )
+}
+
+/// `GET /embed.js`.
+fn script<H: RequestHeaders + ?Sized>(req: &RouteRequest<'_, H>) -> Reply {
+    let answer = embed_js::reply(req.headers.header("if-none-match"), req.query);
+    let mut reply = Reply::new(Bytes::from_static(answer.body.as_bytes()));
+    *reply.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    for (name, value) in answer.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            reply.headers_mut().insert(name, value);
+        }
+    }
+    reply
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct MintBody<'a> {
+    session_id: &'a str,
+    access_token: &'a str,
+    launch_url: &'a str,
+    expires_at: String,
+    generation: u64,
+}
+
+#[derive(Serialize)]
+struct RefreshBody<'a> {
+    session_id: &'a str,
+    access_token: &'a str,
+    expires_at: String,
+    generation: u64,
+}
+
+fn mint_body(s: &MintedSession) -> Vec<u8> {
+    serde_json::to_vec(&MintBody {
+        session_id: s.session_id.as_str(),
+        access_token: s.access_token.expose_secret(),
+        launch_url: s.launch_url.expose_secret(),
+        expires_at: rfc3339(s.expires_at),
+        generation: s.generation.0,
+    })
+    .unwrap_or_default()
+}
+
+fn refresh_body(t: &SessionToken) -> Vec<u8> {
+    serde_json::to_vec(&RefreshBody {
+        session_id: t.session_id.as_str(),
+        access_token: t.access_token.expose_secret(),
+        expires_at: rfc3339(t.expires_at),
+        generation: t.generation.0,
+    })
+    .unwrap_or_default()
+}
+
+/// Reads a refresh body: empty, or `{"generation": n}` (`null` and a missing field mean
+/// "none"; other fields are ignored); 400 `bad_request` for anything else.
+pub fn parse_refresh_body(body: &[u8]) -> Result<Option<Generation>, RouteError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let bad = || {
+        RouteError::bad_request(
+            "the body must be empty or {\"generation\": <non-negative integer>}",
+        )
+    };
+    let serde_json::Value::Object(obj) = serde_json::from_slice(body).map_err(|_| bad())? else {
+        return Err(bad());
+    };
+    match obj.get("generation") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => v.as_u64().map(|g| Some(Generation(g))).ok_or_else(bad),
+    }
+}
+
+/// The same-site rule of the [module docs](super).
+fn check_same_site(
+    method: &str,
+    origin: Option<&[u8]>,
+    sec_fetch_site: Option<&[u8]>,
+    host: Option<&[u8]>,
+    allowed: &[String],
+) -> Result<(), RouteError> {
+    if matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE") {
+        return Ok(());
+    }
+    let origin = origin.map(|o| std::str::from_utf8(o).unwrap_or("null"));
+    if origin.is_some_and(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o))) {
+        return Ok(());
+    }
+    if sec_fetch_site.is_some_and(|s| s.eq_ignore_ascii_case(b"cross-site")) {
+        return Err(RouteError::cross_site());
+    }
+    let Some(origin) = origin else {
+        return Ok(());
+    };
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .filter(|h| !h.is_empty() && !h.contains('/'));
+    match (origin_host, host) {
+        (Some(o), Some(h)) if o.as_bytes().eq_ignore_ascii_case(h) => Ok(()),
+        _ => Err(RouteError::cross_site()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

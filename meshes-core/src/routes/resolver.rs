@@ -1,0 +1,53 @@
+//! [`Resolver`]: how the app tells the routes who the signed-in user is.
+
+use std::future::Future;
+
+use crate::session::{Grant, UserKey};
+
+/// Tells the library who the signed-in user is and what they may see, from the framework's
+/// request type `Req` (axum's `Parts`, actix-web's `HttpRequest`).
+///
+/// Implemented for closures `Fn(&Req) -> impl Future<Output = Option<(UserKey, Grant)>>`
+/// whose future does not borrow the request: take what you need first (a cookie, a cloned
+/// extension such as the logged-in user), then move it into the future. Return `None` when
+/// nobody is signed in: the routes then answer 401. The request body is never consulted.
+///
+/// ```
+/// use meshes_core::routes::Resolver;
+/// use meshes_core::session::{Grant, UserKey};
+///
+/// struct Request { user: Option<String> }
+///
+/// fn resolver() -> impl Resolver<Request> {
+///     |req: &Request| {
+///         let user = req.user.clone(); // clone first: the future must not borrow `req`
+///         async move { user.map(|u| (UserKey::new(u), Grant::new())) }
+///     }
+/// }
+/// # let fut = resolver().resolve(&Request { user: Some("alice".into()) });
+/// # let found = futures_lite_block_on(fut);
+/// # assert_eq!(found.unwrap().0, UserKey::new("alice"));
+/// # fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+pub trait Resolver<Req: ?Sized>: Send + Sync + 'static {
+    /// The future [`resolve`](Self::resolve) returns (meshes-axum needs it to be `Send`).
+    type Future: Future<Output = Option<(UserKey, Grant)>> + 'static;
+
+    /// The user and their grant, or `None` when nobody is signed in.
+    fn resolve(&self, req: &Req) -> Self::Future;
+}
+
+impl<Req, F, Fut> Resolver<Req> for F
+where
+    Req: ?Sized,
+    F: Fn(&Req) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Option<(UserKey, Grant)>> + 'static,
+{
+    type Future = Fut;
+
+    fn resolve(&self, req: &Req) -> Fut {
+        self(req)
+    }
+}

@@ -1,0 +1,170 @@
+//! [`SessionManagerBuilder`]: the manager's settings.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::limit::MintLimiter;
+use super::metrics::Counters;
+use super::{ExternalUserId, Grant, Inner, MemoryStore, SessionManager, SessionStore, UserKey};
+use crate::Client;
+use crate::csp::EmbedOrigins;
+
+/// Configures a [`SessionManager`]. Created by [`SessionManager::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use meshes_core::session::{Grant, MemoryStore, SessionManager};
+/// # let client = meshes_core::Client::builder(meshes_core::Credentials::new(
+/// #     "mk_abcdefghijklmnopqrstuv", "s".repeat(43), "00000000-0000-4000-8000-000000000099")?).build()?;
+///
+/// let manager = SessionManager::builder(client)
+///     .default_grant(Grant::new().workspace(meshes_core::Uuid::nil()))
+///     .store(MemoryStore::builder().max_capacity(10_000).build())
+///     .max_sessions_per_user(5)
+///     .mint_rate(10, Duration::from_secs(6))
+///     .embed_origin("https://embed.meshes.io")
+///     .build();
+/// assert_eq!(&*manager.embed_origins().get(), ["https://embed.meshes.io"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use]
+pub struct SessionManagerBuilder {
+    client: Client,
+    store: Option<(Arc<dyn SessionStore>, &'static str)>,
+    defaults: Grant,
+    max_sessions_per_user: usize,
+    mint_limit: Option<(u32, Duration)>,
+    refresh_window: Duration,
+    external_user_id: ExternalUserId,
+    lock_ttl: Duration,
+    origins: EmbedOrigins,
+}
+
+impl SessionManagerBuilder {
+    pub(super) fn new(client: Client) -> Self {
+        Self {
+            client,
+            store: None,
+            defaults: Grant::new(),
+            max_sessions_per_user: 20,
+            mint_limit: Some((10, Duration::from_secs(6))),
+            refresh_window: Duration::from_secs(2),
+            external_user_id: Arc::new(|user: &UserKey| Some(user.as_str().to_owned())),
+            lock_ttl: Duration::from_secs(30),
+            origins: EmbedOrigins::new(),
+        }
+    }
+
+    /// Where sessions live (default: a new [`MemoryStore`]).
+    pub fn store<S: SessionStore>(mut self, store: S) -> Self {
+        self.store = Some((Arc::new(store), std::any::type_name::<S>()));
+        self
+    }
+
+    /// What every grant falls back to (typically the workspace).
+    pub fn default_grant(mut self, grant: Grant) -> Self {
+        self.defaults = grant;
+        self
+    }
+
+    /// Live sessions a user may hold; the oldest are revoked past it (default 20).
+    pub fn max_sessions_per_user(mut self, n: usize) -> Self {
+        self.max_sessions_per_user = n.max(1);
+        self
+    }
+
+    /// Per-user mint rate: `burst` at once, then one every `per_mint` (default 10, 6 s).
+    pub fn mint_rate(mut self, burst: u32, per_mint: Duration) -> Self {
+        self.mint_limit = Some((burst, per_mint));
+        self
+    }
+
+    /// No per-user mint rate limit.
+    pub fn no_mint_rate_limit(mut self) -> Self {
+        self.mint_limit = None;
+        self
+    }
+
+    /// How long after a rotation a refresh naming no generation gets that rotation's token
+    /// instead of rotating again (default 2 s).
+    pub fn refresh_window(mut self, window: Duration) -> Self {
+        self.refresh_window = window;
+        self
+    }
+
+    /// What to send as `external_user_id` for a user (default: the user key itself; `None`
+    /// omits it).
+    pub fn external_user_id(
+        mut self,
+        map: impl Fn(&UserKey) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.external_user_id = Arc::new(map);
+        self
+    }
+
+    /// Never send `external_user_id`.
+    pub fn omit_external_user_id(self) -> Self {
+        self.external_user_id(|_| None)
+    }
+
+    /// An embed origin to allow in CSP before any launch URL is seen (e.g.
+    /// `https://embed.meshes.io`).
+    pub fn embed_origin(self, origin: impl AsRef<str>) -> Self {
+        self.origins.add(origin.as_ref());
+        self
+    }
+
+    /// Records embed origins in `origins` (a handle shared with other managers or layers)
+    /// instead of a handle of its own. Origins given before are added to it.
+    pub fn embed_origins(mut self, origins: EmbedOrigins) -> Self {
+        for origin in self.origins.get().iter() {
+            origins.add(origin);
+        }
+        self.origins = origins;
+        self
+    }
+
+    /// How long a refresh lock is held at most (default 30 s; longer than a refresh call
+    /// with its retries).
+    pub fn lock_ttl(mut self, ttl: Duration) -> Self {
+        self.lock_ttl = ttl;
+        self
+    }
+
+    /// Builds the manager.
+    pub fn build(self) -> SessionManager {
+        let (store, store_name) = self
+            .store
+            .unwrap_or_else(|| (Arc::new(MemoryStore::default()), "MemoryStore"));
+        SessionManager {
+            inner: Arc::new(Inner {
+                client: self.client,
+                store,
+                store_name,
+                defaults: self.defaults,
+                max_sessions_per_user: self.max_sessions_per_user,
+                limiter: self
+                    .mint_limit
+                    .map(|(burst, per)| MintLimiter::new(burst, per)),
+                refresh_window: self.refresh_window,
+                external_user_id: self.external_user_id,
+                lock_ttl: self.lock_ttl,
+                origins: self.origins,
+                flights: Mutex::new(HashMap::new()),
+                counters: Counters::default(),
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for SessionManagerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionManagerBuilder")
+            .field("defaults", &self.defaults)
+            .field("max_sessions_per_user", &self.max_sessions_per_user)
+            .field("origins", &self.origins)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,157 @@
+//! Single-flight rotation: concurrent refreshes of one session share one upstream call, which
+//! runs in its own task under the store's refresh lock.
+
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use super::metrics::Counter;
+use super::store::LockToken;
+use super::{Generation, Inner, SessionError, SessionToken, StoreError};
+use crate::model::SessionId;
+
+/// What one rotation produced: the newest token, and whether this flight called Meshes to
+/// get it (otherwise a newer generation was already stored).
+#[derive(Clone, Debug)]
+pub(super) struct Rotated {
+    pub(super) token: SessionToken,
+    pub(super) upstream: bool,
+}
+
+pub(super) type Outcome = Result<Rotated, SessionError>;
+
+/// A flight in progress: its result, once published.
+pub(super) type Flight = watch::Receiver<Option<Outcome>>;
+
+impl Inner {
+    /// Joins the rotation in flight for `id`, or starts one from `from`. Returns whether this
+    /// caller started it.
+    pub(super) fn join_or_start(
+        this: &Arc<Self>,
+        id: &SessionId,
+        from: Generation,
+    ) -> (Flight, bool) {
+        let mut flights = this.flights.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(rx) = flights.get(id) {
+            return (rx.clone(), false);
+        }
+        let (tx, rx) = watch::channel(None);
+        flights.insert(id.clone(), rx.clone());
+        drop(flights);
+        let guard = FlightGuard {
+            inner: this.clone(),
+            id: id.clone(),
+        };
+        tokio::spawn(async move {
+            let outcome = guard.inner.rotate(&guard.id, from).await;
+            // Forget the flight before publishing: a caller that arrives in between starts a
+            // new flight, which finds the stored rotation and makes no call.
+            drop(guard);
+            tx.send_replace(Some(outcome));
+        });
+        (rx, true)
+    }
+
+    async fn rotate(&self, id: &SessionId, from: Generation) -> Outcome {
+        let lock = self.acquire_lock(id).await?;
+        let outcome = self.rotate_locked(id, from).await;
+        if let Err(e) = self.store.unlock(id, lock).await {
+            tracing::warn!(session_id = %id, error = %e, "could not release the refresh lock");
+        }
+        outcome
+    }
+
+    async fn acquire_lock(&self, id: &SessionId) -> Result<LockToken, SessionError> {
+        let deadline = tokio::time::Instant::now() + self.lock_ttl + Duration::from_secs(1);
+        loop {
+            if let Some(token) = self.store.lock(id, self.lock_ttl).await? {
+                return Ok(token);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(SessionError::Store(StoreError::new(
+                    "timed out waiting for the refresh lock",
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(15)).await;
+        }
+    }
+
+    async fn rotate_locked(&self, id: &SessionId, from: Generation) -> Outcome {
+        let Some(current) = self.store.load(id).await? else {
+            return Err(SessionError::NotFound);
+        };
+        if current.generation > from {
+            // Another flight (here or on another replica) already rotated it.
+            return Ok(Rotated {
+                token: current.token(),
+                upstream: false,
+            });
+        }
+        let now = OffsetDateTime::now_utc();
+        if now >= current.expires_at {
+            self.forget_gone(id).await;
+            return Err(SessionError::Gone);
+        }
+        self.counters.inc(Counter::UpstreamRefreshes);
+        let refreshed = match self.client.refresh_session(id).await {
+            Ok(r) => r,
+            Err(e) if matches!(e.status().map(|s| s.as_u16()), Some(404 | 409)) => {
+                tracing::debug!(session_id = %id, status = ?e.status(), "meshes says the session is gone");
+                self.forget_gone(id).await;
+                return Err(SessionError::Gone);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut next = current.clone();
+        next.access_token = refreshed.access_token;
+        next.expires_at = refreshed.expires_at;
+        next.generation = current.generation.next();
+        next.rotated_at = OffsetDateTime::now_utc();
+        if !self.store.rotate(&next, current.generation).await? {
+            // Only if the lock expired mid-call: Meshes' latest token is ours, so keep it.
+            tracing::warn!(session_id = %id, "session changed during rotation; storing the newest token");
+            if let Some(now_stored) = self.store.load(id).await? {
+                next.generation = now_stored.generation.next();
+                self.store.rotate(&next, now_stored.generation).await?;
+            }
+        }
+        Ok(Rotated {
+            token: next.token(),
+            upstream: true,
+        })
+    }
+}
+
+/// Removes a flight from the map when its task ends, even by panic.
+struct FlightGuard {
+    inner: Arc<Inner>,
+    id: SessionId,
+}
+
+impl Drop for FlightGuard {
+    fn drop(&mut self) {
+        self.inner
+            .flights
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.id);
+    }
+}
+
+/// The flight's result, once published.
+pub(super) async fn wait(mut rx: Flight) -> Outcome {
+    loop {
+        if let Some(outcome) = rx.borrow_and_update().clone() {
+            return outcome;
+        }
+        if rx.changed().await.is_err() {
+            return rx.borrow().clone().unwrap_or_else(|| {
+                Err(SessionError::Store(StoreError::new(
+                    "the refresh task ended without a result",
+                )))
+            });
+        }
+    }
+}
