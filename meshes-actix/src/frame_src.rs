@@ -30,7 +30,7 @@ use actix_web::Error;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use meshes_core::__private::{Bytes, CspHeaders, FrameSrcMerge};
-use meshes_core::csp::{EmbedOrigins, WhenAbsent};
+use meshes_core::csp::EmbedOrigins;
 
 /// Adds the embed origin(s) to responses' CSP. See the [module docs](self).
 #[derive(Clone, Debug)]
@@ -48,17 +48,7 @@ impl FrameSrc {
         }
     }
 
-    /// What to do with a response that has no CSP (default [`WhenAbsent::Set`]).
-    pub fn when_no_csp(mut self, when_absent: WhenAbsent) -> Self {
-        self.merge = self.merge.when_no_csp(when_absent);
-        self
-    }
-
-    /// Apply to every response, not only HTML ones.
-    pub fn csp_on_all_responses(mut self) -> Self {
-        self.merge = self.merge.csp_on_all_responses();
-        self
-    }
+    meshes_core::__csp_setters!(merge);
 }
 
 impl<S, B> Transform<S, ServiceRequest> for FrameSrc

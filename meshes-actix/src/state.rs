@@ -18,6 +18,7 @@ type DynResolver = dyn Fn(&HttpRequest) -> LocalBoxFuture<Option<(UserKey, Grant
 /// The library's state (cheap to clone). Register it with `App::app_data(state.clone())`;
 /// the [scope](crate::scope) and the [extractor](crate::MeshesSession) read it from there.
 #[derive(Clone, Debug)]
+#[must_use]
 pub struct MeshesState(pub(crate) Routes<DynResolver>);
 
 impl MeshesState {
@@ -30,19 +31,7 @@ impl MeshesState {
         Self(Routes::new(manager, Arc::new(resolver)))
     }
 
-    /// Also accept POST/DELETE requests from this origin (CSRF exception).
-    #[must_use]
-    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
-        self.0 = self.0.allow_origin(origin);
-        self
-    }
-
-    /// The largest request body accepted (default 4 KiB).
-    #[must_use]
-    pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.0 = self.0.body_limit(bytes);
-        self
-    }
+    meshes_core::__route_setters!(0);
 }
 
 /// Access to the registered [`MeshesState`], like actix-session's `SessionExt`.

@@ -26,7 +26,7 @@ use std::task::{Context, Poll, ready};
 
 use axum::http::{Request, Response};
 use meshes_core::__private::FrameSrcMerge;
-use meshes_core::csp::{EmbedOrigins, WhenAbsent};
+use meshes_core::csp::EmbedOrigins;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -48,17 +48,7 @@ impl FrameSrcLayer {
         }
     }
 
-    /// What to do with a response that has no CSP (default [`WhenAbsent::Set`]).
-    pub fn when_no_csp(mut self, when_absent: WhenAbsent) -> Self {
-        self.merge = self.merge.when_no_csp(when_absent);
-        self
-    }
-
-    /// Apply to every response, not only HTML ones.
-    pub fn csp_on_all_responses(mut self) -> Self {
-        self.merge = self.merge.csp_on_all_responses();
-        self
-    }
+    meshes_core::__csp_setters!(merge);
 }
 
 impl<S> Layer<S> for FrameSrcLayer {

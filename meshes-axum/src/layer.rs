@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use axum::http::request::Parts;
 use meshes_core::__private::Routes;
-use meshes_core::csp::WhenAbsent;
 use meshes_core::session::{BoxFuture, Grant, SessionManager, UserKey};
 use tower_layer::Layer;
 
@@ -38,30 +37,8 @@ impl MeshesLayer {
         Self { state, frame_src }
     }
 
-    /// Also accept POST/DELETE requests from this origin (CSRF exception).
-    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
-        self.state = self.state.allow_origin(origin);
-        self
-    }
-
-    /// The largest request body the routes accept (default 4 KiB).
-    pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.state = self.state.body_limit(bytes);
-        self
-    }
-
-    /// What to do with an HTML response that has no CSP (default: set
-    /// `frame-src 'self' <origins>`).
-    pub fn when_no_csp(mut self, when_absent: WhenAbsent) -> Self {
-        self.frame_src = self.frame_src.when_no_csp(when_absent);
-        self
-    }
-
-    /// Merge the CSP into every response, not only HTML ones.
-    pub fn csp_on_all_responses(mut self) -> Self {
-        self.frame_src = self.frame_src.csp_on_all_responses();
-        self
-    }
+    meshes_core::__route_setters!(state);
+    meshes_core::__csp_setters!(frame_src);
 }
 
 impl<S> Layer<S> for MeshesLayer {

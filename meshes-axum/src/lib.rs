@@ -65,12 +65,6 @@ pub use layer::MeshesLayer;
 #[doc(no_inline)]
 pub use meshes_core;
 #[doc(inline)]
-pub use meshes_core::Client;
-#[doc(inline)]
-pub use meshes_core::csp::{EmbedOrigins, WhenAbsent};
-#[doc(inline)]
-pub use meshes_core::routes::Resolver;
-#[doc(inline)]
-pub use meshes_core::session::{Generation, Grant, SessionManager, UserKey};
+pub use meshes_core::__private::reexports::*;
 pub use rejection::MeshesRejection;
 pub use router::router;

@@ -82,10 +82,61 @@ pub use uuid::Uuid;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::csp::merge::{CspHeaders, FrameSrcMerge};
-    pub use crate::routes::handler::{
-        BodyError, PATHS, RequestHeaders, RouteRequest, Routes, parse_refresh_body,
-    };
+    pub use crate::routes::body::parse_refresh_body;
+    pub use crate::routes::handler::{BodyError, PATHS, RequestHeaders, RouteRequest, Routes};
     pub use bytes::Bytes;
+
+    /// What both adapters re-export at their root, so that most apps depend on one crate.
+    pub mod reexports {
+        pub use crate::Client;
+        pub use crate::csp::{EmbedOrigins, WhenAbsent};
+        pub use crate::routes::Resolver;
+        pub use crate::session::{Generation, Grant, SessionManager, UserKey};
+    }
+}
+
+/// The route settings the adapters offer (`allow_origin`, `body_limit`), delegating to a
+/// field holding the core routes: written once for meshes-axum's `MeshesLayer` and
+/// meshes-actix's `MeshesState`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __route_setters {
+    ($($field:tt)+) => {
+        /// Also accept POST/DELETE requests from this origin (CSRF exception), e.g. a separate
+        /// frontend's origin.
+        pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+            self.$($field)+ = self.$($field)+.allow_origin(origin);
+            self
+        }
+
+        /// The largest request body the routes accept (default 4 KiB).
+        pub fn body_limit(mut self, bytes: usize) -> Self {
+            self.$($field)+ = self.$($field)+.body_limit(bytes);
+            self
+        }
+    };
+}
+
+/// The CSP settings every layer offers (`when_no_csp`, `csp_on_all_responses`), delegating
+/// to a field that has them: written once for meshes-axum's `MeshesLayer` and
+/// `FrameSrcLayer` and meshes-actix's `FrameSrc`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __csp_setters {
+    ($($field:tt)+) => {
+        /// What to do with an HTML response that has no CSP (default: add
+        /// `frame-src 'self' <origins>`).
+        pub fn when_no_csp(mut self, when_absent: $crate::csp::WhenAbsent) -> Self {
+            self.$($field)+ = self.$($field)+.when_no_csp(when_absent);
+            self
+        }
+
+        /// Merge the CSP into every response, not only HTML ones.
+        pub fn csp_on_all_responses(mut self) -> Self {
+            self.$($field)+ = self.$($field)+.csp_on_all_responses();
+            self
+        }
+    };
 }
 
 #[cfg(doctest)]

@@ -38,6 +38,7 @@
 //! or when its `Origin` is neither the request's own host (scheme aside, since TLS often ends
 //! at a proxy) nor one of the origins the app allowed; `Origin: null` is refused.
 
+pub(crate) mod body;
 mod error;
 pub(crate) mod handler;
 mod resolver;

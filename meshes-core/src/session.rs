@@ -93,7 +93,7 @@ use crate::Client;
 use crate::csp::EmbedOrigins;
 use crate::model::SessionId;
 use flight::{Flight, wait};
-use limit::MintLimiter;
+use limit::Limiter;
 use metrics::{Counter, Counters};
 
 type ExternalUserId = Arc<dyn Fn(&UserKey) -> Option<String> + Send + Sync>;
@@ -112,7 +112,7 @@ struct Inner {
     store_name: &'static str,
     defaults: Grant,
     max_sessions_per_user: usize,
-    limiter: Option<MintLimiter>,
+    limiter: Option<Limiter>,
     refresh_window: Duration,
     external_user_id: ExternalUserId,
     lock_ttl: Duration,
@@ -164,7 +164,8 @@ impl SessionManager {
             now,
         );
         if let Err(e) = inner.store.insert(&stored).await {
-            tracing::error!(error = %e, "could not store a new session; revoking it");
+            // The store error itself is logged where the answer is built.
+            tracing::warn!(session_id = %session.session_id, "the new session could not be stored; revoking it at meshes");
             inner.revoke_in_background(session.session_id.clone());
             return Err(e.into());
         }

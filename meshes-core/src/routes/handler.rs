@@ -6,14 +6,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
-use secrecy::ExposeSecret;
-use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 
+use super::body::{mint_body, parse_refresh_body, refresh_body};
 use super::{DEFAULT_BODY_LIMIT, Reply, RouteError, json};
 use crate::embed_js;
 use crate::model::SessionId;
-use crate::session::{Generation, Grant, MintedSession, SessionManager, SessionToken, UserKey};
+use crate::session::{Grant, MintedSession, SessionManager, UserKey};
 
 /// The request headers the routes read. Implemented here for [`http::HeaderMap`] and in
 /// meshes-actix for actix's own map.
@@ -123,11 +121,6 @@ impl<Res: ?Sized> Routes<Res> {
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
         self
-    }
-
-    /// The session manager.
-    pub fn manager(&self) -> &SessionManager {
-        &self.manager
     }
 
     /// Answers one request: `body(limit)` reads the body (at most `limit` bytes) and
@@ -307,68 +300,6 @@ fn script<H: RequestHeaders + ?Sized>(req: &RouteRequest<'_, H>) -> Reply {
         }
     }
     reply
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
-#[derive(Serialize)]
-struct MintBody<'a> {
-    session_id: &'a str,
-    access_token: &'a str,
-    launch_url: &'a str,
-    expires_at: String,
-    generation: u64,
-}
-
-#[derive(Serialize)]
-struct RefreshBody<'a> {
-    session_id: &'a str,
-    access_token: &'a str,
-    expires_at: String,
-    generation: u64,
-}
-
-fn mint_body(s: &MintedSession) -> Vec<u8> {
-    serde_json::to_vec(&MintBody {
-        session_id: s.session_id.as_str(),
-        access_token: s.access_token.expose_secret(),
-        launch_url: s.launch_url.expose_secret(),
-        expires_at: rfc3339(s.expires_at),
-        generation: s.generation.0,
-    })
-    .unwrap_or_default()
-}
-
-fn refresh_body(t: &SessionToken) -> Vec<u8> {
-    serde_json::to_vec(&RefreshBody {
-        session_id: t.session_id.as_str(),
-        access_token: t.access_token.expose_secret(),
-        expires_at: rfc3339(t.expires_at),
-        generation: t.generation.0,
-    })
-    .unwrap_or_default()
-}
-
-/// Reads a refresh body: empty, or `{"generation": n}` (`null` and a missing field mean
-/// "none"; other fields are ignored); 400 `bad_request` for anything else.
-pub fn parse_refresh_body(body: &[u8]) -> Result<Option<Generation>, RouteError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let bad = || {
-        RouteError::bad_request(
-            "the body must be empty or {\"generation\": <non-negative integer>}",
-        )
-    };
-    let serde_json::Value::Object(obj) = serde_json::from_slice(body).map_err(|_| bad())? else {
-        return Err(bad());
-    };
-    match obj.get("generation") {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(v) => v.as_u64().map(|g| Some(Generation(g))).ok_or_else(bad),
-    }
 }
 
 /// The same-site rule of the [module docs](super).

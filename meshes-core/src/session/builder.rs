@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::limit::MintLimiter;
+use super::limit::Limiter;
 use super::metrics::Counters;
 use super::{ExternalUserId, Grant, Inner, MemoryStore, SessionManager, SessionStore, UserKey};
 use crate::Client;
@@ -145,9 +145,7 @@ impl SessionManagerBuilder {
                 store_name,
                 defaults: self.defaults,
                 max_sessions_per_user: self.max_sessions_per_user,
-                limiter: self
-                    .mint_limit
-                    .map(|(burst, per)| MintLimiter::new(burst, per)),
+                limiter: self.mint_limit.map(|(burst, per)| Limiter::new(burst, per)),
                 refresh_window: self.refresh_window,
                 external_user_id: self.external_user_id,
                 lock_ttl: self.lock_ttl,

@@ -1,4 +1,6 @@
-//! Per-user mint rate limit: a token bucket per user, forgotten when full and idle.
+//! Per-user rate limits in this process (mints, upstream rotations): a token bucket per user,
+//! forgotten when full and idle. Stores shared by several replicas limit in the store
+//! instead (see `SessionStore::take_rate`).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -14,15 +16,23 @@ struct Bucket {
 }
 
 #[derive(Clone, Debug)]
-pub(crate) struct MintLimiter {
+pub(crate) struct Limiter {
     burst: f64,
     per_token: Duration,
     buckets: Cache<UserKey, Arc<Mutex<Bucket>>>,
 }
 
-impl MintLimiter {
-    /// `burst` mints at once, then one more every `per_token`.
+/// Users whose buckets are remembered at once; past it the least recently used bucket goes
+/// (its user starts again from a full bucket), never a new user's.
+const BUCKETS: u64 = 1_000_000;
+
+impl Limiter {
+    /// `burst` at once, then one more every `per_token`.
     pub(crate) fn new(burst: u32, per_token: Duration) -> Self {
+        Self::with_capacity(burst, per_token, BUCKETS)
+    }
+
+    fn with_capacity(burst: u32, per_token: Duration, capacity: u64) -> Self {
         let burst = f64::from(burst.max(1));
         let full_after = per_token.mul_f64(burst);
         Self {
@@ -30,7 +40,7 @@ impl MintLimiter {
             per_token,
             buckets: Cache::builder()
                 .time_to_idle(full_after.max(Duration::from_secs(1)))
-                .max_capacity(1_000_000)
+                .max_capacity(capacity)
                 .build(),
         }
     }
@@ -72,7 +82,7 @@ mod tests {
 
     #[tokio::test]
     async fn burst_then_refill() {
-        let limiter = MintLimiter::new(3, Duration::from_millis(100));
+        let limiter = Limiter::new(3, Duration::from_millis(100));
         let alice = UserKey::new("alice");
         for _ in 0..3 {
             limiter.take(&alice).await.unwrap();

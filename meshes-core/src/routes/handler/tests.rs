@@ -1,4 +1,5 @@
 use super::*;
+use crate::session::Generation;
 
 #[test]
 fn csrf_rules() {
