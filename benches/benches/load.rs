@@ -6,7 +6,6 @@
 //! `LOAD_SECS` (default 2) sets the measuring time per case.
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -18,6 +17,7 @@ use axum::routing::{get, post};
 use meshes_core::ExposeSecret;
 use meshes_core::session::{Generation, Grant, MemoryStore, RedisStore, SessionManager, UserKey};
 use meshes_mock::{Endpoint, MockMeshes};
+use meshes_test_support::redis::{RedisCluster, RedisServer};
 
 const CONCURRENCY: usize = 32;
 const PAGE: &str = "<!doctype html><title>host</title><p>hello</p>";
@@ -184,37 +184,6 @@ fn serve_actix(case: ActixCase, manager: SessionManager) -> String {
     u
 }
 
-fn redis_server() -> Option<(Child, String)> {
-    let ok = Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        return None;
-    }
-    let port = free().local_addr().unwrap().port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some((child, format!("redis://127.0.0.1:{port}")))
-}
-
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -245,6 +214,7 @@ fn main() {
             .default_grant(Grant::new().workspace(mock.workspace_id()))
             .embed_origin("https://embed.meshes.io")
             .no_mint_rate_limit()
+            .no_rotation_rate_limit()
             .max_sessions_per_user(100_000);
         match store {
             Some(s) => b.store(s).build(),
@@ -393,9 +363,30 @@ fn main() {
     ));
 
     // 4. The same refresh path on RedisStore vs MemoryStore.
-    let redis = redis_server();
-    if let Some((_, url)) = &redis {
-        let store = servers.block_on(RedisStore::connect(url.clone())).unwrap();
+    let redis = RedisServer::start("the RedisStore cases");
+    let cluster = RedisCluster::start("the Redis Cluster cases");
+    let shared_stores = [
+        (
+            "RedisStore",
+            redis.as_ref().map(|r| RedisStore::builder(r.url())),
+        ),
+        (
+            "RedisStore on a 3-master cluster",
+            cluster
+                .as_ref()
+                .map(|c| RedisStore::cluster_builder(c.urls())),
+        ),
+    ];
+    for (name, builder) in shared_stores {
+        let Some(builder) = builder else {
+            rows.push(Row(
+                format!("refresh on {name} / MemoryStore"),
+                "skipped (no redis-server)".into(),
+                "≥ 0.3".into(),
+            ));
+            continue;
+        };
+        let store = servers.block_on(builder.connect()).unwrap();
         let red_manager = manager(Some(store));
         let red = serve_axum(&servers, refresh_app(red_manager.clone()));
         let red_id = servers.block_on(async {
@@ -413,17 +404,110 @@ fn main() {
         ));
         rows.push(Row(
             format!(
-                "refresh on RedisStore / MemoryStore   [p99 {:?} vs {:?}]",
+                "refresh on {name} / MemoryStore   [p99 {:?} vs {:?}]",
                 s_red.p99, s_mem.p99
             ),
             ratio(s_red.rps, s_mem.rps),
             "≥ 0.3".into(),
         ));
-    } else {
+    }
+
+    // The per-user rotation budget: never consulted on a refresh answered from the store; one
+    // check (in process, or one Redis script) before each rotation at Meshes.
+    let budgeted = |budget: bool, store: Option<RedisStore>| {
+        let b = SessionManager::builder(mock.client())
+            .default_grant(Grant::new().workspace(mock.workspace_id()))
+            .no_mint_rate_limit()
+            .refresh_window(Duration::ZERO)
+            .max_sessions_per_user(100_000);
+        // A budget that never refuses, so that both sides do the same work but the check.
+        let b = if budget {
+            b.rotation_rate(u32::MAX, Duration::from_nanos(1))
+        } else {
+            b.no_rotation_rate_limit()
+        };
+        match store {
+            Some(s) => b.store(s).build(),
+            None => b.build(),
+        }
+    };
+    let (with, without) = (budgeted(true, None), budgeted(false, None));
+    let (with_url, without_url) = (
+        serve_axum(&servers, refresh_app(with.clone())),
+        serve_axum(&servers, refresh_app(without.clone())),
+    );
+    let rotated = |m: &SessionManager| {
+        servers.block_on(async {
+            let alice = UserKey::new("alice");
+            let s = m.mint(&alice, &Grant::new()).await.unwrap();
+            m.refresh(&alice, &s.session_id, Some(Generation(0)))
+                .await
+                .unwrap();
+            s.session_id.to_string()
+        })
+    };
+    let (with_id, without_id) = (rotated(&with), rotated(&without));
+    let (s_with, s_without) = load.block_on(paired(
+        refresh_req(with_url.clone(), with_id),
+        refresh_req(without_url.clone(), without_id),
+    ));
+    rows.push(Row(
+        "refresh (older generation): rotation budget on / off".into(),
+        ratio(s_with.rps, s_without.rps),
+        "≥ 0.97".into(),
+    ));
+    // Every request a rotation at Meshes: 64 users, one session each, an empty body (no
+    // generation) and no refresh window.
+    let rotation_case = |m: &SessionManager, base: String| {
+        let sessions: Vec<(String, String)> = servers.block_on(async {
+            let mut v = Vec::new();
+            for i in 0..64 {
+                let user = format!("user-{i}");
+                let s = m.mint(&UserKey::new(&user), &Grant::new()).await.unwrap();
+                v.push((user, s.session_id.to_string()));
+            }
+            v
+        });
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        move |h: &reqwest::Client| {
+            let (user, id) = &sessions[next.fetch_add(1, Ordering::Relaxed) % sessions.len()];
+            h.post(format!("{base}/meshes/sessions/{id}/refresh"))
+                .header("x-user", user.as_str())
+        }
+    };
+    let mut rotations = vec![(
+        with.clone(),
+        with_url,
+        without.clone(),
+        without_url,
+        "MemoryStore",
+    )];
+    if let Some(r) = &redis {
+        let store = |ns: &str| {
+            servers
+                .block_on(RedisStore::builder(r.url()).namespace(ns).connect())
+                .unwrap()
+        };
+        let (w, wo) = (
+            budgeted(true, Some(store("budget-on"))),
+            budgeted(false, Some(store("budget-off"))),
+        );
+        let (wu, wou) = (
+            serve_axum(&servers, refresh_app(w.clone())),
+            serve_axum(&servers, refresh_app(wo.clone())),
+        );
+        rotations.push((w, wu, wo, wou, "RedisStore"));
+    }
+    for (w, wu, wo, wou, name) in rotations {
+        let (s_with, s_without) =
+            load.block_on(paired(rotation_case(&w, wu), rotation_case(&wo, wou)));
         rows.push(Row(
-            "refresh on RedisStore / MemoryStore".into(),
-            "skipped (no redis-server)".into(),
-            "≥ 0.3".into(),
+            format!(
+                "rotation at Meshes on {name}: rotation budget on / off   [{:.0} vs {:.0} rotations/s]",
+                s_with.rps, s_without.rps
+            ),
+            ratio(s_with.rps, s_without.rps),
+            "≥ 0.9".into(),
         ));
     }
 
@@ -640,9 +724,6 @@ fn main() {
         "\nabsolute: axum bare {:.0} req/s, actix bare {:.0} req/s, refresh {:.0} req/s (p50 {:?})",
         s_bare.rps, s_abare.rps, s_mem.rps, s_mem.p50
     );
-    if let Some((mut child, _)) = redis {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+    drop((redis, cluster));
     servers.block_on(async move { drop(mock) });
 }

@@ -37,17 +37,20 @@
           if (r.ok) return j;
           var e = new Error(j.message || ('HTTP ' + r.status));
           e.status = r.status; e.code = j.error;
+          e.retryAfter = Number(r.headers.get('Retry-After')) || 0;
           throw e;
         });
       });
     }
 
-    // Waits longer after each failure (1 s, 2 s, 4 s … 30 s), and gives up after 6.
+    // Waits longer after each failure (1 s, 2 s, 4 s … 30 s), at least as long as the
+    // server's Retry-After, and gives up after 6.
     function retry(fn, err) {
       failures++;
       if (failures > 6 || err.status === 401) { fail(err); return; }
       clearTimeout(timer);
-      timer = setTimeout(fn, Math.min(30000, 1000 * Math.pow(2, failures - 1)));
+      var wait = Math.min(30000, 1000 * Math.pow(2, failures - 1));
+      timer = setTimeout(fn, Math.max(wait, 1000 * (err.retryAfter || 0)));
     }
 
     function post(msg) {

@@ -13,12 +13,19 @@
 //!   twice would leave the first new token stale under the iframe (Meshes' "stale-token
 //!   401"), so this never happens by accident. A refresh naming no generation joins a
 //!   rotation in flight, or takes the token of a rotation that finished within the refresh
-//!   window (default 2 s), and rotates otherwise. Nobody is handed back the token they hold
-//!   as if it were new.
+//!   window, and rotates otherwise. Nobody is handed back the token they hold as if it were
+//!   new.
+//! - **Bounded load on Meshes** (whose rate limit covers the whole machine key): a session
+//!   is rotated at most once per refresh window (default 2 s; a refresh naming the current
+//!   generation inside it gets [`SessionError::RateLimited`] with the time left), and each
+//!   user has a budget of rotations (default a burst of 10, then one per 6 s). Refusals never
+//!   reach Meshes.
 //! - **Single flight.** Concurrent refreshes of one session make one call to Meshes and
 //!   all share its result, errors too. The rotation runs in its own task, so a caller that
-//!   goes away (a closed browser tab) cannot lose the new token. Across replicas a short
-//!   store lock plays the same role.
+//!   goes away (a closed browser tab) cannot lose the new token. Across replicas the store's
+//!   refresh lock plays the same role: a short lease (5 s) that its holder renews while its
+//!   call runs, so it never lapses under a live refresh and a replica that dies frees it
+//!   within seconds. A rotation never overwrites a newer stored generation.
 //! - **Mint.** Every mint is a new session (a launch URL serves one iframe load). A user
 //!   may hold a bounded number of live sessions (default 20; the oldest are revoked in the
 //!   background past it) and mint at a bounded rate (default a burst of 10, then one per
@@ -26,8 +33,9 @@
 //! - **Expiry.** Entries end at the session's `expires_at` (plus a grace period in which a
 //!   refresh answers [`SessionError::Gone`]). A session Meshes reports gone (404/409 on
 //!   refresh) is forgotten and reported as `Gone`: the browser should mint again.
-//! - **Storage.** [`MemoryStore`] (moka) in one process; `RedisStore` (feature `redis`) for
-//!   several replicas, which then share ownership, tokens, generations and refresh locks.
+//! - **Storage.** [`MemoryStore`] (moka) in one process; `RedisStore` (feature `redis`, one
+//!   node or a Redis Cluster) for several replicas, which then share ownership, tokens,
+//!   generations, refresh locks and the per-user limits (one budget across replicas).
 //!
 //! # Example
 //!
@@ -97,6 +105,9 @@ use limit::Limiter;
 use metrics::{Counter, Counters};
 
 type ExternalUserId = Arc<dyn Fn(&UserKey) -> Option<String> + Send + Sync>;
+/// A per-user limit: burst, interval, and its in-process buckets (used when the store keeps
+/// no shared limits).
+type RateLimit = (u32, Duration, Limiter);
 
 /// Mints, refreshes and revokes embed sessions per user. See the [module docs](self).
 ///
@@ -112,10 +123,12 @@ struct Inner {
     store_name: &'static str,
     defaults: Grant,
     max_sessions_per_user: usize,
-    limiter: Option<Limiter>,
+    mint_limit: Option<RateLimit>,
+    rotation_limit: Option<RateLimit>,
     refresh_window: Duration,
     external_user_id: ExternalUserId,
     lock_ttl: Duration,
+    lock_wait: Duration,
     origins: EmbedOrigins,
     flights: Mutex<HashMap<SessionId, Flight>>,
     counters: Counters,
@@ -137,12 +150,12 @@ impl SessionManager {
     /// fails (the new session is then revoked in the background).
     pub async fn mint(&self, user: &UserKey, grant: &Grant) -> Result<MintedSession, SessionError> {
         let inner = &self.inner;
-        if let Some(limiter) = &inner.limiter
-            && let Err(retry_after) = limiter.take(user).await
-        {
-            inner.counters.inc(Counter::MintRateLimited);
-            tracing::debug!(user = %user, "mint rate limit reached");
-            return Err(SessionError::RateLimited { retry_after });
+        if let Err(e) = inner.take(&inner.mint_limit, "mint", user).await {
+            if matches!(e, SessionError::RateLimited { .. }) {
+                inner.counters.inc(Counter::MintRateLimited);
+                tracing::debug!(user = %user, "mint rate limit reached");
+            }
+            return Err(e);
         }
         let request = grant
             .or(&inner.defaults)
@@ -217,6 +230,15 @@ impl SessionManager {
             None if entry.generation.0 > 0 && now - entry.rotated_at < inner.refresh_window => {
                 inner.counters.inc(Counter::Coalesced);
                 return Ok(entry.token());
+            }
+            Some(_) if entry.generation.0 > 0 && now - entry.rotated_at < inner.refresh_window => {
+                // The caller holds the token rotated moments ago: at most one rotation per
+                // window, whatever a client does.
+                inner.counters.inc(Counter::RotationRateLimited);
+                let left = inner.refresh_window - (now - entry.rotated_at);
+                return Err(SessionError::RateLimited {
+                    retry_after: Duration::try_from(left).unwrap_or(inner.refresh_window),
+                });
             }
             _ => {}
         }
@@ -309,6 +331,25 @@ impl SessionManager {
 }
 
 impl Inner {
+    /// Takes one request from `user`'s `limit`: in the store when it keeps shared limits,
+    /// otherwise in this process.
+    async fn take(
+        &self,
+        limit: &Option<RateLimit>,
+        kind: &str,
+        user: &UserKey,
+    ) -> Result<(), SessionError> {
+        let Some((burst, per, local)) = limit else {
+            return Ok(());
+        };
+        let key = format!("{kind}:{}", user.as_str());
+        let taken = match self.store.take_rate(&key, *burst, *per) {
+            Some(shared) => shared.await?,
+            None => local.take(user).await,
+        };
+        taken.map_err(|retry_after| SessionError::RateLimited { retry_after })
+    }
+
     /// The entry, if `user` owns it.
     async fn owned(&self, user: &UserKey, id: &SessionId) -> Result<StoredSession, SessionError> {
         match self.store.load(id).await? {

@@ -1,4 +1,4 @@
-//! A throwaway `redis-server` on a free loopback port.
+//! A throwaway `redis-server` on a free loopback port, or a 3-master Redis Cluster.
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     child: Option<Child>,
     port: u16,
+    extra: Vec<String>,
 }
 
 /// Whether `redis-server` can run here. When it cannot and `MESHES_REQUIRE_REDIS` is set (as
@@ -58,7 +59,15 @@ impl RedisServer {
     ///
     /// When it does not accept connections within 10 s.
     pub fn start_on(port: u16) -> Self {
-        let mut server = Self { child: None, port };
+        Self::start_with(port, Vec::new())
+    }
+
+    fn start_with(port: u16, extra: Vec<String>) -> Self {
+        let mut server = Self {
+            child: None,
+            port,
+            extra,
+        };
         server.restart();
         server
     }
@@ -99,6 +108,7 @@ impl RedisServer {
                 "--appendonly",
                 "no",
             ])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -118,5 +128,151 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// A 3-master Redis Cluster on loopback (no replicas), killed on drop.
+#[derive(Debug)]
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+    _dir: TempDir,
+}
+
+/// A directory removed on drop (each node keeps its `nodes.conf` there across restarts).
+#[derive(Debug)]
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A loopback port whose cluster bus port (+10000) is free too.
+fn cluster_port() -> u16 {
+    loop {
+        let port = 20_000 + (std::process::id() as u16 ^ fastish_random()) % 25_000;
+        let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
+        if free(port) && free(port + 10_000) {
+            return port;
+        }
+    }
+}
+
+fn fastish_random() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish() as u16
+}
+
+impl RedisCluster {
+    /// Starts three cluster-enabled `redis-server`s and joins them with
+    /// `redis-cli --cluster create`, or `None` when redis-server is not installed (see
+    /// [`available`]).
+    ///
+    /// # Panics
+    ///
+    /// When the cluster does not come up within 30 s.
+    pub fn start(what: &str) -> Option<Self> {
+        if !available(what) {
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!(
+            "meshes-cluster-{}-{}",
+            std::process::id(),
+            fastish_random()
+        ));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        let dir = TempDir(dir);
+        let mut nodes = Vec::new();
+        for i in 0..3 {
+            let mut port = cluster_port();
+            while nodes.iter().any(|n: &RedisServer| n.port == port) {
+                port = cluster_port();
+            }
+            let node_dir = dir.0.join(format!("node{i}"));
+            std::fs::create_dir_all(&node_dir).expect("a node dir");
+            nodes.push(RedisServer::start_with(
+                port,
+                vec![
+                    "--cluster-enabled".into(),
+                    "yes".into(),
+                    "--cluster-config-file".into(),
+                    node_dir.join("nodes.conf").display().to_string(),
+                    "--cluster-node-timeout".into(),
+                    "2000".into(),
+                ],
+            ));
+        }
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run redis-cli (package redis-tools)");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        let cluster = Self { nodes, _dir: dir };
+        cluster.wait_ok();
+        Some(cluster)
+    }
+
+    /// Waits until every running node reports `cluster_state:ok`.
+    ///
+    /// # Panics
+    ///
+    /// After 30 s.
+    pub fn wait_ok(&self) {
+        self.wait_state("ok");
+    }
+
+    /// Waits until every running node reports `cluster_state:<state>`.
+    fn wait_state(&self, state: &str) {
+        let started = Instant::now();
+        for node in self.nodes.iter().filter(|n| n.child.is_some()) {
+            loop {
+                let info = Command::new("redis-cli")
+                    .args(["-p", &node.port.to_string(), "cluster", "info"])
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                    .unwrap_or_default();
+                if info.contains(&format!("cluster_state:{state}")) {
+                    break;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "the redis cluster did not become {state}"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// The nodes' URLs.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// Kills node `i` and waits until the others declare the cluster down (their node
+    /// timeout is 2 s): with no replica to take over its slots, every command then fails.
+    pub fn kill(&mut self, i: usize) {
+        self.nodes[i].kill();
+        self.wait_state("fail");
+    }
+
+    /// Restarts node `i` with its cluster configuration, and waits until the cluster is ok.
+    pub fn restart(&mut self, i: usize) {
+        self.nodes[i].restart();
+        self.wait_ok();
     }
 }

@@ -17,7 +17,8 @@ pub const COOKIE: &str = "meshes_example_user";
 /// Builds the session manager from the environment: real Meshes with `MESHES_ACCESS_KEY`,
 /// `MESHES_SECRET_KEY`, `MESHES_ORG_ID`, `MESHES_WORKSPACE_ID` (and optional
 /// `MESHES_API_URL`), otherwise meshes-mock started in-process (returned, keep it alive).
-/// `MESHES_REDIS_URL` selects the Redis store; `MESHES_EMBED_ORIGIN` seeds the CSP.
+/// `MESHES_REDIS_URL` (one node) or `MESHES_REDIS_CLUSTER_NODES` (comma-separated node URLs
+/// of a Redis Cluster) selects the Redis store; `MESHES_EMBED_ORIGIN` seeds the CSP.
 ///
 /// # Errors
 ///
@@ -51,6 +52,10 @@ pub async fn manager_from_env()
         .embed_origin(var("MESHES_EMBED_ORIGIN").unwrap_or(default_origin));
     if let Some(url) = var("MESHES_REDIS_URL") {
         builder = builder.store(RedisStore::connect(url).await?);
+    } else if let Some(nodes) = var("MESHES_REDIS_CLUSTER_NODES") {
+        // Comma-separated `redis://host:port` URLs of some of the cluster's nodes.
+        let nodes = nodes.split(',').map(str::trim).filter(|n| !n.is_empty());
+        builder = builder.store(RedisStore::cluster_builder(nodes).connect().await?);
     }
     Ok((builder.build(), mock))
 }

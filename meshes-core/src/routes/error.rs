@@ -193,7 +193,7 @@ impl From<SessionError> for RouteError {
             SessionError::RateLimited { retry_after } => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
-                "too many sessions opened; try again later",
+                "too many requests; try again later",
             )
             .retry_after(*retry_after),
             SessionError::InvalidGeneration { .. } => Self::new(

@@ -36,9 +36,11 @@ pub struct SessionManagerBuilder {
     defaults: Grant,
     max_sessions_per_user: usize,
     mint_limit: Option<(u32, Duration)>,
+    rotation_limit: Option<(u32, Duration)>,
     refresh_window: Duration,
     external_user_id: ExternalUserId,
     lock_ttl: Duration,
+    lock_wait: Duration,
     origins: EmbedOrigins,
 }
 
@@ -50,9 +52,11 @@ impl SessionManagerBuilder {
             defaults: Grant::new(),
             max_sessions_per_user: 20,
             mint_limit: Some((10, Duration::from_secs(6))),
+            rotation_limit: Some((10, Duration::from_secs(6))),
             refresh_window: Duration::from_secs(2),
             external_user_id: Arc::new(|user: &UserKey| Some(user.as_str().to_owned())),
-            lock_ttl: Duration::from_secs(30),
+            lock_ttl: Duration::from_secs(5),
+            lock_wait: Duration::from_secs(60),
             origins: EmbedOrigins::new(),
         }
     }
@@ -87,8 +91,24 @@ impl SessionManagerBuilder {
         self
     }
 
-    /// How long after a rotation a refresh naming no generation gets that rotation's token
-    /// instead of rotating again (default 2 s).
+    /// Per-user budget of token rotations at Meshes: `burst` at once, then one every
+    /// `per_rotation` (default 10, 6 s: an iframe refreshing every few minutes never meets
+    /// it). Over it, refreshes are refused with [`SessionError::RateLimited`](super::SessionError::RateLimited)
+    /// without calling Meshes. Shared by every replica when the store is.
+    pub fn rotation_rate(mut self, burst: u32, per_rotation: Duration) -> Self {
+        self.rotation_limit = Some((burst, per_rotation));
+        self
+    }
+
+    /// No per-user rotation budget (the per-session refresh window still holds).
+    pub fn no_rotation_rate_limit(mut self) -> Self {
+        self.rotation_limit = None;
+        self
+    }
+
+    /// The refresh window (default 2 s): a session is rotated at Meshes at most once per
+    /// window. Within it, a refresh naming no generation gets the rotation's token, and one
+    /// naming the current generation is refused with `RateLimited` (the time left).
     pub fn refresh_window(mut self, window: Duration) -> Self {
         self.refresh_window = window;
         self
@@ -126,10 +146,18 @@ impl SessionManagerBuilder {
         self
     }
 
-    /// How long a refresh lock is held at most (default 30 s; longer than a refresh call
-    /// with its retries).
+    /// The lease of a refresh lock (default 5 s). Its holder renews it every third of it
+    /// while its call to Meshes runs, so it never lapses under a live refresh, and a replica
+    /// that dies holding it frees it within this time.
     pub fn lock_ttl(mut self, ttl: Duration) -> Self {
-        self.lock_ttl = ttl;
+        self.lock_ttl = ttl.max(Duration::from_millis(30));
+        self
+    }
+
+    /// How long a refresh waits for another replica's rotation of the same session before
+    /// giving up with a store error (default 60 s, longer than a refresh with its retries).
+    pub fn lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
         self
     }
 
@@ -145,10 +173,16 @@ impl SessionManagerBuilder {
                 store_name,
                 defaults: self.defaults,
                 max_sessions_per_user: self.max_sessions_per_user,
-                limiter: self.mint_limit.map(|(burst, per)| Limiter::new(burst, per)),
+                mint_limit: self
+                    .mint_limit
+                    .map(|(b, per)| (b, per, Limiter::new(b, per))),
+                rotation_limit: self
+                    .rotation_limit
+                    .map(|(b, per)| (b, per, Limiter::new(b, per))),
                 refresh_window: self.refresh_window,
                 external_user_id: self.external_user_id,
                 lock_ttl: self.lock_ttl,
+                lock_wait: self.lock_wait,
                 origins: self.origins,
                 flights: Mutex::new(HashMap::new()),
                 counters: Counters::default(),

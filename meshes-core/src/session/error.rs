@@ -18,8 +18,9 @@ pub enum SessionError {
     /// The session can no longer be refreshed (expired or revoked): mint a new one.
     #[error("the session has expired or was revoked; mint a new one")]
     Gone,
-    /// Too many mints for this user; try again after `retry_after`.
-    #[error("too many sessions minted; retry after {}s", retry_after.as_secs().max(1))]
+    /// Too many mints or token rotations for this user or session; try again after
+    /// `retry_after` (Meshes was not called).
+    #[error("too many requests; retry after {}s", retry_after.as_secs().max(1))]
     RateLimited {
         /// How long to wait.
         retry_after: Duration,

@@ -1,5 +1,6 @@
 //! Single-flight rotation: concurrent refreshes of one session share one upstream call, which
-//! runs in its own task under the store's refresh lock.
+//! runs in its own task under the store's refresh lock, a short lease its holder renews while
+//! the call runs.
 
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
@@ -56,15 +57,40 @@ impl Inner {
 
     async fn rotate(&self, id: &SessionId, from: Generation) -> Outcome {
         let lock = self.acquire_lock(id).await?;
-        let outcome = self.rotate_locked(id, from).await;
+        let outcome = {
+            let work = self.rotate_locked(id, from);
+            tokio::pin!(work);
+            tokio::select! {
+                outcome = &mut work => outcome,
+                () = self.keep_lease(id, &lock) => work.await,
+            }
+        };
         if let Err(e) = self.store.unlock(id, lock).await {
             tracing::warn!(session_id = %id, error = %e, "could not release the refresh lock");
         }
         outcome
     }
 
+    /// Renews the lock every third of its lease until it is lost (then returns).
+    async fn keep_lease(&self, id: &SessionId, lock: &LockToken) {
+        loop {
+            tokio::time::sleep(self.lock_ttl / 3).await;
+            match self.store.renew(id, lock, self.lock_ttl).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(session_id = %id, "lost the refresh lock during a rotation");
+                    return;
+                }
+                // The lease still runs; try again at the next beat.
+                Err(e) => {
+                    tracing::warn!(session_id = %id, error = %e, "could not renew the refresh lock")
+                }
+            }
+        }
+    }
+
     async fn acquire_lock(&self, id: &SessionId) -> Result<LockToken, SessionError> {
-        let deadline = tokio::time::Instant::now() + self.lock_ttl + Duration::from_secs(1);
+        let deadline = tokio::time::Instant::now() + self.lock_wait;
         loop {
             if let Some(token) = self.store.lock(id, self.lock_ttl).await? {
                 return Ok(token);
@@ -74,7 +100,7 @@ impl Inner {
                     "timed out waiting for the refresh lock",
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(15)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -94,6 +120,16 @@ impl Inner {
             self.forget_gone(id).await;
             return Err(SessionError::Gone);
         }
+        if let Err(e) = self
+            .take(&self.rotation_limit, "rotate", &current.owner)
+            .await
+        {
+            if matches!(e, SessionError::RateLimited { .. }) {
+                self.counters.inc(Counter::RotationRateLimited);
+                tracing::debug!(user = %current.owner, "rotation budget reached");
+            }
+            return Err(e);
+        }
         self.counters.inc(Counter::UpstreamRefreshes);
         let refreshed = match self.client.refresh_session(id).await {
             Ok(r) => r,
@@ -110,12 +146,16 @@ impl Inner {
         next.generation = current.generation.next();
         next.rotated_at = OffsetDateTime::now_utc();
         if !self.store.rotate(&next, current.generation).await? {
-            // Only if the lock expired mid-call: Meshes' latest token is ours, so keep it.
-            tracing::warn!(session_id = %id, "session changed during rotation; storing the newest token");
-            if let Some(now_stored) = self.store.load(id).await? {
-                next.generation = now_stored.generation.next();
-                self.store.rotate(&next, now_stored.generation).await?;
-            }
+            // Only if the lease was lost mid-call: never overwrite a newer generation. Our
+            // late result is dropped and the newest stored token is everyone's answer.
+            tracing::warn!(session_id = %id, "session rotated elsewhere during this rotation; keeping the stored one");
+            let Some(stored) = self.store.load(id).await? else {
+                return Err(SessionError::NotFound);
+            };
+            return Ok(Rotated {
+                token: stored.token(),
+                upstream: true,
+            });
         }
         Ok(Rotated {
             token: next.token(),

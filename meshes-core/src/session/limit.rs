@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use moka::future::Cache;
+use moka::policy::EvictionPolicy;
 
 use super::UserKey;
 
@@ -41,6 +42,7 @@ impl Limiter {
             buckets: Cache::builder()
                 .time_to_idle(full_after.max(Duration::from_secs(1)))
                 .max_capacity(capacity)
+                .eviction_policy(EvictionPolicy::lru())
                 .build(),
         }
     }
@@ -79,6 +81,25 @@ impl Limiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn new_users_are_limited_past_the_bucket_capacity() {
+        let limiter = Limiter::with_capacity(2, Duration::from_secs(3600), 10);
+        for i in 0..30 {
+            let user = UserKey::new(format!("user-{i}"));
+            // Maintenance runs between requests, as it does under load.
+            for _ in 0..2 {
+                limiter.take(&user).await.unwrap();
+                limiter.buckets.run_pending_tasks().await;
+            }
+            assert!(
+                limiter.take(&user).await.is_err(),
+                "user {i} is not limited once {} buckets exist",
+                limiter.buckets.entry_count()
+            );
+        }
+        assert!(limiter.buckets.entry_count() <= 10);
+    }
 
     #[tokio::test]
     async fn burst_then_refill() {

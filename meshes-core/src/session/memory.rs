@@ -9,6 +9,7 @@ use moka::Expiry;
 use moka::future::Cache;
 use moka::notification::RemovalCause;
 use moka::ops::compute::Op;
+use moka::policy::EvictionPolicy;
 use time::OffsetDateTime;
 
 use super::store::{BoxFuture, LockToken, SessionStore};
@@ -20,8 +21,11 @@ type Index = Arc<Mutex<HashMap<UserKey, Vec<(SessionId, OffsetDateTime)>>>>;
 /// Sessions in this process's memory (moka), the default store.
 ///
 /// Entries expire `grace` after their `expires_at` (default 60 s, so that a late refresh is
-/// answered "gone" rather than "not found"); capacity is bounded (default 100,000 sessions,
-/// least recently used first out). Use `RedisStore` when several replicas serve one app.
+/// answered "gone" rather than "not found"). Capacity is bounded (default 100,000 sessions):
+/// when it is full, the **least recently used** session makes room, so a session whose
+/// `insert` returned `Ok` is always there afterwards (moka's default admission policy could
+/// refuse a new, never-read entry behind an `Ok`; this store does not use it). Use
+/// `RedisStore` when several replicas serve one app.
 ///
 /// ```
 /// use meshes_core::session::MemoryStore;
@@ -87,6 +91,9 @@ impl MemoryStoreBuilder {
         let listener_index = index.clone();
         let cache = Cache::builder()
             .max_capacity(self.max_capacity)
+            // A store of record, not a cache: always admit the new session and evict the
+            // least recently used one (TinyLFU would silently refuse never-read entries).
+            .eviction_policy(EvictionPolicy::lru())
             .expire_after(UntilExpiry { grace: self.grace })
             .eviction_listener(
                 move |id: Arc<SessionId>, session: Arc<StoredSession>, cause| {
@@ -237,6 +244,15 @@ impl SessionStore for MemoryStore {
         Box::pin(std::future::ready(Ok(Some(LockToken::new(String::new())))))
     }
 
+    fn renew<'a>(
+        &'a self,
+        _: &'a SessionId,
+        _: &'a LockToken,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(std::future::ready(Ok(true)))
+    }
+
     fn unlock<'a>(
         &'a self,
         _: &'a SessionId,
@@ -251,5 +267,57 @@ impl fmt::Debug for MemoryStore {
         f.debug_struct("MemoryStore")
             .field("entries", &self.cache.entry_count())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+
+    fn session(i: usize) -> StoredSession {
+        let now = OffsetDateTime::now_utc();
+        StoredSession::new(
+            SessionId::from(format!("sess_{i}").as_str()),
+            UserKey::new(format!("user-{}", i % 7)),
+            SecretString::from(format!("token-{i}")),
+            now + time::Duration::minutes(30),
+            now,
+        )
+    }
+
+    #[tokio::test]
+    async fn every_ok_insert_is_there_at_capacity() {
+        let store = MemoryStore::builder().max_capacity(100).build();
+        for i in 0..300 {
+            let s = session(i);
+            store.insert(&s).await.unwrap();
+            let loaded = store.load(&s.session_id).await.unwrap();
+            assert!(loaded.is_some(), "session {i} vanished right after its Ok");
+            store.run_pending_tasks().await;
+            assert!(
+                store.load(&s.session_id).await.unwrap().is_some(),
+                "session {i} was evicted by the maintenance right after its insert"
+            );
+        }
+        store.run_pending_tasks().await;
+        assert!(store.entry_count() <= 100, "{}", store.entry_count());
+        // The least recently used went first, and the index forgot them.
+        assert!(store.load(&session(0).session_id).await.unwrap().is_none());
+        let indexed: usize = futures_len(&store).await;
+        assert_eq!(indexed as u64, store.entry_count());
+    }
+
+    async fn futures_len(store: &MemoryStore) -> usize {
+        let mut n = 0;
+        for u in 0..7 {
+            n += store
+                .user_sessions(&UserKey::new(format!("user-{u}")))
+                .await
+                .unwrap()
+                .len();
+        }
+        n
     }
 }

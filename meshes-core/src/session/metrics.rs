@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// [`SessionManager::metrics`](super::SessionManager::metrics).
 ///
 /// Every refresh request ends in exactly one of: an upstream rotation
-/// (`upstream_refreshes`), `coalesced`, `generation_hits`, or an error.
+/// (`upstream_refreshes`), `coalesced`, `generation_hits`, `rotation_rate_limited`, or
+/// another error.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Metrics {
@@ -16,6 +17,9 @@ pub struct Metrics {
     pub upstream_mints: u64,
     /// Mints refused by the per-user rate limit.
     pub mint_rate_limited: u64,
+    /// Refreshes refused without calling Meshes: the session was rotated within the refresh
+    /// window, or its user is over the rotation budget.
+    pub rotation_rate_limited: u64,
     /// Refresh requests.
     pub refreshes: u64,
     /// Refresh calls made to Meshes.
@@ -42,6 +46,7 @@ pub(crate) enum Counter {
     Mints,
     UpstreamMints,
     MintRateLimited,
+    RotationRateLimited,
     Refreshes,
     UpstreamRefreshes,
     Coalesced,
@@ -69,6 +74,7 @@ impl Counters {
             mints: get(Counter::Mints),
             upstream_mints: get(Counter::UpstreamMints),
             mint_rate_limited: get(Counter::MintRateLimited),
+            rotation_rate_limited: get(Counter::RotationRateLimited),
             refreshes: get(Counter::Refreshes),
             upstream_refreshes: get(Counter::UpstreamRefreshes),
             coalesced: get(Counter::Coalesced),

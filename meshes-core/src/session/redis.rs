@@ -1,11 +1,13 @@
-//! [`RedisStore`]: sessions shared by several replicas through Redis.
+//! [`RedisStore`]: sessions shared by several replicas through Redis (one node or a cluster).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Script};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::{AsyncCommands, Cmd, Pipeline, RedisFuture, Script, Value};
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 
@@ -13,83 +15,197 @@ use super::store::{BoxFuture, LockToken, SessionStore};
 use super::{Generation, StoreError, StoredSession, UserKey};
 use crate::model::SessionId;
 
-const INSERT: &str = r"
+/// Writes a session hash and its expiry (one key, so one slot in a cluster).
+const PUT: &str = r"
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', ARGV[2], 'expires_at', ARGV[3],
   'generation', ARGV[4], 'rotated_at', ARGV[5], 'created_at', ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
-redis.call('ZADD', KEYS[2], ARGV[6], ARGV[8])
-local ttl = redis.call('PTTL', KEYS[2])
-if ttl < tonumber(ARGV[7]) then redis.call('PEXPIRE', KEYS[2], ARGV[7]) end
 return 1
 ";
 
+/// Adds a session to its user's index and keeps the index alive as long as the session.
+const INDEX: &str = r"
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 1
+";
+
+/// Keeps an existing index alive at least `ARGV[1]` ms more.
+const EXTEND: &str = r"
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl >= 0 and ttl < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 1
+";
+
+/// Compare-and-set of a rotation on the generation.
 const ROTATE: &str = r"
 local g = redis.call('HGET', KEYS[1], 'generation')
 if (not g) or g ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'token', ARGV[2], 'expires_at', ARGV[3], 'generation', ARGV[4],
   'rotated_at', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
-local ttl = redis.call('PTTL', KEYS[2])
-if ttl >= 0 and ttl < tonumber(ARGV[6]) then redis.call('PEXPIRE', KEYS[2], ARGV[6]) end
 return 1
 ";
 
+/// Extends a lock's lease, fenced by its token.
+const RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+";
+
+/// Releases a lock, fenced by its token.
 const UNLOCK: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 ";
 
+/// GCRA on Redis' clock (so replicas' clocks do not matter): a burst of `ARGV[2]`, one more
+/// every `ARGV[1]` ms. Returns 0 when allowed, else the milliseconds to wait.
+const RATE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local tolerance = interval * (tonumber(ARGV[2]) - 1)
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local wait = tat - tolerance - now
+if wait > 0 then return wait end
+local next_tat = tat + interval
+redis.call('SET', KEYS[1], next_tat, 'PX', math.max(next_tat - now, 1))
+return 0
+";
+
+/// A connection to one node (re-established by itself) or to a cluster.
+#[derive(Clone)]
+enum Connection {
+    Node(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Node(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Node(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Node(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
 /// Sessions in Redis, so that every replica behind a load balancer can refresh any user's
-/// session, ownership holds everywhere, and refresh locks are shared.
+/// session, ownership holds everywhere, refresh locks are shared and the per-user limits
+/// (mints, rotations) are one budget across replicas.
+///
+/// **Supported:** a single node ([`RedisStore::builder`]) and a Redis Cluster
+/// ([`RedisStore::cluster_builder`], the redis crate's cluster client: slots are followed as
+/// they move). Every script touches one key, so no operation crosses hash slots: writing a
+/// session and indexing it under its user are two steps (index first, so a session is never
+/// stored unindexed). Sentinel is not supported (point the store at the current primary, or
+/// use a cluster). Managed Redis and Valkey work as either.
 ///
 /// Keys live under a namespace (default `meshes`): `<ns>:s:<session id>` (a hash with the
 /// owner, the current token, its expiry and generation), `<ns>:u:<user key>` (a sorted set of
-/// the user's sessions) and `<ns>:l:<session id>` (the refresh lock). Every key expires with
-/// its sessions (plus a grace period). The store holds live access tokens: use a Redis that
-/// only your app can reach.
+/// the user's sessions), `<ns>:l:<session id>` (the refresh lock, a short lease) and
+/// `<ns>:r:<limit>:<user key>` (rate limits, on Redis' clock). Every key expires with its
+/// sessions (plus a grace period). The store holds live access tokens: use a Redis that only
+/// your app can reach.
 ///
 /// Each command times out after a short while (default 1 s) so that a Redis outage turns
-/// into quick errors rather than hanging requests; the connection is re-established by
-/// itself when Redis is back.
+/// into quick errors (503 `store_unavailable`) rather than hanging requests; connections are
+/// re-established by themselves when Redis is back.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use meshes_core::session::RedisStore;
 /// let store = RedisStore::builder("redis://127.0.0.1:6379").namespace("my-app").connect().await?;
-/// # let _ = store; Ok(()) }
+/// let cluster = RedisStore::cluster_builder(["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"])
+///     .connect()
+///     .await?;
+/// # let _ = (store, cluster); Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct RedisStore {
-    con: ConnectionManager,
+    con: Connection,
     ns: String,
     grace: Duration,
-    insert: Script,
-    rotate: Script,
-    unlock: Script,
+    scripts: &'static Scripts,
 }
 
+struct Scripts {
+    put: Script,
+    index: Script,
+    extend: Script,
+    rotate: Script,
+    renew: Script,
+    unlock: Script,
+    rate: Script,
+}
+
+static SCRIPTS: std::sync::LazyLock<Scripts> = std::sync::LazyLock::new(|| Scripts {
+    put: Script::new(PUT),
+    index: Script::new(INDEX),
+    extend: Script::new(EXTEND),
+    rotate: Script::new(ROTATE),
+    renew: Script::new(RENEW),
+    unlock: Script::new(UNLOCK),
+    rate: Script::new(RATE),
+});
+
 /// Configures a [`RedisStore`].
-#[derive(Debug)]
 #[must_use]
 pub struct RedisStoreBuilder {
-    url: String,
+    nodes: Vec<String>,
+    cluster: bool,
     ns: String,
     grace: Duration,
     timeout: Duration,
 }
 
 impl RedisStore {
-    /// Starts configuring a store for the Redis at `url` (`redis://host:port/db`).
+    /// Starts configuring a store for the Redis at `url` (`redis://[:password@]host:port/db`).
     pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
         RedisStoreBuilder {
-            url: url.into(),
+            nodes: vec![url.into()],
+            cluster: false,
             ns: "meshes".into(),
             grace: Duration::from_secs(60),
             timeout: Duration::from_secs(1),
         }
     }
 
-    /// Connects with the default settings.
+    /// Starts configuring a store for a Redis Cluster, from some of its nodes' URLs (the
+    /// others are discovered).
+    pub fn cluster_builder<I, S>(nodes: I) -> RedisStoreBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut builder = Self::builder(String::new());
+        builder.nodes = nodes.into_iter().map(Into::into).collect();
+        builder.cluster = true;
+        builder
+    }
+
+    /// Connects to one node with the default settings.
     ///
     /// # Errors
     ///
@@ -140,26 +256,64 @@ impl RedisStoreBuilder {
     ///
     /// # Errors
     ///
-    /// When the URL is invalid or Redis cannot be reached.
+    /// When a URL is invalid or Redis cannot be reached.
     pub async fn connect(self) -> Result<RedisStore, StoreError> {
-        let client = redis::Client::open(self.url.as_str())
-            .map_err(|e| StoreError::with_source("invalid redis URL", e))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let con = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(|e| StoreError::with_source("could not connect to redis", e))?;
+        let con = if self.cluster {
+            let client = ClusterClientBuilder::new(self.nodes.iter().map(String::as_str))
+                .connection_timeout(self.timeout)
+                .response_timeout(self.timeout)
+                .retries(1)
+                .build()
+                .map_err(|e| StoreError::with_source("invalid redis cluster URLs", e))?;
+            let con = client.get_async_connection().await.map_err(|e| {
+                StoreError::with_source("could not connect to the redis cluster", e)
+            })?;
+            Connection::Cluster(con)
+        } else {
+            let url = self.nodes.first().map_or("", String::as_str);
+            let client = redis::Client::open(url)
+                .map_err(|e| StoreError::with_source("invalid redis URL", e))?;
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(self.timeout))
+                .set_response_timeout(Some(self.timeout))
+                .set_number_of_retries(1)
+                .set_max_delay(Duration::from_millis(500));
+            let con = ConnectionManager::new_with_config(client, config)
+                .await
+                .map_err(|e| StoreError::with_source("could not connect to redis", e))?;
+            Connection::Node(con)
+        };
         Ok(RedisStore {
             con,
             ns: self.ns,
             grace: self.grace,
-            insert: Script::new(INSERT),
-            rotate: Script::new(ROTATE),
-            unlock: Script::new(UNLOCK),
+            scripts: &SCRIPTS,
         })
+    }
+}
+
+/// A URL with its password (if any) replaced, for `Debug`.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "<unparsable URL>".to_owned(),
+    }
+}
+
+impl fmt::Debug for RedisStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nodes: Vec<String> = self.nodes.iter().map(|n| redacted(n)).collect();
+        f.debug_struct("RedisStoreBuilder")
+            .field("nodes", &nodes)
+            .field("cluster", &self.cluster)
+            .field("namespace", &self.ns)
+            .field("grace", &self.grace)
+            .field("timeout", &self.timeout)
+            .finish()
     }
 }
 
@@ -188,6 +342,31 @@ fn parse(id: &SessionId, h: &HashMap<String, String>) -> Option<StoredSession> {
     })
 }
 
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+impl RedisStore {
+    /// Which of `ids` still have a session entry.
+    async fn alive(&self, ids: &[String]) -> Result<Vec<bool>, StoreError> {
+        let mut con = self.con.clone();
+        if let Connection::Node(_) = con {
+            let mut pipe = redis::pipe();
+            for id in ids {
+                pipe.exists(self.session_key(&SessionId::from(id.as_str())));
+            }
+            return pipe.query_async(&mut con).await.map_err(store_err("list"));
+        }
+        // A pipeline may not cross hash slots in a cluster: one command per session.
+        let mut alive = Vec::with_capacity(ids.len());
+        for id in ids {
+            let key = self.session_key(&SessionId::from(id.as_str()));
+            alive.push(con.exists(key).await.map_err(store_err("list"))?);
+        }
+        Ok(alive)
+    }
+}
+
 impl SessionStore for RedisStore {
     fn load<'a>(
         &'a self,
@@ -211,18 +390,29 @@ impl SessionStore for RedisStore {
     fn insert<'a>(&'a self, s: &'a StoredSession) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut con = self.con.clone();
+            let ttl = self.ttl_ms(s);
+            // Index first: a session is never stored without being findable for logout.
             let _: i64 = self
-                .insert
-                .key(self.session_key(&s.session_id))
+                .scripts
+                .index
                 .key(self.user_key(&s.owner))
+                .arg(ms(s.created_at))
+                .arg(s.session_id.as_str())
+                .arg(ttl)
+                .invoke_async(&mut con)
+                .await
+                .map_err(store_err("index"))?;
+            let _: i64 = self
+                .scripts
+                .put
+                .key(self.session_key(&s.session_id))
                 .arg(s.owner.as_str())
                 .arg(s.access_token.expose_secret())
                 .arg(ms(s.expires_at))
                 .arg(s.generation.0)
                 .arg(ms(s.rotated_at))
                 .arg(ms(s.created_at))
-                .arg(self.ttl_ms(s))
-                .arg(s.session_id.as_str())
+                .arg(ttl)
                 .invoke_async(&mut con)
                 .await
                 .map_err(store_err("insert"))?;
@@ -237,19 +427,34 @@ impl SessionStore for RedisStore {
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let mut con = self.con.clone();
+            let ttl = self.ttl_ms(s);
             let done: i64 = self
+                .scripts
                 .rotate
                 .key(self.session_key(&s.session_id))
-                .key(self.user_key(&s.owner))
                 .arg(expected.0.to_string())
                 .arg(s.access_token.expose_secret())
                 .arg(ms(s.expires_at))
                 .arg(s.generation.0)
                 .arg(ms(s.rotated_at))
-                .arg(self.ttl_ms(s))
+                .arg(ttl)
                 .invoke_async(&mut con)
                 .await
                 .map_err(store_err("rotate"))?;
+            if done == 1 {
+                // The index must live as long as the session now does (best effort: a lapsed
+                // index only hides the session from logout once it would have expired).
+                let extended: Result<i64, _> = self
+                    .scripts
+                    .extend
+                    .key(self.user_key(&s.owner))
+                    .arg(ttl)
+                    .invoke_async(&mut con)
+                    .await;
+                if let Err(e) = extended {
+                    tracing::warn!(error = %e, "could not extend a user's session index");
+                }
+            }
             Ok(done == 1)
         })
     }
@@ -263,13 +468,12 @@ impl SessionStore for RedisStore {
                 return Ok(None);
             };
             let mut con = self.con.clone();
-            let _: () = redis::pipe()
-                .atomic()
+            let _: i64 = con
                 .del(self.session_key(id))
-                .ignore()
+                .await
+                .map_err(store_err("remove"))?;
+            let _: i64 = con
                 .zrem(self.user_key(&s.owner), id.as_str())
-                .ignore()
-                .query_async(&mut con)
                 .await
                 .map_err(store_err("remove"))?;
             Ok(Some(s))
@@ -290,17 +494,11 @@ impl SessionStore for RedisStore {
             if listed.is_empty() {
                 return Ok(Vec::new());
             }
-            let mut pipe = redis::pipe();
-            for (id, _) in &listed {
-                pipe.exists(self.session_key(&SessionId::from(id.as_str())));
-            }
-            let exists: Vec<bool> = pipe
-                .query_async(&mut con)
-                .await
-                .map_err(store_err("list"))?;
+            let ids: Vec<String> = listed.iter().map(|(id, _)| id.clone()).collect();
+            let alive = self.alive(&ids).await?;
             let mut live = Vec::new();
             let mut dead = Vec::new();
-            for ((id, score), alive) in listed.into_iter().zip(exists) {
+            for ((id, score), alive) in listed.into_iter().zip(alive) {
                 if alive {
                     let created =
                         from_ms(&format!("{score:.0}")).unwrap_or(OffsetDateTime::UNIX_EPOCH);
@@ -329,11 +527,32 @@ impl SessionStore for RedisStore {
                 .arg(&token)
                 .arg("NX")
                 .arg("PX")
-                .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
+                .arg(millis(ttl))
                 .query_async(&mut con)
                 .await
                 .map_err(store_err("lock"))?;
             Ok(ok.map(|_| LockToken::new(token)))
+        })
+    }
+
+    fn renew<'a>(
+        &'a self,
+        id: &'a SessionId,
+        token: &'a LockToken,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut con = self.con.clone();
+            let renewed: i64 = self
+                .scripts
+                .renew
+                .key(self.lock_key(id))
+                .arg(token.as_str())
+                .arg(millis(ttl))
+                .invoke_async(&mut con)
+                .await
+                .map_err(store_err("renew"))?;
+            Ok(renewed == 1)
         })
     }
 
@@ -345,6 +564,7 @@ impl SessionStore for RedisStore {
         Box::pin(async move {
             let mut con = self.con.clone();
             let _: i64 = self
+                .scripts
                 .unlock
                 .key(self.lock_key(id))
                 .arg(token.as_str())
@@ -354,13 +574,68 @@ impl SessionStore for RedisStore {
             Ok(())
         })
     }
+
+    fn take_rate<'a>(
+        &'a self,
+        key: &'a str,
+        burst: u32,
+        per: Duration,
+    ) -> Option<BoxFuture<'a, Result<Result<(), Duration>, StoreError>>> {
+        Some(Box::pin(async move {
+            let mut con = self.con.clone();
+            let wait_ms: u64 = self
+                .scripts
+                .rate
+                .key(format!("{}:r:{key}", self.ns))
+                .arg(u64::try_from(per.as_millis()).unwrap_or(u64::MAX))
+                .arg(burst.max(1))
+                .invoke_async(&mut con)
+                .await
+                .map_err(store_err("rate limit"))?;
+            Ok(match wait_ms {
+                0 => Ok(()),
+                ms => Err(Duration::from_millis(ms)),
+            })
+        }))
+    }
 }
 
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
+            .field(
+                "topology",
+                &match self.con {
+                    Connection::Node(_) => "node",
+                    Connection::Cluster(_) => "cluster",
+                },
+            )
             .field("namespace", &self.ns)
             .field("grace", &self.grace)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_passwords() {
+        let b = RedisStore::builder("redis://:hunter2@127.0.0.1:6379/0");
+        let shown = format!("{b:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("127.0.0.1:6379"), "{shown}");
+        let c = RedisStore::cluster_builder([
+            "redis://user:s3cret@10.0.0.1:6379",
+            "redis://10.0.0.2:6379",
+        ]);
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("s3cret") && shown.contains("user"),
+            "{shown}"
+        );
+        let odd = format!("{:?}", RedisStore::builder("not a url with pw:hunter2@"));
+        assert!(!odd.contains("hunter2"), "{odd}");
     }
 }

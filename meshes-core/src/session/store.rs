@@ -50,7 +50,11 @@ impl std::fmt::Debug for LockToken {
 ///   `expires_at` as gone either way);
 /// - make [`rotate`](Self::rotate) a compare-and-set on the generation;
 /// - make [`lock`](Self::lock) exclusive across every process sharing the store (a store used
-///   by one process may always grant it).
+///   by one process may always grant it), expire it after its `ttl` unless
+///   [`renew`](Self::renew)ed by the holder of its [`LockToken`], and let only that holder
+///   renew or [`unlock`](Self::unlock) it (a *lease*: a replica that dies frees it soon);
+/// - if several processes share it, keep the per-user limits in it
+///   ([`take_rate`](Self::take_rate)), so that they hold across replicas.
 pub trait SessionStore: Send + Sync + 'static {
     /// The entry for `id`, if any.
     fn load<'a>(
@@ -89,10 +93,37 @@ pub trait SessionStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<Option<LockToken>, StoreError>>;
 
-    /// Releases a lock taken with [`lock`](Self::lock) (no-op if it already expired).
+    /// Extends a lock taken with [`lock`](Self::lock) to `ttl` from now, if `token` still
+    /// holds it. Returns whether it does. The manager renews its lock while its call to
+    /// Meshes runs, so the lock never lapses under a live refresh.
+    fn renew<'a>(
+        &'a self,
+        id: &'a SessionId,
+        token: &'a LockToken,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Releases a lock taken with [`lock`](Self::lock) (no-op if it already expired or
+    /// someone else holds it now).
     fn unlock<'a>(
         &'a self,
         id: &'a SessionId,
         token: LockToken,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Takes one request from the rate limit `key` (a burst of `burst`, then one more every
+    /// `per`): `Ok(Ok(()))` when allowed, `Ok(Err(wait))` when refused for `wait`.
+    ///
+    /// `None`, the default, means this store keeps no shared limits and the manager limits in
+    /// its own process: right for a store used by one process. A store shared by several
+    /// replicas returns `Some`, so that N replicas allow one budget, not N.
+    fn take_rate<'a>(
+        &'a self,
+        key: &'a str,
+        burst: u32,
+        per: Duration,
+    ) -> Option<BoxFuture<'a, Result<Result<(), Duration>, StoreError>>> {
+        let _ = (key, burst, per);
+        None
+    }
 }

@@ -6,14 +6,16 @@ use meshes_core::session::{SessionManager, SessionManagerBuilder};
 use meshes_mock::MockMeshes;
 
 #[cfg(feature = "redis")]
-pub(crate) use meshes_test_support::redis::RedisServer;
+pub(crate) use meshes_test_support::redis::{RedisCluster, RedisServer};
 #[cfg(feature = "redis")]
-pub(crate) use redis_env::store;
+pub(crate) use redis_env::{cluster_store, store};
 
 pub(crate) struct Env {
     pub(crate) mock: MockMeshes,
     #[cfg(feature = "redis")]
     pub(crate) redis: Option<RedisServer>,
+    #[cfg(feature = "redis")]
+    pub(crate) cluster: Option<RedisCluster>,
 }
 
 impl Env {
@@ -22,18 +24,26 @@ impl Env {
             mock: MockMeshes::start().await.unwrap(),
             #[cfg(feature = "redis")]
             redis: None,
+            #[cfg(feature = "redis")]
+            cluster: None,
         }
     }
 
-    /// A manager builder on this env's store, with no mint limit and a generous bound, so
-    /// that scenarios opt into those.
+    /// A manager builder on this env's store, with no mint limit, no rotation budget, no
+    /// refresh window and a generous bound, so that scenarios opt into those.
     pub(crate) async fn builder(&self) -> SessionManagerBuilder {
         let builder = meshes_test_support::mock::manager(&self.mock)
+            .no_rotation_rate_limit()
+            .refresh_window(Duration::ZERO)
             .max_sessions_per_user(1000)
             .lock_ttl(Duration::from_secs(5));
         #[cfg(feature = "redis")]
         if let Some(redis) = &self.redis {
             return builder.store(store(redis).await);
+        }
+        #[cfg(feature = "redis")]
+        if let Some(cluster) = &self.cluster {
+            return builder.store(cluster_store(cluster).await);
         }
         builder
     }
@@ -46,7 +56,7 @@ impl Env {
 #[cfg(feature = "redis")]
 mod redis_env {
     use meshes_core::session::RedisStore;
-    use meshes_test_support::redis::RedisServer;
+    use meshes_test_support::redis::{RedisCluster, RedisServer};
 
     use super::Env;
 
@@ -56,8 +66,27 @@ mod redis_env {
             Some(Self {
                 mock: meshes_mock::MockMeshes::start().await.unwrap(),
                 redis: Some(redis),
+                cluster: None,
             })
         }
+
+        pub(crate) async fn cluster() -> Option<Self> {
+            let cluster = RedisCluster::start("the Redis Cluster scenario")?;
+            Some(Self {
+                mock: meshes_mock::MockMeshes::start().await.unwrap(),
+                redis: None,
+                cluster: Some(cluster),
+            })
+        }
+    }
+
+    /// A store on `cluster`, under the tests' namespace.
+    pub(crate) async fn cluster_store(cluster: &RedisCluster) -> RedisStore {
+        RedisStore::cluster_builder(cluster.urls())
+            .namespace("test")
+            .connect()
+            .await
+            .unwrap()
     }
 
     /// A store on `server`, under the tests' namespace.

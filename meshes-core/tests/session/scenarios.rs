@@ -40,6 +40,16 @@ macro_rules! on_every_store {
                 }
             )*
         }
+        #[cfg(feature = "redis")]
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(env) = crate::env::Env::cluster().await else { return };
+                    super::$name(&env).await;
+                }
+            )*
+        }
     };
 }
 
@@ -49,7 +59,8 @@ on_every_store!(
     refreshes_of_different_sessions_each_call_once,
     other_users_get_not_found_without_a_call,
     old_generation_gets_current_token_without_a_call,
-    current_generation_rotates_even_right_after_a_rotation,
+    current_generation_within_the_window_is_refused_without_a_call,
+    a_looping_client_is_bounded_per_session_and_per_user,
     no_generation_within_the_window_reuses_the_rotation,
     newer_generation_is_rejected,
     gone_after_upstream_expiry_or_revocation,
@@ -93,7 +104,13 @@ async fn concurrent_refreshes_of_one_session_make_one_call(env: &Env) {
 }
 
 async fn concurrent_refreshes_without_generation_make_one_call(env: &Env) {
-    let manager = env.manager().await;
+    // Callers naming no generation rely on the refresh window (the library's default; the
+    // test env otherwise turns it off).
+    let manager = env
+        .builder()
+        .await
+        .refresh_window(Duration::from_secs(2))
+        .build();
     let alice = user("alice");
     let (id, _) = mint(&manager, &alice).await;
     let tasks: Vec<_> = (0..200)
@@ -189,14 +206,43 @@ async fn old_generation_gets_current_token_without_a_call(env: &Env) {
     assert_eq!(manager.metrics().generation_hits, 1);
 }
 
-async fn current_generation_rotates_even_right_after_a_rotation(env: &Env) {
-    let manager = env.manager().await;
+/// Replaces the earlier rule that a refresh naming the current generation always rotates,
+/// "even right after the previous one": within the refresh window it is refused (429) with
+/// the time left, and Meshes is not called; after the window it rotates.
+async fn current_generation_within_the_window_is_refused_without_a_call(env: &Env) {
+    let window = Duration::from_millis(800);
+    let manager = env.builder().await.refresh_window(window).build();
     let alice = user("alice");
     let (id, first) = mint(&manager, &alice).await;
     let g1 = manager
         .refresh(&alice, &id, Some(Generation(0)))
         .await
         .unwrap();
+    assert_eq!(g1.generation, Generation(1), "a fresh mint rotates at once");
+    let err = manager
+        .refresh(&alice, &id, Some(Generation(1)))
+        .await
+        .unwrap_err();
+    match err {
+        SessionError::RateLimited { retry_after } => {
+            assert!(
+                retry_after > Duration::ZERO && retry_after <= window,
+                "{retry_after:?}"
+            )
+        }
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    assert_eq!(env.mock.calls(Endpoint::Refresh), 1);
+    assert_eq!(manager.metrics().rotation_rate_limited, 1);
+    // Older generations and callers naming none still get the current token.
+    let old = manager
+        .refresh(&alice, &id, Some(Generation(0)))
+        .await
+        .unwrap();
+    let none = manager.refresh(&alice, &id, None).await.unwrap();
+    assert_eq!(old.generation, Generation(1));
+    assert_eq!(none.generation, Generation(1));
+    tokio::time::sleep(window + Duration::from_millis(100)).await;
     let g2 = manager
         .refresh(&alice, &id, Some(Generation(1)))
         .await
@@ -209,6 +255,71 @@ async fn current_generation_rotates_even_right_after_a_rotation(env: &Env) {
     assert!(first != t1 && t1 != t2, "never the token the caller holds");
     assert!(!env.mock.token_is_current(t1) && env.mock.token_is_current(t2));
     assert_eq!(env.mock.calls(Endpoint::Refresh), 2);
+}
+
+/// A client looping on refresh with the token it was just given.
+async fn a_looping_client_is_bounded_per_session_and_per_user(env: &Env) {
+    // Per session: at most one rotation per window, however fast the loop.
+    let window = Duration::from_millis(300);
+    let manager = env.builder().await.refresh_window(window).build();
+    let alice = user("alice");
+    let (id, _) = mint(&manager, &alice).await;
+    let started = std::time::Instant::now();
+    let mut held = Generation(0);
+    let mut refused = 0;
+    for _ in 0..40 {
+        match manager.refresh(&alice, &id, Some(held)).await {
+            Ok(t) => held = t.generation,
+            Err(SessionError::RateLimited { retry_after }) => {
+                assert!(retry_after <= window, "{retry_after:?}");
+                refused += 1;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let windows = started.elapsed().as_millis() / window.as_millis() + 1;
+    let calls = env.mock.calls(Endpoint::Refresh) as u128;
+    assert!(calls <= windows, "{calls} rotations in {windows} windows");
+    assert!(refused >= 40 - windows as usize, "{refused} refused");
+
+    // Per user: a budget of rotations, whichever session they are for.
+    env.mock.reset_calls();
+    let manager = env
+        .builder()
+        .await
+        .rotation_rate(3, Duration::from_secs(3600))
+        .build();
+    let bob = user("bob");
+    let (one, _) = mint(&manager, &bob).await;
+    let (two, _) = mint(&manager, &bob).await;
+    let mut held = Generation(0);
+    for _ in 0..3 {
+        held = manager
+            .refresh(&bob, &one, Some(held))
+            .await
+            .unwrap()
+            .generation;
+    }
+    for (id, g) in [(&one, held), (&two, Generation(0))] {
+        match manager.refresh(&bob, id, Some(g)).await.unwrap_err() {
+            SessionError::RateLimited { retry_after } => {
+                assert!(retry_after > Duration::from_secs(3000), "{retry_after:?}")
+            }
+            other => panic!("expected RateLimited, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        env.mock.calls(Endpoint::Refresh),
+        3,
+        "refusals never reach Meshes"
+    );
+    let (carol_session, _) = mint(&manager, &user("carol")).await;
+    manager
+        .refresh(&user("carol"), &carol_session, Some(Generation(0)))
+        .await
+        .expect("the budget is per user");
+    assert_eq!(manager.metrics().rotation_rate_limited, 2);
 }
 
 async fn no_generation_within_the_window_reuses_the_rotation(env: &Env) {
@@ -496,15 +607,47 @@ async fn random_interleaving_never_crosses_users(env: &Env) {
     );
 }
 
+/// Two replicas sharing one store: the scenarios that only a shared store has, run on a
+/// single Redis node and on a 3-master Redis Cluster.
+#[cfg(feature = "redis")]
+macro_rules! on_shared_stores {
+    ($($name:ident),* $(,)?) => {
+        mod two_replicas_on_redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(env) = crate::env::Env::redis().await else { return };
+                    super::two_replicas::$name(&env).await;
+                }
+            )*
+        }
+        mod two_replicas_on_cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(env) = crate::env::Env::cluster().await else { return };
+                    super::two_replicas::$name(&env).await;
+                }
+            )*
+        }
+    };
+}
+
+#[cfg(feature = "redis")]
+on_shared_stores!(
+    share_sessions_and_single_flight,
+    share_the_mint_limit_and_the_rotation_budget,
+    an_upstream_slower_than_the_lease_rotates_once,
+    a_replica_dying_mid_refresh_frees_the_session_within_seconds,
+);
+
 #[cfg(feature = "redis")]
 mod two_replicas {
+    use std::time::Instant;
+
     use super::*;
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn two_managers_on_one_redis_share_sessions_and_single_flight() {
-        let Some(env) = crate::env::Env::redis().await else {
-            return;
-        };
+    pub(super) async fn share_sessions_and_single_flight(env: &Env) {
         let a = env.manager().await;
         let b = env.manager().await;
         let (alice, bob) = (user("alice"), user("bob"));
@@ -546,5 +689,109 @@ mod two_replicas {
             a.refresh(&alice, &id, None).await,
             Err(SessionError::NotFound)
         ));
+    }
+
+    /// N replicas allow one budget, not N.
+    pub(super) async fn share_the_mint_limit_and_the_rotation_budget(env: &Env) {
+        let build = || async {
+            env.builder()
+                .await
+                .mint_rate(10, Duration::from_secs(3600))
+                .rotation_rate(3, Duration::from_secs(3600))
+                .build()
+        };
+        let (a, b) = (build().await, build().await);
+        let alice = user("alice");
+        let mut accepted = Vec::new();
+        for i in 0..24 {
+            let m = if i % 2 == 0 { &a } else { &b };
+            match m.mint(&alice, &Grant::new()).await {
+                Ok(s) => accepted.push(s.session_id),
+                Err(SessionError::RateLimited { retry_after }) => {
+                    assert!(retry_after > Duration::from_secs(3000), "{retry_after:?}")
+                }
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert_eq!(accepted.len(), 10, "one mint budget across both replicas");
+        assert_eq!(env.mock.calls(Endpoint::Create), 10);
+        let mut rotated = 0;
+        for (i, id) in accepted.iter().enumerate() {
+            let m = if i % 2 == 0 { &a } else { &b };
+            match m.refresh(&alice, id, Some(Generation(0))).await {
+                Ok(_) => rotated += 1,
+                Err(SessionError::RateLimited { .. }) => {}
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert_eq!(rotated, 3, "one rotation budget across both replicas");
+        assert_eq!(env.mock.calls(Endpoint::Refresh), 3);
+    }
+
+    /// A refresh slower than the whole lease: the holder renews it, the other replica
+    /// waits, and nobody rotates twice.
+    pub(super) async fn an_upstream_slower_than_the_lease_rotates_once(env: &Env) {
+        let lease = Duration::from_millis(600);
+        let a = env.builder().await.lock_ttl(lease).build();
+        let b = env.builder().await.lock_ttl(lease).build();
+        let alice = user("alice");
+        let (id, _) = mint(&a, &alice).await;
+        env.mock
+            .fail_next(Endpoint::Refresh, 1, Fault::delay(lease * 4));
+        let first = {
+            let (a, alice, id) = (a.clone(), alice.clone(), id.clone());
+            tokio::spawn(async move { a.refresh(&alice, &id, Some(Generation(0))).await })
+        };
+        // B arrives while A's call is in flight (the mock has it).
+        while env.mock.calls(Endpoint::Refresh) == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let second = b.refresh(&alice, &id, Some(Generation(0))).await.unwrap();
+        let first = first.await.unwrap().unwrap();
+        assert_eq!(env.mock.calls(Endpoint::Refresh), 1, "exactly one rotation");
+        assert_eq!(
+            (first.generation, second.generation),
+            (Generation(1), Generation(1))
+        );
+        assert_eq!(
+            first.access_token.expose_secret(),
+            second.access_token.expose_secret()
+        );
+        assert!(
+            env.mock
+                .token_is_current(second.access_token.expose_secret())
+        );
+    }
+
+    /// A replica that dies holding the lock frees the session within its lease: another
+    /// replica refreshes it within 10 s.
+    pub(super) async fn a_replica_dying_mid_refresh_frees_the_session_within_seconds(env: &Env) {
+        let alice = user("alice");
+        let b = env.manager().await;
+        let (id, _) = mint(&b, &alice).await;
+        env.mock
+            .fail_next(Endpoint::Refresh, 1, Fault::delay(Duration::from_secs(60)));
+        // Replica A, on a runtime of its own that we then shut down mid-call.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let a = env.manager().await;
+        {
+            let (a, alice, id) = (a.clone(), alice.clone(), id.clone());
+            runtime.spawn(async move { a.refresh(&alice, &id, Some(Generation(0))).await });
+        }
+        while env.mock.calls(Endpoint::Refresh) == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        runtime.shutdown_background();
+        drop(a);
+        let started = Instant::now();
+        let t = b.refresh(&alice, &id, Some(Generation(0))).await.unwrap();
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(10), "took {took:?}");
+        assert_eq!(t.generation, Generation(1));
+        assert!(env.mock.token_is_current(t.access_token.expose_secret()));
     }
 }

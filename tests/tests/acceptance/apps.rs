@@ -22,6 +22,10 @@ pub(crate) struct Config {
     /// Per-attempt timeout (and no retries) of the client to the app's own mock.
     pub(crate) timeout: Option<Duration>,
     pub(crate) mint_rate: Option<(u32, Duration)>,
+    /// The per-user rotation budget (default: the library's).
+    pub(crate) rotation_rate: Option<(u32, Duration)>,
+    /// The refresh window (default: the library's, 2 s).
+    pub(crate) refresh_window: Option<Duration>,
     pub(crate) allow_origin: Option<&'static str>,
     pub(crate) body_limit: Option<usize>,
     pub(crate) when_no_csp: Option<WhenAbsent>,
@@ -137,6 +141,12 @@ pub(crate) async fn start(adapter: Adapter, config: Config) -> App {
         Some((burst, per)) => builder.mint_rate(burst, per),
         None => builder.no_mint_rate_limit(),
     };
+    if let Some((burst, per)) = config.rotation_rate {
+        builder = builder.rotation_rate(burst, per);
+    }
+    if let Some(window) = config.refresh_window {
+        builder = builder.refresh_window(window);
+    }
     let config = Config {
         client: None,
         ..config

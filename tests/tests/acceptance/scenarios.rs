@@ -42,6 +42,7 @@ on_both_adapters!(
     another_users_session_is_404_without_upstream_calls,
     concurrent_refreshes_make_one_upstream_call,
     old_generation_gets_the_current_token_without_a_call,
+    rotations_are_bounded_with_429_and_retry_after,
     revoke_and_logout,
     upstream_faults_map_to_the_documented_statuses,
     upstream_timeout_is_504,
@@ -240,7 +241,14 @@ async fn concurrent_refreshes_make_one_upstream_call(adapter: Adapter) {
 }
 
 async fn old_generation_gets_the_current_token_without_a_call(adapter: Adapter) {
-    let app = start(adapter, Config::default()).await;
+    let app = start(
+        adapter,
+        Config {
+            refresh_window: Some(Duration::ZERO),
+            ..Config::default()
+        },
+    )
+    .await;
     let s = app.mint("alice").await;
     let id = s["session_id"].as_str().unwrap();
     let first = app.refresh("alice", id, r#"{"generation":0}"#).await;
@@ -250,6 +258,51 @@ async fn old_generation_gets_the_current_token_without_a_call(adapter: Adapter) 
     assert_eq!(old.json["generation"], 2);
     assert_eq!(old.json["access_token"], second.json["access_token"]);
     assert_ne!(first.json["access_token"], second.json["access_token"]);
+    assert_eq!(app.mock.calls(Endpoint::Refresh), 2);
+}
+
+/// The rule that replaced "the current generation always rotates": with the default refresh
+/// window, a second rotation of one session right after the first is 429 with the time left,
+/// and the per-user rotation budget is 429 too; neither reaches Meshes.
+async fn rotations_are_bounded_with_429_and_retry_after(adapter: Adapter) {
+    let app = start(
+        adapter,
+        Config {
+            rotation_rate: Some((2, Duration::from_secs(3600))),
+            ..Config::default()
+        },
+    )
+    .await;
+    let s = app.mint("alice").await;
+    let id = s["session_id"].as_str().unwrap();
+    let r = app.refresh("alice", id, r#"{"generation":0}"#).await;
+    assert_eq!(r.json["generation"], 1);
+    let r = app.refresh("alice", id, r#"{"generation":1}"#).await;
+    assert_eq!(
+        error_of(&r),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    let wait: u64 = r.headers[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!(
+        (1..=2).contains(&wait),
+        "the window's time left, rounded up: {wait}"
+    );
+    assert_eq!(r.headers[CACHE_CONTROL], "no-store");
+
+    let other = app.mint("alice").await;
+    let other = other["session_id"].as_str().unwrap();
+    let r = app.refresh("alice", other, r#"{"generation":0}"#).await;
+    assert_eq!(r.json["generation"], 1, "the second rotation of the budget");
+    let third = app.mint("alice").await;
+    let r = app
+        .refresh("alice", third["session_id"].as_str().unwrap(), "")
+        .await;
+    assert_eq!(
+        error_of(&r),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    let wait: u64 = r.headers[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!(wait > 3000, "the budget's refill: {wait}");
     assert_eq!(app.mock.calls(Endpoint::Refresh), 2);
 }
 

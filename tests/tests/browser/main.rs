@@ -93,7 +93,7 @@ async fn journey(adapter: Adapter, browser: &Browser) {
         .default_grant(Grant::new().workspace(mock.workspace_id()))
         .embed_origin(mock.embed_origin())
         .build();
-    let app = serve(adapter, manager);
+    let app = serve(adapter, manager.clone());
     let s = browser.session().await;
 
     // Sign in; the page mounts the workspace under the real CSP, the iframe authenticates.
@@ -115,6 +115,24 @@ async fn journey(adapter: Adapter, browser: &Browser) {
     // backend and hands the new token over; the iframe stays authenticated on one session.
     assert_eq!(frame_state(&s, 2).await, first);
     assert_eq!(mock.session(&first).unwrap().refresh_count, 1);
+
+    // The iframe asks again at once: inside the refresh window the backend answers 429 with
+    // Retry-After (2 s), and the page waits that long before asking again (one refusal; a
+    // page retrying after its own 1 s backoff would be refused twice), then gets a new token.
+    s.switch_to_frame(Some(FRAME)).await;
+    s.exec(
+        "parent.postMessage({type: 'meshes:token-refresh'}, '*'); return true",
+        vec![],
+    )
+    .await;
+    s.switch_to_frame(None).await;
+    assert_eq!(frame_state(&s, 3).await, first);
+    assert_eq!(mock.session(&first).unwrap().refresh_count, 2);
+    assert_eq!(
+        manager.metrics().rotation_rate_limited,
+        1,
+        "embed.js honours Retry-After"
+    );
 
     // The iframe's height follows meshes:resize (the mock page is taller than 480 px).
     s.switch_to_frame(Some(FRAME)).await;

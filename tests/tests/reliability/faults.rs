@@ -17,6 +17,9 @@ fn manager(client: Client, store: &MemoryStore, mock: &MockMeshes) -> SessionMan
         .default_grant(Grant::new().workspace(mock.workspace_id()))
         .store(store.clone())
         .no_mint_rate_limit()
+        // Every faulted refresh is a real rotation attempt for the same user: the budget
+        // has scenarios of its own.
+        .no_rotation_rate_limit()
         .build()
 }
 

@@ -1,69 +1,54 @@
-//! Redis goes away mid-run: routes answer 503 quickly, and recover when it is back.
+//! Redis goes away mid-run (one node, or one node of a 3-master cluster): routes answer 503
+//! quickly, and recover by themselves when it is back.
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use meshes_core::session::{Grant, RedisStore, SessionManager};
 use meshes_mock::MockMeshes;
+use meshes_test_support::redis::{RedisCluster, RedisServer};
 
 use crate::apps::{self, Adapter};
 
-fn redis_server(port: u16) -> Option<Child> {
-    let installed = Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !installed {
-        assert!(
-            std::env::var_os("MESHES_REQUIRE_REDIS").is_none(),
-            "MESHES_REQUIRE_REDIS is set but redis-server is missing"
-        );
-        eprintln!("NOTICE: redis-server not found; skipping the Redis outage test");
-        return None;
-    }
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(10));
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some(child)
+/// What goes down: a single node, or one node of a cluster.
+enum Redis {
+    Node(RedisServer),
+    Cluster(RedisCluster),
 }
 
-async fn outage(adapter: Adapter) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let Some(mut redis) = redis_server(port) else {
-        return;
-    };
+impl Redis {
+    async fn store(&self) -> RedisStore {
+        let builder = match self {
+            Self::Node(n) => RedisStore::builder(n.url()),
+            Self::Cluster(c) => RedisStore::cluster_builder(c.urls()),
+        };
+        builder
+            .timeout(Duration::from_millis(500))
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    fn stop(&mut self) {
+        match self {
+            Self::Node(n) => n.kill(),
+            Self::Cluster(c) => c.kill(0),
+        }
+    }
+
+    fn start_again(&mut self) {
+        match self {
+            Self::Node(n) => n.restart(),
+            Self::Cluster(c) => c.restart(0),
+        }
+    }
+}
+
+async fn outage(adapter: Adapter, mut redis: Redis) {
     let mock = MockMeshes::start().await.unwrap();
-    let store = RedisStore::builder(format!("redis://127.0.0.1:{port}"))
-        .timeout(Duration::from_millis(500))
-        .connect()
-        .await
-        .unwrap();
     let manager = SessionManager::builder(mock.client())
         .default_grant(Grant::new().workspace(mock.workspace_id()))
-        .store(store)
+        .store(redis.store().await)
         .no_mint_rate_limit()
         .build();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -81,8 +66,18 @@ async fn outage(adapter: Adapter) {
     let s: serde_json::Value = mint().await.unwrap().json().await.unwrap();
     let id = s["session_id"].as_str().unwrap().to_owned();
 
-    let _ = redis.kill();
-    let _ = redis.wait();
+    redis.stop();
+    // A cluster notices a dead master within its node timeout (2 s): until then the slots
+    // of the other masters still answer.
+    let mut down = false;
+    for _ in 0..50 {
+        if mint().await.unwrap().status().as_u16() == 503 {
+            down = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(down, "{adapter:?}: mints fail once Redis is down");
     for _ in 0..3 {
         let started = Instant::now();
         let r = http
@@ -114,9 +109,9 @@ async fn outage(adapter: Adapter) {
     }
     eprintln!("{adapter:?}: 503 while Redis is down");
 
-    let mut again = redis_server(port).unwrap();
+    redis.start_again();
     let mut recovered = false;
-    for _ in 0..50 {
+    for _ in 0..100 {
         if mint().await.unwrap().status().as_u16() == 200 {
             recovered = true;
             break;
@@ -127,16 +122,36 @@ async fn outage(adapter: Adapter) {
         recovered,
         "{adapter:?}: recovers by itself when Redis is back"
     );
-    let _ = again.kill();
-    let _ = again.wait();
+}
+
+fn node() -> Option<Redis> {
+    RedisServer::start("the Redis outage test").map(Redis::Node)
+}
+
+fn cluster() -> Option<Redis> {
+    RedisCluster::start("the Redis Cluster outage test").map(Redis::Cluster)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outage_axum() {
-    outage(Adapter::Axum).await;
+    let Some(redis) = node() else { return };
+    outage(Adapter::Axum, redis).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outage_actix() {
-    outage(Adapter::Actix).await;
+    let Some(redis) = node() else { return };
+    outage(Adapter::Actix, redis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_node_outage_axum() {
+    let Some(redis) = cluster() else { return };
+    outage(Adapter::Axum, redis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_node_outage_actix() {
+    let Some(redis) = cluster() else { return };
+    outage(Adapter::Actix, redis).await;
 }
