@@ -198,6 +198,12 @@ fn peak_rss_kib() -> u64 {
 struct Row(String, String, String);
 
 fn main() {
+    // With `--features metrics`: the feature on and a real recorder installed, to measure what
+    // the metrics cost.
+    #[cfg(feature = "metrics")]
+    let _recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .expect("no other recorder");
     let servers = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -720,6 +726,14 @@ fn main() {
     for Row(a, b, c) in &rows {
         println!("{a:<88} {b:>14}  {c}");
     }
+    println!(
+        "\nmetrics feature: {}",
+        if cfg!(feature = "metrics") {
+            "on, Prometheus recorder installed"
+        } else {
+            "off"
+        }
+    );
     println!(
         "\nabsolute: axum bare {:.0} req/s, actix bare {:.0} req/s, refresh {:.0} req/s (p50 {:?})",
         s_bare.rps, s_abare.rps, s_mem.rps, s_mem.p50

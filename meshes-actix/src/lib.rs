@@ -46,6 +46,7 @@
 //! | `rustls` | yes | TLS through rustls |
 //! | `native-tls` | no | TLS through the platform library |
 //! | `redis` | no | `RedisStore` for several replicas |
+//! | `metrics` | no | metrics through the `metrics` facade ([`meshes_core::telemetry`]) |
 //!
 //! # MSRV
 //!

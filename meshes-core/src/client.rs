@@ -85,6 +85,16 @@ impl Endpoint {
         }
     }
 
+    /// The endpoint as a metric label.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Refresh => "refresh",
+            Self::List => "list",
+            Self::Revoke => "revoke",
+        }
+    }
+
     /// Whether repeating a request that may have reached Meshes is safe. A mint is not: it
     /// could create a second session.
     pub(crate) fn repeatable_after_send(self) -> bool {

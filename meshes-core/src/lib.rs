@@ -35,6 +35,8 @@
 //! |---|---|---|
 //! | `rustls` | yes | TLS through rustls with webpki roots |
 //! | `native-tls` | no | TLS through the platform library |
+//! | `redis` | no | `session::RedisStore`: one Redis node or a Redis Cluster for several replicas |
+//! | `metrics` | no | counters and histograms through the [`metrics`](https://docs.rs/metrics) facade (see [`telemetry`]) |
 //!
 //! # MSRV
 //!
@@ -59,6 +61,7 @@ pub mod model;
 mod retry;
 pub mod routes;
 pub mod session;
+pub mod telemetry;
 mod validation;
 
 pub use client::{Client, SessionPages};

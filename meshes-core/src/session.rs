@@ -75,6 +75,7 @@ mod flight;
 mod limit;
 mod memory;
 mod metrics;
+mod observed;
 #[cfg(feature = "redis")]
 mod redis;
 mod store;
@@ -100,6 +101,7 @@ pub use types::{Generation, Grant, MintedSession, SessionToken, StoredSession, U
 use crate::Client;
 use crate::csp::EmbedOrigins;
 use crate::model::SessionId;
+use crate::telemetry::{self, RefreshOutcome};
 use flight::{Flight, wait};
 use limit::Limiter;
 use metrics::{Counter, Counters};
@@ -153,7 +155,7 @@ impl SessionManager {
         if let Err(e) = inner.take(&inner.mint_limit, "mint", user).await {
             if matches!(e, SessionError::RateLimited { .. }) {
                 inner.counters.inc(Counter::MintRateLimited);
-                tracing::debug!(user = %user, "mint rate limit reached");
+                tracing::debug!(user = %user.hashed(), "mint rate limit reached");
             }
             return Err(e);
         }
@@ -161,6 +163,7 @@ impl SessionManager {
             .or(&inner.defaults)
             .to_request((inner.external_user_id)(user))?;
         inner.counters.inc(Counter::UpstreamMints);
+        telemetry::called_upstream();
         let session = inner.client.create_session(&request).await?;
         if inner.origins.add(session.launch_url.origin()) {
             tracing::info!(
@@ -183,7 +186,8 @@ impl SessionManager {
             return Err(e.into());
         }
         inner.counters.inc(Counter::Mints);
-        tracing::debug!(user = %user, session_id = %session.session_id, "session minted");
+        telemetry::sessions_held(inner.store.held());
+        tracing::debug!(user = %user.hashed(), session_id = %session.session_id, "session minted");
         inner.enforce_bound(user).await;
         Ok(MintedSession {
             session_id: session.session_id,
@@ -210,31 +214,52 @@ impl SessionManager {
         id: &SessionId,
         held: Option<Generation>,
     ) -> Result<SessionToken, SessionError> {
+        let counters = &self.inner.counters;
+        counters.inc(Counter::Refreshes);
+        // Each caller is counted once, here, by how it got its token (or why not).
+        let result = self.refresh_uncounted(user, id, held).await;
+        let outcome = match &result {
+            Ok((_, outcome)) => *outcome,
+            Err(SessionError::RateLimited { .. }) => RefreshOutcome::Refused,
+            Err(_) => RefreshOutcome::Failed,
+        };
+        match outcome {
+            RefreshOutcome::Joined => counters.inc(Counter::Coalesced),
+            RefreshOutcome::NewerGeneration => counters.inc(Counter::GenerationHits),
+            RefreshOutcome::Refused => counters.inc(Counter::RotationRateLimited),
+            RefreshOutcome::Rotated => telemetry::called_upstream(),
+            RefreshOutcome::Failed => {}
+        }
+        telemetry::refresh(outcome);
+        result.map(|(token, _)| token)
+    }
+
+    async fn refresh_uncounted(
+        &self,
+        user: &UserKey,
+        id: &SessionId,
+        held: Option<Generation>,
+    ) -> Result<(SessionToken, RefreshOutcome), SessionError> {
         let inner = &self.inner;
-        inner.counters.inc(Counter::Refreshes);
         let entry = inner.owned(user, id).await?;
         let now = OffsetDateTime::now_utc();
         if now >= entry.expires_at {
             inner.forget_gone(id).await;
             return Err(SessionError::Gone);
         }
+        let in_window = entry.generation.0 > 0 && now - entry.rotated_at < inner.refresh_window;
         match held {
             Some(g) if g < entry.generation => {
-                inner.counters.inc(Counter::GenerationHits);
-                return Ok(entry.token());
+                return Ok((entry.token(), RefreshOutcome::NewerGeneration));
             }
             Some(g) if g > entry.generation => {
                 inner.counters.inc(Counter::Rejected);
                 return Err(SessionError::InvalidGeneration { held: g.0 });
             }
-            None if entry.generation.0 > 0 && now - entry.rotated_at < inner.refresh_window => {
-                inner.counters.inc(Counter::Coalesced);
-                return Ok(entry.token());
-            }
-            Some(_) if entry.generation.0 > 0 && now - entry.rotated_at < inner.refresh_window => {
+            None if in_window => return Ok((entry.token(), RefreshOutcome::Joined)),
+            Some(_) if in_window => {
                 // The caller holds the token rotated moments ago: at most one rotation per
                 // window, whatever a client does.
-                inner.counters.inc(Counter::RotationRateLimited);
                 let left = inner.refresh_window - (now - entry.rotated_at);
                 return Err(SessionError::RateLimited {
                     retry_after: Duration::try_from(left).unwrap_or(inner.refresh_window),
@@ -247,13 +272,12 @@ impl SessionManager {
             let (flight, leader) = Inner::join_or_start(&self.inner, id, from);
             match wait(flight).await {
                 Ok(rotated) if rotated.token.generation > from => {
-                    // Each caller is counted once, by how it got its token.
-                    if !leader {
-                        inner.counters.inc(Counter::Coalesced);
-                    } else if !rotated.upstream {
-                        inner.counters.inc(Counter::GenerationHits);
-                    }
-                    return Ok(rotated.token);
+                    let outcome = match (leader, rotated.upstream) {
+                        (false, _) => RefreshOutcome::Joined,
+                        (true, true) => RefreshOutcome::Rotated,
+                        (true, false) => RefreshOutcome::NewerGeneration,
+                    };
+                    return Ok((rotated.token, outcome));
                 }
                 // We joined a rotation from an older generation: start our own.
                 Ok(_) => tokio::task::yield_now().await,
@@ -271,9 +295,11 @@ impl SessionManager {
     pub async fn revoke(&self, user: &UserKey, id: &SessionId) -> Result<(), SessionError> {
         let inner = &self.inner;
         inner.owned(user, id).await?;
+        telemetry::called_upstream();
         inner.revoke_upstream(id).await?;
         inner.store.remove(id).await?;
         inner.counters.inc(Counter::Revokes);
+        telemetry::sessions_held(inner.store.held());
         Ok(())
     }
 
@@ -356,7 +382,8 @@ impl Inner {
             Some(s) if s.owner == *user => Ok(s),
             Some(_) => {
                 self.counters.inc(Counter::NotFound);
-                tracing::warn!(user = %user, session_id = %id, "refused access to another user's session");
+                tracing::warn!(session_id = %id, "refused access to another user's session");
+                tracing::debug!(user = %user.hashed(), session_id = %id, "the user asking");
                 Err(SessionError::NotFound)
             }
             None => {
@@ -396,13 +423,13 @@ impl Inner {
         let live = match self.store.user_sessions(user).await {
             Ok(live) => live,
             Err(e) => {
-                tracing::warn!(user = %user, error = %e, "could not count the user's sessions");
+                tracing::warn!(error = %e, "could not count a user's sessions");
                 return;
             }
         };
         let excess = live.len().saturating_sub(self.max_sessions_per_user);
         for (id, _) in live.into_iter().take(excess) {
-            tracing::debug!(user = %user, session_id = %id, "revoking the oldest session past the per-user bound");
+            tracing::debug!(user = %user.hashed(), session_id = %id, "revoking the oldest session past the per-user bound");
             if let Err(e) = self.store.remove(&id).await {
                 tracing::warn!(session_id = %id, error = %e, "could not forget an evicted session");
             }

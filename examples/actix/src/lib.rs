@@ -2,6 +2,7 @@
 //! code. `main.rs` reads the environment and serves it.
 
 use std::net::TcpListener;
+use std::sync::OnceLock;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header::{CONTENT_SECURITY_POLICY, LOCATION};
@@ -10,6 +11,7 @@ use meshes_actix::meshes_core::embed_js;
 use meshes_actix::meshes_core::session::RedisStore;
 use meshes_actix::{Client, FrameSrc, Grant, MeshesState, SessionManager, UserKey};
 use meshes_mock::MockMeshes;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// The cookie the example's stand-in login sets. A real app uses its own login.
 pub const COOKIE: &str = "meshes_example_user";
@@ -72,8 +74,28 @@ fn valid_user(u: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"_.@-".contains(&b))
 }
 
-/// Serves the host app on `listener` until stopped: `/`, `/login`, `/logout`, and the library
-/// under `/meshes`.
+/// The process's Prometheus recorder, installed on first use; `None` when another recorder
+/// is installed already (a test's, say).
+pub fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .as_ref()
+}
+
+/// `GET /metrics`: the `meshes_*` series in the Prometheus text format. A real app serves
+/// this on an internal port, or behind its own authentication.
+async fn metrics() -> HttpResponse {
+    match prometheus() {
+        Some(handle) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4")
+            .body(handle.render()),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
+/// Serves the host app on `listener` until stopped: `/`, `/login`, `/logout`, `/metrics`, and
+/// the library under `/meshes`.
 ///
 /// # Errors
 ///
@@ -85,6 +107,7 @@ pub async fn serve(listener: TcpListener, manager: SessionManager) -> std::io::R
         async move { user.map(|u| (UserKey::new(u), Grant::new())) }
     };
     let meshes = MeshesState::new(manager.clone(), resolver);
+    prometheus();
     HttpServer::new(move || {
         App::new()
             .app_data(meshes.clone())
@@ -93,6 +116,7 @@ pub async fn serve(listener: TcpListener, manager: SessionManager) -> std::io::R
             .route("/", web::get().to(home))
             .route("/login", web::get().to(login))
             .route("/logout", web::post().to(logout))
+            .route("/metrics", web::get().to(metrics))
             .service(meshes_actix::scope("/meshes"))
     })
     .listen(listener)?

@@ -1,10 +1,11 @@
 //! The example host app for axum, as a library so the browser test runs exactly this code.
 //! `main.rs` reads the environment and serves it.
 
+use std::sync::OnceLock;
+
 use axum::Router;
 use axum::extract::{Query, State};
-
-use axum::http::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
+use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -13,6 +14,7 @@ use meshes_axum::meshes_core::embed_js;
 use meshes_axum::meshes_core::session::RedisStore;
 use meshes_axum::{Client, Grant, MeshesLayer, SessionManager, UserKey};
 use meshes_mock::MockMeshes;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// Builds the session manager from the environment: real Meshes with `MESHES_ACCESS_KEY`,
 /// `MESHES_SECRET_KEY`, `MESHES_ORG_ID`, `MESHES_WORKSPACE_ID` (and optional
@@ -79,8 +81,31 @@ fn valid_user(u: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"_.@-".contains(&b))
 }
 
-/// The host app: `/`, `/login`, `/logout`, and the library under `/meshes`.
+/// The process's Prometheus recorder, installed on first use; `None` when another recorder
+/// is installed already (a test's, say).
+pub fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .as_ref()
+}
+
+/// `GET /metrics`: the `meshes_*` series in the Prometheus text format. A real app serves
+/// this on an internal port, or behind its own authentication.
+async fn metrics() -> Response {
+    match prometheus() {
+        Some(handle) => (
+            [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+            handle.render(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// The host app: `/`, `/login`, `/logout`, `/metrics`, and the library under `/meshes`.
 pub fn router(manager: SessionManager) -> Router {
+    prometheus();
     // Who is the user, and what may they see? Here: everyone signed in gets the default grant.
     let resolver = |parts: &Parts| {
         let user = signed_in(&parts.headers);
@@ -90,6 +115,7 @@ pub fn router(manager: SessionManager) -> Router {
         .route("/", get(home))
         .route("/login", get(login))
         .route("/logout", post(logout))
+        .route("/metrics", get(metrics))
         .with_state(manager.clone())
         .nest("/meshes", meshes_axum::router())
         .layer(MeshesLayer::new(manager, resolver))

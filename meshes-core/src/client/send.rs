@@ -11,7 +11,7 @@ use super::{Client, Endpoint};
 use crate::error::ApiError;
 use crate::model::ListSessions;
 use crate::retry::parse_retry_after;
-use crate::{Error, Result, auth};
+use crate::{Error, Result, auth, telemetry};
 
 /// Sent on every request, like the official Node client's `X-Meshes-Client`.
 const CLIENT_HEADER: &str = concat!("meshes-rs/", env!("CARGO_PKG_VERSION"));
@@ -42,7 +42,13 @@ impl Client {
             loop {
                 let started = Instant::now();
                 let outcome = self.attempt(endpoint, url, query, body.clone()).await;
-                let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+                let took = started.elapsed();
+                let latency_ms = took.as_secs_f64() * 1000.0;
+                let answered = match &outcome {
+                    Ok((status, _)) => Some(status.as_u16()),
+                    Err(f) => f.error.status().map(|s| s.as_u16()),
+                };
+                telemetry::upstream(endpoint.label(), answered, took);
                 let failure = match outcome {
                     Ok((status, bytes)) => {
                         tracing::debug!(
@@ -72,6 +78,7 @@ impl Client {
                     error = %failure.error,
                     "meshes call failed; retrying"
                 );
+                telemetry::upstream_retry(endpoint.label());
                 tokio::time::sleep(delay).await;
                 attempt += 1;
             }

@@ -4,6 +4,8 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
+use tracing::Instrument as _;
+
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 
@@ -12,6 +14,7 @@ use super::{DEFAULT_BODY_LIMIT, Reply, RouteError, json};
 use crate::embed_js;
 use crate::model::SessionId;
 use crate::session::{Grant, MintedSession, SessionManager, UserKey};
+use crate::telemetry;
 
 /// The request headers the routes read. Implemented here for [`http::HeaderMap`] and in
 /// meshes-actix for actix's own map.
@@ -90,6 +93,18 @@ enum Route {
     Revoke(SessionId),
 }
 
+impl Route {
+    /// The route as a label.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::EmbedJs => "embed_js",
+            Self::Mint => "mint",
+            Self::Refresh(_) => "refresh",
+            Self::Revoke(_) => "revoke",
+        }
+    }
+}
+
 impl<Res: ?Sized> Routes<Res> {
     /// The routes of `manager` and `resolver`, with no extra allowed origin and
     /// [`DEFAULT_BODY_LIMIT`].
@@ -138,14 +153,35 @@ impl<Res: ?Sized> Routes<Res> {
         R: FnOnce() -> RF,
         RF: Future<Output = Option<(UserKey, Grant)>>,
     {
-        match self.run(req, body, resolve).await {
-            Ok(reply) => reply,
-            Err(e) => e.reply(),
+        let started = std::time::Instant::now();
+        let matched = route(req.method, req.path);
+        let name = match &matched {
+            Ok(Ok(r)) => r.name(),
+            _ => "none",
+        };
+        let span = tracing::info_span!(
+            "meshes.route",
+            route = name,
+            status = tracing::field::Empty,
+            upstream = false,
+        );
+        let reply = async {
+            match self.run(matched, req, body, resolve).await {
+                Ok(reply) => reply,
+                Err(e) => e.reply(),
+            }
         }
+        .instrument(span.clone())
+        .await;
+        let status = reply.status().as_u16();
+        span.record("status", status);
+        telemetry::route(name, status, started.elapsed());
+        reply
     }
 
     async fn run<H, B, BF, R, RF>(
         &self,
+        matched: Result<Result<Route, Reply>, RouteError>,
         req: RouteRequest<'_, H>,
         body: B,
         resolve: R,
@@ -157,7 +193,7 @@ impl<Res: ?Sized> Routes<Res> {
         R: FnOnce() -> RF,
         RF: Future<Output = Option<(UserKey, Grant)>>,
     {
-        let route = match route(req.method, req.path)? {
+        let route = match matched? {
             Ok(route) => route,
             Err(not_allowed) => return Ok(not_allowed),
         };

@@ -169,7 +169,7 @@ impl SessionManagerBuilder {
         SessionManager {
             inner: Arc::new(Inner {
                 client: self.client,
-                store,
+                store: Arc::new(super::observed::Observed(store)),
                 store_name,
                 defaults: self.defaults,
                 max_sessions_per_user: self.max_sessions_per_user,

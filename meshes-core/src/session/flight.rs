@@ -125,8 +125,7 @@ impl Inner {
             .await
         {
             if matches!(e, SessionError::RateLimited { .. }) {
-                self.counters.inc(Counter::RotationRateLimited);
-                tracing::debug!(user = %current.owner, "rotation budget reached");
+                tracing::debug!(user = %current.owner.hashed(), "rotation budget reached");
             }
             return Err(e);
         }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,8 @@ type Index = Arc<Mutex<HashMap<UserKey, Vec<(SessionId, OffsetDateTime)>>>>;
 pub struct MemoryStore {
     cache: Cache<SessionId, Arc<StoredSession>>,
     index: Index,
+    /// Sessions held: exact at once (moka's own count lags until its maintenance runs).
+    held: Arc<AtomicI64>,
 }
 
 /// Configures a [`MemoryStore`].
@@ -89,6 +92,8 @@ impl MemoryStoreBuilder {
     pub fn build(self) -> MemoryStore {
         let index: Index = Arc::default();
         let listener_index = index.clone();
+        let held = Arc::new(AtomicI64::new(0));
+        let listener_held = held.clone();
         let cache = Cache::builder()
             .max_capacity(self.max_capacity)
             // A store of record, not a cache: always admit the new session and evict the
@@ -99,11 +104,12 @@ impl MemoryStoreBuilder {
                 move |id: Arc<SessionId>, session: Arc<StoredSession>, cause| {
                     if cause != RemovalCause::Replaced {
                         unindex(&listener_index, &session.owner, &id);
+                        listener_held.fetch_sub(1, Ordering::Relaxed);
                     }
                 },
             )
             .build();
-        MemoryStore { cache, index }
+        MemoryStore { cache, index, held }
     }
 }
 
@@ -169,6 +175,7 @@ impl SessionStore for MemoryStore {
             self.cache
                 .insert(session.session_id.clone(), Arc::new(session.clone()))
                 .await;
+            self.held.fetch_add(1, Ordering::Relaxed);
             Ok(())
         })
     }
@@ -244,6 +251,10 @@ impl SessionStore for MemoryStore {
         Box::pin(std::future::ready(Ok(Some(LockToken::new(String::new())))))
     }
 
+    fn held(&self) -> Option<u64> {
+        Some(u64::try_from(self.held.load(Ordering::Relaxed)).unwrap_or(0))
+    }
+
     fn renew<'a>(
         &'a self,
         _: &'a SessionId,
@@ -307,6 +318,11 @@ mod tests {
         assert!(store.load(&session(0).session_id).await.unwrap().is_none());
         let indexed: usize = futures_len(&store).await;
         assert_eq!(indexed as u64, store.entry_count());
+        assert_eq!(store.held(), Some(store.entry_count()), "the gauge's count");
+        let last = session(299);
+        store.remove(&last.session_id).await.unwrap();
+        store.run_pending_tasks().await;
+        assert_eq!(store.held(), Some(store.entry_count()));
     }
 
     async fn futures_len(store: &MemoryStore) -> usize {

@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::telemetry::{self, Event};
+
 /// Counters of a [`SessionManager`](super::SessionManager), from
 /// [`SessionManager::metrics`](super::SessionManager::metrics).
 ///
@@ -64,8 +66,20 @@ const COUNTERS: usize = Counter::Evicted as usize + 1;
 pub(crate) struct Counters([AtomicU64; COUNTERS]);
 
 impl Counters {
+    /// Counts `counter` here and, with the `metrics` feature, through the facade.
     pub(crate) fn inc(&self, counter: Counter) {
         self.0[counter as usize].fetch_add(1, Ordering::Relaxed);
+        let event = match counter {
+            Counter::Mints => Event::Minted,
+            Counter::Revokes => Event::Revoked,
+            Counter::MintRateLimited => Event::MintRefused,
+            Counter::RotationRateLimited => Event::RotationRefused,
+            Counter::Evicted => Event::Evicted,
+            Counter::Gone => Event::Gone,
+            // Requests and their outcomes are reported by the client and by `refresh`.
+            _ => return,
+        };
+        telemetry::event(event);
     }
 
     pub(crate) fn snapshot(&self) -> Metrics {

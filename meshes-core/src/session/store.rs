@@ -126,4 +126,10 @@ pub trait SessionStore: Send + Sync + 'static {
         let _ = (key, burst, per);
         None
     }
+
+    /// How many sessions the store holds, if it can tell cheaply (for the `meshes_sessions`
+    /// gauge). `None`, the default, when it cannot.
+    fn held(&self) -> Option<u64> {
+        None
+    }
 }

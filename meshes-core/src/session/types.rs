@@ -31,6 +31,26 @@ impl UserKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A short, stable hash of the id (the first 8 bytes of its SHA-256, in hex), for log
+    /// lines that must not carry the id itself.
+    ///
+    /// ```
+    /// use meshes_core::session::UserKey;
+    /// let h = UserKey::new("alice").hashed().to_string();
+    /// assert_eq!(h.len(), 16);
+    /// assert!(!h.contains("alice"));
+    /// assert_eq!(h, UserKey::new("alice").hashed().to_string());
+    /// ```
+    pub fn hashed(&self) -> impl fmt::Display + use<> {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.0.as_bytes());
+        let mut hex = String::with_capacity(16);
+        for b in &digest[..8] {
+            hex.push_str(&format!("{b:02x}"));
+        }
+        hex
+    }
 }
 
 impl From<&str> for UserKey {

@@ -1,0 +1,147 @@
+//! What meshes-rs reports to an operator, written once: metrics through the [`metrics`]
+//! facade (feature `metrics`; no exporter is chosen for you) and the fields of the route
+//! span. Labels are low-cardinality only: never a user id, session id, token or URL.
+//!
+//! | metric | kind | labels |
+//! |---|---|---|
+//! | `meshes_mints_total` | counter | |
+//! | `meshes_refreshes_total` | counter | `outcome`: `rotated`, `joined` (a rotation in flight or just finished), `newer_generation` (answered from the store), `refused` (rate limited), `failed` |
+//! | `meshes_revokes_total` | counter | |
+//! | `meshes_limiter_refusals_total` | counter | `limit`: `mint`, `rotation` |
+//! | `meshes_sessions_evicted_total` | counter | (past the per-user bound) |
+//! | `meshes_sessions_gone_total` | counter | (expired, or gone at Meshes) |
+//! | `meshes_upstream_requests_total` | counter | `endpoint`: `create`, `refresh`, `list`, `revoke`; `status`: `2xx`, `4xx`, `429`, `5xx`, `error` |
+//! | `meshes_upstream_retries_total` | counter | `endpoint` |
+//! | `meshes_upstream_request_duration_seconds` | histogram | `endpoint` |
+//! | `meshes_store_errors_total` | counter | `op`: `load`, `insert`, `rotate`, `remove`, `list`, `lock`, `renew`, `unlock`, `rate` |
+//! | `meshes_route_request_duration_seconds` | histogram | `route`: `mint`, `refresh`, `revoke`, `embed_js`, `none`; `status`: `2xx`, `3xx`, `4xx`, `429`, `5xx` |
+//! | `meshes_sessions` | gauge | (sessions held, where the store can tell: `MemoryStore`) |
+//!
+//! Every route request runs in a `meshes.route` span (INFO) with `route`, `status` and
+//! `upstream` (whether this request called Meshes); the upstream call's `meshes_request`
+//! span and the store's `meshes.store` spans are its children. User keys appear in events
+//! only hashed ([`UserKey::hashed`](crate::session::UserKey::hashed)) and only at DEBUG.
+
+use std::time::Duration;
+
+/// How one refresh request ended, for `meshes_refreshes_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RefreshOutcome {
+    Rotated,
+    Joined,
+    NewerGeneration,
+    Refused,
+    Failed,
+}
+
+impl RefreshOutcome {
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    fn label(self) -> &'static str {
+        match self {
+            Self::Rotated => "rotated",
+            Self::Joined => "joined",
+            Self::NewerGeneration => "newer_generation",
+            Self::Refused => "refused",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// The class of an HTTP status, as a label.
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+fn class(status: u16) -> &'static str {
+    match status {
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        429 => "429",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
+/// Something counted, besides requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Event {
+    Minted,
+    Revoked,
+    MintRefused,
+    RotationRefused,
+    Evicted,
+    Gone,
+}
+
+pub(crate) fn event(event: Event) {
+    #[cfg(feature = "metrics")]
+    match event {
+        Event::Minted => metrics::counter!("meshes_mints_total").increment(1),
+        Event::Revoked => metrics::counter!("meshes_revokes_total").increment(1),
+        Event::MintRefused => {
+            metrics::counter!("meshes_limiter_refusals_total", "limit" => "mint").increment(1);
+        }
+        Event::RotationRefused => {
+            metrics::counter!("meshes_limiter_refusals_total", "limit" => "rotation").increment(1);
+        }
+        Event::Evicted => metrics::counter!("meshes_sessions_evicted_total").increment(1),
+        Event::Gone => metrics::counter!("meshes_sessions_gone_total").increment(1),
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = event;
+}
+
+pub(crate) fn refresh(outcome: RefreshOutcome) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("meshes_refreshes_total", "outcome" => outcome.label()).increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = outcome;
+}
+
+/// One attempt at Meshes: its status (`None`: no answer) and how long it took.
+pub(crate) fn upstream(endpoint: &'static str, status: Option<u16>, took: Duration) {
+    #[cfg(feature = "metrics")]
+    {
+        let status = status.map_or("error", class);
+        metrics::counter!("meshes_upstream_requests_total", "endpoint" => endpoint, "status" => status)
+            .increment(1);
+        metrics::histogram!("meshes_upstream_request_duration_seconds", "endpoint" => endpoint)
+            .record(took.as_secs_f64());
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (endpoint, status, took);
+}
+
+pub(crate) fn upstream_retry(endpoint: &'static str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("meshes_upstream_retries_total", "endpoint" => endpoint).increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = endpoint;
+}
+
+pub(crate) fn store_error(op: &'static str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("meshes_store_errors_total", "op" => op).increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = op;
+}
+
+pub(crate) fn route(route: &'static str, status: u16, took: Duration) {
+    #[cfg(feature = "metrics")]
+    metrics::histogram!("meshes_route_request_duration_seconds", "route" => route, "status" => class(status))
+        .record(took.as_secs_f64());
+    #[cfg(not(feature = "metrics"))]
+    let _ = (route, status, took);
+}
+
+pub(crate) fn sessions_held(n: Option<u64>) {
+    #[cfg(feature = "metrics")]
+    if let Some(n) = n {
+        #[allow(clippy::cast_precision_loss)]
+        metrics::gauge!("meshes_sessions").set(n as f64);
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = n;
+}
+
+/// Marks the current route span as having called Meshes.
+pub(crate) fn called_upstream() {
+    tracing::Span::current().record("upstream", true);
+}
