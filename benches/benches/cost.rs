@@ -24,6 +24,11 @@ use tower::ServiceExt as _;
 const PAGE: &str = "<!doctype html><title>host</title><p>hello</p>";
 
 fn main() {
+    // With `--features metrics`: the feature on and a Prometheus recorder installed.
+    #[cfg(feature = "metrics")]
+    let _recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .expect("no other recorder");
     let mut args = std::env::args().skip(1);
     let case = args.next().unwrap_or_else(|| "axum-refresh".into());
     let n: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(1000);

@@ -28,8 +28,11 @@ use std::task::{Context, Poll};
 
 use actix_web::Error;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
-use meshes_core::__private::{Bytes, CspHeaders, FrameSrcMerge};
+use actix_web::http::header::{
+    CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, CONTENT_TYPE, HeaderMap,
+    HeaderName, HeaderValue,
+};
+use meshes_core::__private::{Bytes, CspHeader, CspHeaders, FrameSrcMerge};
 use meshes_core::csp::EmbedOrigins;
 
 /// Adds the embed origin(s) to responses' CSP. See the [module docs](self).
@@ -126,13 +129,27 @@ where
 /// actix's header map (`http` 0.2 types), as the core merge reads and writes it.
 struct Headers<'a>(&'a mut HeaderMap);
 
+fn name(header: CspHeader) -> HeaderName {
+    match header {
+        CspHeader::ContentType => CONTENT_TYPE,
+        CspHeader::Csp => CONTENT_SECURITY_POLICY,
+        CspHeader::CspReportOnly => CONTENT_SECURITY_POLICY_REPORT_ONLY,
+    }
+}
+
 impl CspHeaders for Headers<'_> {
-    fn values(&self, name: &'static str) -> impl Iterator<Item = &[u8]> {
-        self.0.get_all(name).map(HeaderValue::as_bytes)
+    fn values(&self, header: CspHeader) -> impl Iterator<Item = &[u8]> {
+        self.0.get_all(name(header)).map(HeaderValue::as_bytes)
     }
 
-    fn set_values(&mut self, name: &'static str, values: Vec<Bytes>) {
-        let name = HeaderName::from_static(name);
+    fn set_value(&mut self, header: CspHeader, value: Bytes) {
+        if let Ok(value) = HeaderValue::from_maybe_shared(value) {
+            self.0.insert(name(header), value);
+        }
+    }
+
+    fn set_values(&mut self, header: CspHeader, values: Vec<Bytes>) {
+        let name = name(header);
         self.0.remove(&name);
         for value in values
             .into_iter()

@@ -3,7 +3,7 @@
 
 use actix_web::http::header::HeaderMap;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, Scope, web};
-use meshes_core::__private::{BodyError, PATHS, RequestHeaders, RouteRequest};
+use meshes_core::__private::{BodyError, PATHS, RequestHeader, RequestHeaders, RouteRequest};
 
 use crate::error::into_response;
 use crate::{MeshesError, MeshesExt};
@@ -29,8 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct Headers<'a>(&'a HeaderMap);
 
 impl RequestHeaders for Headers<'_> {
-    fn header(&self, name: &str) -> Option<&[u8]> {
-        self.0.get(name).map(|v| v.as_bytes())
+    fn header(&self, header: RequestHeader) -> Option<&[u8]> {
+        self.0.get(header.name()).map(|v| v.as_bytes())
     }
 }
 

@@ -84,9 +84,11 @@ pub use uuid::Uuid;
 /// of the public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::csp::merge::{CspHeaders, FrameSrcMerge};
+    pub use crate::csp::merge::{CspHeader, CspHeaders, FrameSrcMerge};
     pub use crate::routes::body::parse_refresh_body;
-    pub use crate::routes::handler::{BodyError, PATHS, RequestHeaders, RouteRequest, Routes};
+    pub use crate::routes::handler::{
+        BodyError, PATHS, RequestHeader, RequestHeaders, RouteRequest, Routes,
+    };
     pub use bytes::Bytes;
 
     /// What both adapters re-export at their root, so that most apps depend on one crate.

@@ -247,7 +247,7 @@ impl SessionManager {
             inner.forget_gone(id).await;
             return Err(SessionError::Gone);
         }
-        let in_window = entry.generation.0 > 0 && now - entry.rotated_at < inner.refresh_window;
+        let in_window = || entry.generation.0 > 0 && now - entry.rotated_at < inner.refresh_window;
         match held {
             Some(g) if g < entry.generation => {
                 return Ok((entry.token(), RefreshOutcome::NewerGeneration));
@@ -256,8 +256,8 @@ impl SessionManager {
                 inner.counters.inc(Counter::Rejected);
                 return Err(SessionError::InvalidGeneration { held: g.0 });
             }
-            None if in_window => return Ok((entry.token(), RefreshOutcome::Joined)),
-            Some(_) if in_window => {
+            None if in_window() => return Ok((entry.token(), RefreshOutcome::Joined)),
+            Some(_) if in_window() => {
                 // The caller holds the token rotated moments ago: at most one rotation per
                 // window, whatever a client does.
                 let left = inner.refresh_window - (now - entry.rotated_at);

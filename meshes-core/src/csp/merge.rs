@@ -7,21 +7,32 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue};
+use http::header::{CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, CONTENT_TYPE};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{EmbedOrigins, WhenAbsent, merge_policy_list};
 
-/// The response headers the merge reads and writes. Implemented here for [`http::HeaderMap`]
-/// and in meshes-actix for actix's own map. Names are lowercase.
-pub trait CspHeaders {
-    /// Every value of header `name`, in order.
-    fn values(&self, name: &'static str) -> impl Iterator<Item = &[u8]>;
-    /// Replaces every value of header `name` by `values` (valid header values).
-    fn set_values(&mut self, name: &'static str, values: Vec<Bytes>);
+/// The headers the merge reads and writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CspHeader {
+    /// `Content-Type`.
+    ContentType,
+    /// `Content-Security-Policy`.
+    Csp,
+    /// `Content-Security-Policy-Report-Only`.
+    CspReportOnly,
 }
 
-const CSP: &str = "content-security-policy";
-const CSP_REPORT_ONLY: &str = "content-security-policy-report-only";
+/// The response headers the merge reads and writes. Implemented here for [`http::HeaderMap`]
+/// and in meshes-actix for actix's own map.
+pub trait CspHeaders {
+    /// Every value of `header`, in order.
+    fn values(&self, header: CspHeader) -> impl Iterator<Item = &[u8]>;
+    /// Replaces every value of `header` by `value` (a valid header value).
+    fn set_value(&mut self, header: CspHeader, value: Bytes);
+    /// Replaces every value of `header` by `values` (valid header values).
+    fn set_values(&mut self, header: CspHeader, values: Vec<Bytes>);
+}
 
 /// Distinct input values remembered at once.
 pub(super) const CACHE_LIMIT: usize = 64;
@@ -46,6 +57,9 @@ struct Cache {
     absent: Option<Bytes>,
     /// Input value → merged value (`None`: unchanged).
     values: HashMap<Bytes, Option<Bytes>>,
+    /// The last input and its merge: most apps send one policy on every page, and comparing
+    /// bytes is cheaper than hashing them.
+    last: Option<(Bytes, Option<Bytes>)>,
 }
 
 impl Cache {
@@ -60,9 +74,21 @@ impl Cache {
         self.absent = (!self.origins.is_empty())
             .then(|| Bytes::from(format!("frame-src 'self' {}", self.origins.join(" "))));
         self.values.clear();
+        self.last = None;
     }
 
     fn merged(&mut self, value: &[u8]) -> Option<Bytes> {
+        if let Some((input, merged)) = &self.last
+            && input.as_ref() == value
+        {
+            return merged.clone();
+        }
+        let merged = self.lookup(value);
+        self.last = Some((Bytes::copy_from_slice(value), merged.clone()));
+        merged
+    }
+
+    fn lookup(&mut self, value: &[u8]) -> Option<Bytes> {
         if let Some(hit) = self.values.get(value) {
             return hit.clone();
         }
@@ -130,7 +156,7 @@ impl FrameSrcMerge {
 
     /// Applies the merge to a response's headers.
     pub fn apply<H: CspHeaders + ?Sized>(&self, headers: &mut H) {
-        if self.html_only && !is_html(headers.values("content-type").next()) {
+        if self.html_only && !is_html(headers.values(CspHeader::ContentType).next()) {
             return;
         }
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
@@ -139,46 +165,70 @@ impl FrameSrcMerge {
             return;
         }
         let mut has_enforced = false;
-        for name in [CSP, CSP_REPORT_ONLY] {
-            let mut out: Option<Vec<Bytes>> = None;
-            for (i, value) in headers.values(name).enumerate() {
-                has_enforced |= name == CSP;
-                let merged = cache.merged(value);
-                if let Some(out) = &mut out {
-                    out.push(merged.unwrap_or_else(|| Bytes::copy_from_slice(value)));
-                } else if let Some(merged) = merged {
-                    let mut all: Vec<Bytes> = headers
-                        .values(name)
-                        .take(i)
-                        .map(Bytes::copy_from_slice)
-                        .collect();
-                    all.push(merged);
-                    out = Some(all);
+        for header in [CspHeader::Csp, CspHeader::CspReportOnly] {
+            let mut values = headers.values(header);
+            let Some(first) = values.next() else {
+                continue;
+            };
+            has_enforced |= header == CspHeader::Csp;
+            let merged_first = cache.merged(first);
+            let Some(second) = values.next() else {
+                // One value, the common case: no list to build.
+                drop(values);
+                if let Some(merged) = merged_first {
+                    headers.set_value(header, merged);
                 }
-            }
-            if let Some(out) = out {
-                headers.set_values(name, out);
+                continue;
+            };
+            let all: Vec<&[u8]> = [first, second].into_iter().chain(values).collect();
+            let merged: Vec<Option<Bytes>> = std::iter::once(merged_first)
+                .chain(all[1..].iter().map(|v| cache.merged(v)))
+                .collect();
+            if merged.iter().any(Option::is_some) {
+                let out = all
+                    .iter()
+                    .zip(merged)
+                    .map(|(v, m)| m.unwrap_or_else(|| Bytes::copy_from_slice(v)))
+                    .collect();
+                headers.set_values(header, out);
             }
         }
         if !has_enforced
             && self.when_absent == WhenAbsent::Set
             && let Some(value) = &cache.absent
         {
-            headers.set_values(CSP, vec![value.clone()]);
+            headers.set_value(CspHeader::Csp, value.clone());
         }
     }
 }
 
+fn name(header: CspHeader) -> HeaderName {
+    match header {
+        CspHeader::ContentType => CONTENT_TYPE,
+        CspHeader::Csp => CONTENT_SECURITY_POLICY,
+        CspHeader::CspReportOnly => CONTENT_SECURITY_POLICY_REPORT_ONLY,
+    }
+}
+
 impl CspHeaders for HeaderMap {
-    fn values(&self, name: &'static str) -> impl Iterator<Item = &[u8]> {
-        self.get_all(name).into_iter().map(HeaderValue::as_bytes)
+    fn values(&self, header: CspHeader) -> impl Iterator<Item = &[u8]> {
+        self.get_all(name(header))
+            .into_iter()
+            .map(HeaderValue::as_bytes)
     }
 
-    fn set_values(&mut self, name: &'static str, values: Vec<Bytes>) {
-        self.remove(name);
+    fn set_value(&mut self, header: CspHeader, value: Bytes) {
+        if let Ok(value) = HeaderValue::from_maybe_shared(value) {
+            self.insert(name(header), value);
+        }
+    }
+
+    fn set_values(&mut self, header: CspHeader, values: Vec<Bytes>) {
+        let name = name(header);
+        self.remove(&name);
         for value in values {
             if let Ok(value) = HeaderValue::from_maybe_shared(value) {
-                self.append(name, value);
+                self.append(name.clone(), value);
             }
         }
     }

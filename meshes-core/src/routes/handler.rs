@@ -16,15 +16,53 @@ use crate::model::SessionId;
 use crate::session::{Grant, MintedSession, SessionManager, UserKey};
 use crate::telemetry;
 
+/// The request headers the routes read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestHeader {
+    /// `Host`.
+    Host,
+    /// `Origin`.
+    Origin,
+    /// `Sec-Fetch-Site`.
+    SecFetchSite,
+    /// `Content-Length`.
+    ContentLength,
+    /// `If-None-Match`.
+    IfNoneMatch,
+}
+
+impl RequestHeader {
+    /// The header's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Host => "host",
+            Self::Origin => "origin",
+            Self::SecFetchSite => "sec-fetch-site",
+            Self::ContentLength => "content-length",
+            Self::IfNoneMatch => "if-none-match",
+        }
+    }
+}
+
 /// The request headers the routes read. Implemented here for [`http::HeaderMap`] and in
 /// meshes-actix for actix's own map.
 pub trait RequestHeaders {
-    /// The first value of header `name` (lowercase), if any.
-    fn header(&self, name: &str) -> Option<&[u8]>;
+    /// The first value of `header`, if any.
+    fn header(&self, header: RequestHeader) -> Option<&[u8]>;
 }
 
+const SEC_FETCH_SITE: http::HeaderName = http::HeaderName::from_static("sec-fetch-site");
+
 impl RequestHeaders for http::HeaderMap {
-    fn header(&self, name: &str) -> Option<&[u8]> {
+    fn header(&self, header: RequestHeader) -> Option<&[u8]> {
+        use http::header::{CONTENT_LENGTH, HOST, IF_NONE_MATCH, ORIGIN};
+        let name = match header {
+            RequestHeader::Host => HOST,
+            RequestHeader::Origin => ORIGIN,
+            RequestHeader::SecFetchSite => SEC_FETCH_SITE,
+            RequestHeader::ContentLength => CONTENT_LENGTH,
+            RequestHeader::IfNoneMatch => IF_NONE_MATCH,
+        };
         self.get(name).map(HeaderValue::as_bytes)
     }
 }
@@ -204,7 +242,7 @@ impl<Res: ?Sized> Routes<Res> {
         let limit = self.body_limit;
         let declared = req
             .headers
-            .header("content-length")
+            .header(RequestHeader::ContentLength)
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         if declared.is_some_and(|n| n > limit as u64) {
@@ -258,12 +296,12 @@ impl<Res: ?Sized> Routes<Res> {
     ) -> Result<(), RouteError> {
         let host = req
             .headers
-            .header("host")
+            .header(RequestHeader::Host)
             .or_else(|| req.authority.map(str::as_bytes));
         check_same_site(
             req.method,
-            req.headers.header("origin"),
-            req.headers.header("sec-fetch-site"),
+            req.headers.header(RequestHeader::Origin),
+            req.headers.header(RequestHeader::SecFetchSite),
             host,
             &self.allowed_origins,
         )
@@ -284,18 +322,21 @@ pub const PATHS: [&str; 4] = [
 /// mount, or the whole path: only its last segments count). `Ok(Err(reply))` is a 405.
 fn route(method: &str, path: &str) -> Result<Result<Route, Reply>, RouteError> {
     let not_found = || RouteError::new(StatusCode::NOT_FOUND, "not_found", "no such route");
-    let segments: Vec<&str> = path.split('/').collect();
-    let (route, allow) = match segments.as_slice() {
-        [.., "sessions", id, "refresh"] => {
+    // The last three segments decide (no allocation: this runs on every route request).
+    let mut segments = path.rsplit('/');
+    let last = segments.next().unwrap_or_default();
+    let (prev, prev2) = (segments.next(), segments.next());
+    let (route, allow) = match (prev2, prev, last) {
+        (Some("sessions"), Some(id), "refresh") => {
             let id = session_id(id).ok_or_else(not_found)??;
             ((method == "POST").then_some(Route::Refresh(id)), "POST")
         }
-        [.., "sessions", id] => {
+        (_, Some("sessions"), id) => {
             let id = session_id(id).ok_or_else(not_found)??;
             ((method == "DELETE").then_some(Route::Revoke(id)), "DELETE")
         }
-        [.., "sessions"] => ((method == "POST").then_some(Route::Mint), "POST"),
-        [.., "embed.js"] => (
+        (_, _, "sessions") => ((method == "POST").then_some(Route::Mint), "POST"),
+        (_, _, "embed.js") => (
             matches!(method, "GET" | "HEAD").then_some(Route::EmbedJs),
             "GET,HEAD",
         ),
@@ -317,6 +358,9 @@ fn session_id(segment: &str) -> Option<Result<SessionId, RouteError>> {
     if segment.is_empty() {
         return None;
     }
+    if !segment.contains('%') {
+        return Some(Ok(SessionId::from(segment)));
+    }
     Some(
         percent_encoding::percent_decode_str(segment)
             .decode_utf8()
@@ -327,7 +371,7 @@ fn session_id(segment: &str) -> Option<Result<SessionId, RouteError>> {
 
 /// `GET /embed.js`.
 fn script<H: RequestHeaders + ?Sized>(req: &RouteRequest<'_, H>) -> Reply {
-    let answer = embed_js::reply(req.headers.header("if-none-match"), req.query);
+    let answer = embed_js::reply(req.headers.header(RequestHeader::IfNoneMatch), req.query);
     let mut reply = Reply::new(Bytes::from_static(answer.body.as_bytes()));
     *reply.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     for (name, value) in answer.headers {
