@@ -24,8 +24,9 @@ where
     })
 }
 
-async fn handle(req: Request) -> Response {
-    let Some(state) = req.extensions().get::<MeshesState>().cloned() else {
+async fn handle(mut req: Request) -> Response {
+    // Taken, not cloned: nothing after the routes reads it.
+    let Some(state) = req.extensions_mut().remove::<MeshesState>() else {
         return MeshesRejection::missing_layer().into_response();
     };
     let (parts, body) = req.into_parts();

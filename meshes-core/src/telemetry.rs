@@ -17,7 +17,8 @@
 //! | `meshes_route_request_duration_seconds` | histogram | `route`: `mint`, `refresh`, `revoke`, `embed_js`, `none`; `status`: `2xx`, `3xx`, `4xx`, `429`, `5xx` |
 //! | `meshes_sessions` | gauge | (sessions held, where the store can tell: `MemoryStore`) |
 //!
-//! Every route request runs in a `meshes.route` span (INFO) with `route`, `status` and
+//! Every route request runs in a `meshes.route` span (DEBUG, as tower-http's `TraceLayer`
+//! makes its spans) with `route`, `status` and
 //! `upstream` (whether this request called Meshes); the upstream call's `meshes_request`
 //! span and the store's `meshes.store` spans are its children. User keys appear in events
 //! only hashed ([`UserKey::hashed`](crate::session::UserKey::hashed)) and only at DEBUG.

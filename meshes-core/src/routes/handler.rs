@@ -197,7 +197,7 @@ impl<Res: ?Sized> Routes<Res> {
             Ok(Ok(r)) => r.name(),
             _ => "none",
         };
-        let span = tracing::info_span!(
+        let span = tracing::debug_span!(
             "meshes.route",
             route = name,
             status = tracing::field::Empty,
