@@ -206,6 +206,8 @@ impl SessionManager {
     /// [`SessionError::NotFound`] for an unknown session or someone else's;
     /// [`SessionError::Gone`] once the session expired or Meshes answered 404/409 (mint a new
     /// one); [`SessionError::InvalidGeneration`] for a generation newer than the session's;
+    /// [`SessionError::RateLimited`] for the current generation within the refresh window or
+    /// past the user's rotation budget (Meshes is not called);
     /// [`SessionError::Upstream`] / [`SessionError::Store`] otherwise (the current token
     /// and entry stay as they were).
     pub async fn refresh(
