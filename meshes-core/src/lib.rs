@@ -11,6 +11,14 @@
 //! - [`model`]: the request and response types. Unset fields are omitted, unknown response
 //!   fields and enum values are tolerated, tokens are [`secrecy`] types.
 //! - [`Credentials`]: the machine key; its `Debug` never shows the secret key.
+//! - [`session`]: the per-user [`SessionManager`](session::SessionManager) (ownership,
+//!   single-flight refresh, generations, bounded load on Meshes) over a
+//!   [`MemoryStore`](session::MemoryStore) or a `RedisStore` (one node or a cluster).
+//! - [`routes`]: the HTTP contract of the mounted routes, which the adapters only translate;
+//!   [`csp`]: the `frame-src` merge and the [`EmbedOrigins`](csp::EmbedOrigins) it allows;
+//!   [`embed_js`]: the browser helper; [`telemetry`]: what is reported to an operator.
+//!
+//! See `ARCHITECTURE.md` in the repository for where each decision lives.
 //!
 //! # Example
 //!
