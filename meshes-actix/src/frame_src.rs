@@ -32,7 +32,7 @@ use actix_web::http::header::{
     CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, CONTENT_TYPE, HeaderMap,
     HeaderName, HeaderValue,
 };
-use meshes_core::__private::{Bytes, CspHeader, CspHeaders, FrameSrcMerge};
+use meshes_core::__private::{Bytes, CspHeader, CspHeaders, FrameSrcMerge, MergedValue};
 use meshes_core::csp::EmbedOrigins;
 
 /// Adds the embed origin(s) to responses' CSP. See the [module docs](self).
@@ -142,8 +142,8 @@ impl CspHeaders for Headers<'_> {
         self.0.get_all(name(header)).map(HeaderValue::as_bytes)
     }
 
-    fn set_value(&mut self, header: CspHeader, value: Bytes) {
-        if let Ok(value) = HeaderValue::from_maybe_shared(value) {
+    fn set_value(&mut self, header: CspHeader, value: &MergedValue) {
+        if let Some(value) = value.get(|b| HeaderValue::from_maybe_shared(b.clone()).ok()) {
             self.0.insert(name(header), value);
         }
     }

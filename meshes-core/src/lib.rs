@@ -92,7 +92,7 @@ pub use uuid::Uuid;
 /// of the public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::csp::merge::{CspHeader, CspHeaders, FrameSrcMerge};
+    pub use crate::csp::merge::{CspHeader, CspHeaders, FrameSrcMerge, MergedValue};
     pub use crate::routes::body::parse_refresh_body;
     pub use crate::routes::handler::{
         BodyError, PATHS, RequestHeader, RequestHeaders, RouteRequest, Routes,

@@ -1,10 +1,11 @@
 //! The one CSP merge both adapters run on their responses, on header values as bytes, with
 //! one cache.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use bytes::Bytes;
 use http::header::{CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, CONTENT_TYPE};
@@ -23,13 +24,44 @@ pub enum CspHeader {
     CspReportOnly,
 }
 
+/// A cached merged value, with a slot where the framework keeps its own header value built
+/// from it: the bytes are validated once per distinct policy, not once per response.
+#[derive(Clone)]
+pub struct MergedValue(Arc<(Bytes, OnceLock<Box<dyn Any + Send + Sync>>)>);
+
+impl fmt::Debug for MergedValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("MergedValue").field(&self.0.0).finish()
+    }
+}
+
+impl MergedValue {
+    fn new(bytes: Bytes) -> Self {
+        Self(Arc::new((bytes, OnceLock::new())))
+    }
+
+    /// The value as `T` (e.g. a framework's `HeaderValue`), made by `make` the first time.
+    pub fn get<T: Clone + Send + Sync + 'static>(
+        &self,
+        make: impl Fn(&Bytes) -> Option<T>,
+    ) -> Option<T> {
+        let (bytes, slot) = &*self.0;
+        let made = slot.get_or_init(|| Box::new(make(bytes)));
+        match made.downcast_ref::<Option<T>>() {
+            Some(value) => value.clone(),
+            // Another framework's type in the slot (one merge shared by two): make it anew.
+            None => make(bytes),
+        }
+    }
+}
+
 /// The response headers the merge reads and writes. Implemented here for [`http::HeaderMap`]
 /// and in meshes-actix for actix's own map.
 pub trait CspHeaders {
     /// Every value of `header`, in order.
     fn values(&self, header: CspHeader) -> impl Iterator<Item = &[u8]>;
-    /// Replaces every value of `header` by `value` (a valid header value).
-    fn set_value(&mut self, header: CspHeader, value: Bytes);
+    /// Replaces every value of `header` by `value`.
+    fn set_value(&mut self, header: CspHeader, value: &MergedValue);
     /// Replaces every value of `header` by `values` (valid header values).
     fn set_values(&mut self, header: CspHeader, values: Vec<Bytes>);
 }
@@ -54,12 +86,12 @@ struct Cache {
     version: Option<u64>,
     origins: Arc<[String]>,
     /// `frame-src 'self' <origins>`, for responses without a CSP.
-    absent: Option<Bytes>,
+    absent: Option<MergedValue>,
     /// Input value → merged value (`None`: unchanged).
-    values: HashMap<Bytes, Option<Bytes>>,
+    values: HashMap<Bytes, Option<MergedValue>>,
     /// The last input and its merge: most apps send one policy on every page, and comparing
     /// bytes is cheaper than hashing them.
-    last: Option<(Bytes, Option<Bytes>)>,
+    last: Option<(Bytes, Option<MergedValue>)>,
 }
 
 impl Cache {
@@ -71,13 +103,17 @@ impl Cache {
         // Read the version first: the list is then at least as new as it.
         self.version = Some(version);
         self.origins = origins.get();
-        self.absent = (!self.origins.is_empty())
-            .then(|| Bytes::from(format!("frame-src 'self' {}", self.origins.join(" "))));
+        self.absent = (!self.origins.is_empty()).then(|| {
+            MergedValue::new(Bytes::from(format!(
+                "frame-src 'self' {}",
+                self.origins.join(" ")
+            )))
+        });
         self.values.clear();
         self.last = None;
     }
 
-    fn merged(&mut self, value: &[u8]) -> Option<Bytes> {
+    fn merged(&mut self, value: &[u8]) -> Option<MergedValue> {
         if let Some((input, merged)) = &self.last
             && input.as_ref() == value
         {
@@ -88,14 +124,14 @@ impl Cache {
         merged
     }
 
-    fn lookup(&mut self, value: &[u8]) -> Option<Bytes> {
+    fn lookup(&mut self, value: &[u8]) -> Option<MergedValue> {
         if let Some(hit) = self.values.get(value) {
             return hit.clone();
         }
         let merged = std::str::from_utf8(value).ok().and_then(|text| {
             match merge_policy_list(text, &self.origins) {
                 Cow::Borrowed(_) => None,
-                Cow::Owned(s) => Some(Bytes::from(s)),
+                Cow::Owned(s) => Some(MergedValue::new(Bytes::from(s))),
             }
         });
         if self.values.len() >= CACHE_LIMIT {
@@ -176,19 +212,19 @@ impl FrameSrcMerge {
                 // One value, the common case: no list to build.
                 drop(values);
                 if let Some(merged) = merged_first {
-                    headers.set_value(header, merged);
+                    headers.set_value(header, &merged);
                 }
                 continue;
             };
             let all: Vec<&[u8]> = [first, second].into_iter().chain(values).collect();
-            let merged: Vec<Option<Bytes>> = std::iter::once(merged_first)
+            let merged: Vec<Option<MergedValue>> = std::iter::once(merged_first)
                 .chain(all[1..].iter().map(|v| cache.merged(v)))
                 .collect();
             if merged.iter().any(Option::is_some) {
                 let out = all
                     .iter()
                     .zip(merged)
-                    .map(|(v, m)| m.unwrap_or_else(|| Bytes::copy_from_slice(v)))
+                    .map(|(v, m)| m.map_or_else(|| Bytes::copy_from_slice(v), |m| m.0.0.clone()))
                     .collect();
                 headers.set_values(header, out);
             }
@@ -197,7 +233,7 @@ impl FrameSrcMerge {
             && self.when_absent == WhenAbsent::Set
             && let Some(value) = &cache.absent
         {
-            headers.set_value(CspHeader::Csp, value.clone());
+            headers.set_value(CspHeader::Csp, value);
         }
     }
 }
@@ -217,8 +253,8 @@ impl CspHeaders for HeaderMap {
             .map(HeaderValue::as_bytes)
     }
 
-    fn set_value(&mut self, header: CspHeader, value: Bytes) {
-        if let Ok(value) = HeaderValue::from_maybe_shared(value) {
+    fn set_value(&mut self, header: CspHeader, value: &MergedValue) {
+        if let Some(value) = value.get(|b| HeaderValue::from_maybe_shared(b.clone()).ok()) {
             self.insert(name(header), value);
         }
     }
@@ -241,5 +277,28 @@ impl fmt::Debug for FrameSrcMerge {
             .field("when_absent", &self.when_absent)
             .field("html_only", &self.html_only)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn a_merged_value_is_converted_once_per_type() {
+        let value = MergedValue::new(Bytes::from_static(b"frame-src 'self'"));
+        let made = AtomicUsize::new(0);
+        let make = |b: &Bytes| {
+            made.fetch_add(1, Ordering::Relaxed);
+            HeaderValue::from_maybe_shared(b.clone()).ok()
+        };
+        for _ in 0..3 {
+            assert_eq!(value.clone().get(make).unwrap(), "frame-src 'self'");
+        }
+        assert_eq!(made.load(Ordering::Relaxed), 1);
+        // Another type than the slot holds is made anew, not mixed up.
+        assert_eq!(value.get(|b| Some(b.len())), Some(16));
     }
 }
