@@ -210,7 +210,8 @@ async fn old_generation_gets_current_token_without_a_call(env: &Env) {
 /// "even right after the previous one": within the refresh window it is refused (429) with
 /// the time left, and Meshes is not called; after the window it rotates.
 async fn current_generation_within_the_window_is_refused_without_a_call(env: &Env) {
-    let window = Duration::from_millis(800);
+    // The library's default: long enough that a busy machine still asks within it.
+    let window = Duration::from_secs(2);
     let manager = env.builder().await.refresh_window(window).build();
     let alice = user("alice");
     let (id, first) = mint(&manager, &alice).await;
@@ -731,7 +732,9 @@ mod two_replicas {
     /// A refresh slower than the whole lease: the holder renews it, the other replica
     /// waits, and nobody rotates twice.
     pub(super) async fn an_upstream_slower_than_the_lease_rotates_once(env: &Env) {
-        let lease = Duration::from_millis(600);
+        // Short enough that the call outlives it four times, long enough that a busy machine
+        // still renews it in time (every 400 ms).
+        let lease = Duration::from_millis(1200);
         let a = env.builder().await.lock_ttl(lease).build();
         let b = env.builder().await.lock_ttl(lease).build();
         let alice = user("alice");

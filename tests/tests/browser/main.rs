@@ -92,6 +92,9 @@ async fn journey(adapter: Adapter, browser: &Browser) {
     let manager = SessionManager::builder(mock.client())
         .default_grant(Grant::new().workspace(mock.workspace_id()))
         .embed_origin(mock.embed_origin())
+        // Wider than the default 2 s, so that the second refresh below lands inside it even
+        // on a busy machine.
+        .refresh_window(Duration::from_secs(5))
         .build();
     let app = serve(adapter, manager.clone());
     let s = browser.session().await;
@@ -117,8 +120,9 @@ async fn journey(adapter: Adapter, browser: &Browser) {
     assert_eq!(mock.session(&first).unwrap().refresh_count, 1);
 
     // The iframe asks again at once: inside the refresh window the backend answers 429 with
-    // Retry-After (2 s), and the page waits that long before asking again (one refusal; a
-    // page retrying after its own 1 s backoff would be refused twice), then gets a new token.
+    // Retry-After (up to 5 s), and the page waits that long before asking again (one refusal;
+    // a page retrying after its own 1 s, 2 s backoff would be refused again), then gets a new
+    // token.
     s.switch_to_frame(Some(FRAME)).await;
     s.exec(
         "parent.postMessage({type: 'meshes:token-refresh'}, '*'); return true",
