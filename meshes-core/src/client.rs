@@ -50,6 +50,8 @@ pub struct Client {
 
 struct Inner {
     http: reqwest::Client,
+    /// Set on each request when `http` is the app's own client (ours has it built in).
+    user_agent: Option<http::HeaderValue>,
     credentials: Credentials,
     api_root: String,
     timeout: Duration,
@@ -121,10 +123,16 @@ impl Client {
         ClientBuilder::from_env()?.build()
     }
 
-    pub(crate) fn from_parts(b: ClientBuilder, http: reqwest::Client, api_root: String) -> Self {
+    pub(crate) fn from_parts(
+        b: ClientBuilder,
+        http: reqwest::Client,
+        user_agent: Option<http::HeaderValue>,
+        api_root: String,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 http,
+                user_agent,
                 credentials: b.credentials,
                 api_root,
                 timeout: b.timeout,

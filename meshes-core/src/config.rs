@@ -45,6 +45,7 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     pub(crate) jwt_lifetime: Duration,
     pub(crate) max_response_bytes: usize,
+    http: Option<reqwest::Client>,
 }
 
 impl ClientBuilder {
@@ -58,6 +59,7 @@ impl ClientBuilder {
             user_agent: None,
             jwt_lifetime: auth::DEFAULT_LIFETIME,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            http: None,
         }
     }
 
@@ -120,6 +122,32 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends through `http`, a [`reqwest::Client`] of your own: for a proxy, custom root
+    /// certificates, or one connection pool shared with the rest of the app.
+    ///
+    /// The per-attempt [`timeout`](Self::timeout), the `User-Agent` and every other header
+    /// of ours are still set on each request. Build `http` with
+    /// `.redirect(reqwest::redirect::Policy::none())`, as the default client is: the
+    /// management API never redirects, and a client that follows redirects would carry the
+    /// request to wherever a `Location` points.
+    ///
+    /// ```
+    /// use meshes_core::{Client, Credentials};
+    ///
+    /// let http = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     // .proxy(reqwest::Proxy::https("http://proxy.internal:3128")?)
+    ///     .build()?;
+    /// let creds = Credentials::new("mk_abcdefghijklmnopqrstuv", "s".repeat(43), "00000000-0000-4000-8000-000000000099")?;
+    /// let client = Client::builder(creds).http_client(http).build()?;
+    /// assert_eq!(client.base_url(), "https://api.meshes.io");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
     /// Checks the configuration and builds the client.
     ///
     /// # Errors
@@ -145,13 +173,20 @@ impl ClientBuilder {
             .unwrap_or_else(|| concat!("meshes-rs/", env!("CARGO_PKG_VERSION")).to_owned());
         let ua = HeaderValue::from_str(&ua)
             .map_err(|_| ConfigError::invalid("user_agent", "must be a valid header value"))?;
-        let http = reqwest::Client::builder()
-            .user_agent(ua)
-            .connect_timeout(self.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(ConfigError::Http)?;
-        Ok(Client::from_parts(self, http, api_root))
+        let (http, user_agent) = match &self.http {
+            // Someone else's client: our User-Agent goes on each request instead.
+            Some(http) => (http.clone(), Some(ua)),
+            None => (
+                reqwest::Client::builder()
+                    .user_agent(ua)
+                    .connect_timeout(self.timeout)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .map_err(ConfigError::Http)?,
+                None,
+            ),
+        };
+        Ok(Client::from_parts(self, http, user_agent, api_root))
     }
 }
 
@@ -178,6 +213,7 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field("own_http_client", &self.http.is_some())
             .finish_non_exhaustive()
     }
 }

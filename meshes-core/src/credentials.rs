@@ -13,6 +13,8 @@ pub const ENV_ACCESS_KEY: &str = "MESHES_ACCESS_KEY";
 pub const ENV_SECRET_KEY: &str = "MESHES_SECRET_KEY";
 /// Environment variable holding the organization id.
 pub const ENV_ORG_ID: &str = "MESHES_ORG_ID";
+/// Accepted in place of [`ENV_ORG_ID`], as the official Meshes MCP server accepts it.
+pub const ENV_ORGANIZATION_ID: &str = "MESHES_ORGANIZATION_ID";
 /// Environment variable holding an optional management API base URL.
 pub const ENV_API_URL: &str = "MESHES_API_URL";
 
@@ -69,7 +71,8 @@ impl Credentials {
         )
     }
 
-    /// Reads `MESHES_ACCESS_KEY`, `MESHES_SECRET_KEY` and `MESHES_ORG_ID`.
+    /// Reads `MESHES_ACCESS_KEY`, `MESHES_SECRET_KEY` and `MESHES_ORG_ID` (or its alias
+    /// `MESHES_ORGANIZATION_ID`; when both are set they must agree).
     ///
     /// # Errors
     ///
@@ -88,12 +91,22 @@ impl Credentials {
         };
         let access = get(ENV_ACCESS_KEY)?;
         let secret = get(ENV_SECRET_KEY)?;
-        let org = get(ENV_ORG_ID)?;
+        let (org, org_var) = match (get(ENV_ORG_ID), get(ENV_ORGANIZATION_ID)) {
+            (Ok(org), Ok(alias)) if org.trim() != alias.trim() => {
+                return Err(ConfigError::invalid(
+                    ENV_ORGANIZATION_ID,
+                    "differs from MESHES_ORG_ID; set one of them",
+                ));
+            }
+            (Ok(org), _) => (org, ENV_ORG_ID),
+            (Err(_), Ok(alias)) => (alias, ENV_ORGANIZATION_ID),
+            (Err(e), Err(_)) => return Err(e),
+        };
         Self::checked(
             access.trim().to_owned(),
             secret.trim().to_owned(),
             org.trim(),
-            [ENV_ACCESS_KEY, ENV_SECRET_KEY, ENV_ORG_ID],
+            [ENV_ACCESS_KEY, ENV_SECRET_KEY, org_var],
         )
     }
 
@@ -266,6 +279,34 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(ok.secret_key(), SECRET);
+    }
+
+    #[test]
+    fn the_organization_id_alias_is_accepted_and_named() {
+        let base = [(ENV_ACCESS_KEY, ACCESS), (ENV_SECRET_KEY, SECRET)];
+        let with = |extra: &[(&str, &str)]| {
+            let vars: Vec<(&str, &str)> = base.iter().chain(extra).copied().collect();
+            Credentials::from_lookup(env(&vars))
+        };
+        let c = with(&[(ENV_ORGANIZATION_ID, ORG)]).unwrap();
+        assert_eq!(c.org_id().to_string(), ORG);
+        assert!(with(&[(ENV_ORG_ID, ORG), (ENV_ORGANIZATION_ID, ORG)]).is_ok());
+        let e = with(&[(ENV_ORGANIZATION_ID, "nope")]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("MESHES_ORGANIZATION_ID is invalid"),
+            "{e}"
+        );
+        let other = "00000000-0000-4000-8000-000000000001";
+        let e = with(&[(ENV_ORG_ID, ORG), (ENV_ORGANIZATION_ID, other)]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("MESHES_ORGANIZATION_ID is invalid"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains(other));
+        let e = with(&[]).unwrap_err();
+        assert_eq!(e.to_string(), "MESHES_ORG_ID is not set");
     }
 
     #[test]

@@ -13,8 +13,11 @@
 //! | a fallback of `'none'` | `frame-src` = the origins only |
 //! | nothing that restricts frames | unchanged (adding `frame-src` would restrict frames) |
 //!
-//! With no enforced CSP header at all, the adapters' layers set `frame-src 'self' <origins>`
-//! by default ([`WhenAbsent::Set`]) or leave the response alone ([`WhenAbsent::Leave`]).
+//! A response with no CSP at all is left alone by default ([`WhenAbsent::Leave`]): adding
+//! `frame-src` there would block the page's other frames (payments, video, captcha). With
+//! [`WhenAbsent::Set`] such a response gets `frame-src 'self' <origins>`. A response with
+//! only a `Content-Security-Policy-Report-Only` policy gets the origins merged there and no
+//! enforced policy either way.
 //!
 //! The origins come from an [`EmbedOrigins`] handle: the ones configured on the
 //! [`SessionManager`](crate::session::SessionManager) builder plus every origin seen in a
@@ -41,7 +44,11 @@
 use std::borrow::Cow;
 
 pub(crate) mod merge;
-mod origins;
+pub(crate) mod origins;
+
+/// The embed origin of meshes.io, allowed by a
+/// [`SessionManager`](crate::session::SessionManager) configured with no other.
+pub const DEFAULT_EMBED_ORIGIN: &str = "https://embed.meshes.io";
 
 pub use origins::EmbedOrigins;
 
@@ -49,11 +56,12 @@ pub use origins::EmbedOrigins;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WhenAbsent {
-    /// Set `Content-Security-Policy: frame-src 'self' <origins>` (default).
+    /// Leave the response without a CSP (default): a page that has none frames anything.
     #[default]
-    Set,
-    /// Leave the response without a CSP.
     Leave,
+    /// Set `Content-Security-Policy: frame-src 'self' <origins>`: the page then frames only
+    /// itself and the embed origins.
+    Set,
 }
 
 /// One directive's position in a policy string.

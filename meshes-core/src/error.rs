@@ -280,6 +280,15 @@ pub enum ConfigError {
     /// The HTTP client could not be created (e.g. no TLS backend).
     #[error("could not create the HTTP client")]
     Http(#[source] reqwest::Error),
+    /// The session store a variable names could not be reached.
+    #[error("{name}: could not connect to the session store")]
+    Store {
+        /// The environment variable.
+        name: &'static str,
+        /// Why.
+        #[source]
+        source: crate::session::StoreError,
+    },
 }
 
 impl ConfigError {

@@ -74,7 +74,9 @@ mod validation;
 
 pub use client::{Client, SessionPages};
 pub use config::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT};
-pub use credentials::{Credentials, ENV_ACCESS_KEY, ENV_API_URL, ENV_ORG_ID, ENV_SECRET_KEY};
+pub use credentials::{
+    Credentials, ENV_ACCESS_KEY, ENV_API_URL, ENV_ORG_ID, ENV_ORGANIZATION_ID, ENV_SECRET_KEY,
+};
 pub use error::{ApiError, ConfigError, Error, FieldError, Result, ValidationError, Violation};
 
 #[doc(no_inline)]
@@ -137,8 +139,9 @@ macro_rules! __route_setters {
 #[macro_export]
 macro_rules! __csp_setters {
     ($($field:tt)+) => {
-        /// What to do with an HTML response that has no CSP (default: add
-        /// `frame-src 'self' <origins>`).
+        /// What to do with an HTML response that has no CSP (default
+        /// [`WhenAbsent::Leave`]($crate::csp::WhenAbsent::Leave): leave it alone, so the
+        /// page's other frames keep working).
         pub fn when_no_csp(mut self, when_absent: $crate::csp::WhenAbsent) -> Self {
             self.$($field)+ = self.$($field)+.when_no_csp(when_absent);
             self

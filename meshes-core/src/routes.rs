@@ -17,7 +17,7 @@
 //! |---|---|---|---|
 //! | unknown path under the mount | 404 | `not_found` | TRACE |
 //! | malformed session id in the path | 400 | `bad_request` | TRACE |
-//! | no signed-in user (the resolver said `None`) | 401 | `unauthenticated` | TRACE |
+//! | no signed-in user (the resolver said `None`; the line says so, to catch a wrong layer order) | 401 | `unauthenticated` | DEBUG |
 //! | POST/DELETE from another site | 403 | `cross_site` | TRACE |
 //! | unknown session, or another user's | 404 | `not_found` | TRACE |
 //! | session expired or revoked (Meshes 404/409 on refresh): mint again | 410 | `gone` | TRACE |
@@ -36,7 +36,10 @@
 //!
 //! The same-site rule: a POST or DELETE is refused when `Sec-Fetch-Site` says `cross-site`,
 //! or when its `Origin` is neither the request's own host (scheme aside, since TLS often ends
-//! at a proxy) nor one of the origins the app allowed; `Origin: null` is refused.
+//! at a proxy) nor one of the origins the app allowed; `Origin: null` is refused. A request
+//! with neither `Origin` nor `Sec-Fetch-Site` (not sent by a browser) passes only with
+//! `Content-Type: application/json`, which a cross-site form cannot send: the rule fails
+//! closed. `embed.js` sends JSON on every POST and DELETE.
 
 pub(crate) mod body;
 mod error;

@@ -70,6 +70,7 @@
 //! ```
 
 mod builder;
+mod env;
 mod error;
 mod flight;
 mod limit;
@@ -89,6 +90,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 pub use builder::SessionManagerBuilder;
+pub use env::{ENV_EMBED_ORIGIN, ENV_REDIS_CLUSTER_NODES, ENV_REDIS_URL, ENV_WORKSPACE_ID};
 pub use error::{SessionError, StoreError};
 pub use memory::{MemoryStore, MemoryStoreBuilder};
 pub use metrics::Metrics;

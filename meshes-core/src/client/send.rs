@@ -2,7 +2,7 @@
 
 use std::time::{Instant, SystemTime};
 
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use http::{HeaderValue, StatusCode};
 use secrecy::ExposeSecret;
 use tracing::Instrument as _;
@@ -108,6 +108,9 @@ impl Client {
             .header(AUTHORIZATION, auth_value)
             .header(ACCEPT, "application/json")
             .header("x-meshes-client", CLIENT_HEADER);
+        if let Some(ua) = &inner.user_agent {
+            req = req.header(USER_AGENT, ua.clone());
+        }
         if let Some(q) = query {
             req = req.query(q);
         }

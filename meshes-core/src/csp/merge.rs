@@ -152,7 +152,8 @@ fn is_html(content_type: Option<&[u8]>) -> bool {
 }
 
 impl FrameSrcMerge {
-    /// Merges `origins` into HTML responses, and sets a policy where there is none.
+    /// Merges `origins` into HTML responses' policies (and leaves responses without one
+    /// alone, unless [`when_no_csp`](Self::when_no_csp) says otherwise).
     pub fn new(origins: EmbedOrigins) -> Self {
         Self {
             origins,
@@ -200,13 +201,15 @@ impl FrameSrcMerge {
         if cache.origins.is_empty() {
             return;
         }
-        let mut has_enforced = false;
+        let mut has_policy = false;
         for header in [CspHeader::Csp, CspHeader::CspReportOnly] {
             let mut values = headers.values(header);
             let Some(first) = values.next() else {
                 continue;
             };
-            has_enforced |= header == CspHeader::Csp;
+            // A Report-Only policy alone counts too: the host is trying a policy out, and an
+            // enforced one of ours would block what it only reports.
+            has_policy = true;
             let merged_first = cache.merged(first);
             let Some(second) = values.next() else {
                 // One value, the common case: no list to build.
@@ -229,7 +232,7 @@ impl FrameSrcMerge {
                 headers.set_values(header, out);
             }
         }
-        if !has_enforced
+        if !has_policy
             && self.when_absent == WhenAbsent::Set
             && let Some(value) = &cache.absent
         {

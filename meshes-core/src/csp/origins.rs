@@ -34,7 +34,7 @@ struct Inner {
 }
 
 /// Whether `origin` is a bare origin safe to put in a CSP directive.
-fn is_origin(origin: &str) -> bool {
+pub(crate) fn is_origin(origin: &str) -> bool {
     let Some((scheme, host)) = origin.split_once("://") else {
         return false;
     };

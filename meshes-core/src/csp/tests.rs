@@ -97,8 +97,15 @@ fn merger(origins: &[&str]) -> FrameSrcMerge {
 }
 
 #[test]
-fn apply_sets_when_absent_or_leaves_it() {
-    let set = merger(&[EMBED]);
+fn apply_leaves_pages_without_csp_by_default_or_sets_when_told() {
+    // #15: the default changed from Set to Leave (a page without CSP frames anything; adding
+    // frame-src would block its other frames).
+    let leave = merger(&[EMBED]);
+    let mut h = HeaderMap::new();
+    leave.apply(&mut h);
+    assert!(h.is_empty());
+
+    let set = merger(&[EMBED]).when_no_csp(WhenAbsent::Set);
     let mut h = HeaderMap::new();
     set.apply(&mut h);
     assert_eq!(
@@ -106,20 +113,35 @@ fn apply_sets_when_absent_or_leaves_it() {
         "frame-src 'self' https://embed.meshes.io"
     );
 
-    let leave = merger(&[EMBED]).when_no_csp(WhenAbsent::Leave);
-    let mut h = HeaderMap::new();
-    leave.apply(&mut h);
-    assert!(h.is_empty());
-
-    let none = merger(&[]);
+    let none = merger(&[]).when_no_csp(WhenAbsent::Set);
     let mut h = HeaderMap::new();
     none.apply(&mut h);
     assert!(h.is_empty(), "no origin known yet: nothing to add");
 }
 
 #[test]
+fn a_report_only_policy_alone_gets_the_origins_and_no_enforced_policy() {
+    for merge in [
+        merger(&[EMBED]),
+        merger(&[EMBED]).when_no_csp(WhenAbsent::Set),
+    ] {
+        let mut h = HeaderMap::new();
+        h.insert(
+            CONTENT_SECURITY_POLICY_REPORT_ONLY,
+            HeaderValue::from_static("default-src 'self'"),
+        );
+        merge.apply(&mut h);
+        assert_eq!(
+            h[CONTENT_SECURITY_POLICY_REPORT_ONLY],
+            "default-src 'self'; frame-src 'self' https://embed.meshes.io"
+        );
+        assert!(!h.contains_key(CONTENT_SECURITY_POLICY), "{merge:?}");
+    }
+}
+
+#[test]
 fn apply_touches_only_html_unless_told() {
-    let html_only = FrameSrcMerge::new(EmbedOrigins::from([EMBED]));
+    let html_only = FrameSrcMerge::new(EmbedOrigins::from([EMBED])).when_no_csp(WhenAbsent::Set);
     let mut h = HeaderMap::new();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     html_only.apply(&mut h);
@@ -229,21 +251,19 @@ fn apply_handles_several_headers_and_report_only() {
         ]
     );
 
-    // Report-only alone: merged, and an enforced header is still added.
+    // Report-only alone: merged, and (#15, which reversed the earlier rule) no enforced
+    // header is added, even with `WhenAbsent::Set`.
     let mut h = HeaderMap::new();
     h.insert(
         CONTENT_SECURITY_POLICY_REPORT_ONLY,
         HeaderValue::from_static("frame-src 'none'"),
     );
-    policy.apply(&mut h);
+    policy.clone().when_no_csp(WhenAbsent::Set).apply(&mut h);
     assert_eq!(
         h[CONTENT_SECURITY_POLICY_REPORT_ONLY],
         "frame-src https://embed.meshes.io"
     );
-    assert_eq!(
-        h[CONTENT_SECURITY_POLICY],
-        "frame-src 'self' https://embed.meshes.io"
-    );
+    assert!(!h.contains_key(CONTENT_SECURITY_POLICY));
 }
 
 #[test]

@@ -16,6 +16,8 @@ use crate::session::SessionError;
 enum Log {
     /// Only at TRACE, under the `meshes::rejection` target (the client's own doing).
     Quiet,
+    /// DEBUG with this message (a hint for the app's developer, e.g. a wrong layer order).
+    Debug(&'static str),
     /// WARN with this message.
     Warn(&'static str),
     /// ERROR with this message (a misconfiguration or an upstream fault to look at).
@@ -85,6 +87,10 @@ impl RouteError {
             "unauthenticated",
             "sign in to open the embedded workspace",
         )
+        .log(Log::Debug(
+            "the resolver found no signed-in user; if one is signed in, the app's session and \
+             login layers must run before the Meshes routes (README: Troubleshooting)",
+        ))
     }
 
     pub(crate) fn cross_site() -> Self {
@@ -150,6 +156,7 @@ impl RouteError {
         let error = chain.as_deref().unwrap_or("");
         match self.log {
             Log::Quiet => {}
+            Log::Debug(what) => tracing::debug!(status, code, "{what}"),
             Log::Warn(what) => tracing::warn!(status, code, error, "{what}"),
             Log::Error(what) => tracing::error!(status, code, error, "{what}"),
         }

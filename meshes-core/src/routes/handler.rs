@@ -25,6 +25,8 @@ pub enum RequestHeader {
     Origin,
     /// `Sec-Fetch-Site`.
     SecFetchSite,
+    /// `Content-Type`.
+    ContentType,
     /// `Content-Length`.
     ContentLength,
     /// `If-None-Match`.
@@ -38,6 +40,7 @@ impl RequestHeader {
             Self::Host => "host",
             Self::Origin => "origin",
             Self::SecFetchSite => "sec-fetch-site",
+            Self::ContentType => "content-type",
             Self::ContentLength => "content-length",
             Self::IfNoneMatch => "if-none-match",
         }
@@ -55,11 +58,12 @@ const SEC_FETCH_SITE: http::HeaderName = http::HeaderName::from_static("sec-fetc
 
 impl RequestHeaders for http::HeaderMap {
     fn header(&self, header: RequestHeader) -> Option<&[u8]> {
-        use http::header::{CONTENT_LENGTH, HOST, IF_NONE_MATCH, ORIGIN};
+        use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, IF_NONE_MATCH, ORIGIN};
         let name = match header {
             RequestHeader::Host => HOST,
             RequestHeader::Origin => ORIGIN,
             RequestHeader::SecFetchSite => SEC_FETCH_SITE,
+            RequestHeader::ContentType => CONTENT_TYPE,
             RequestHeader::ContentLength => CONTENT_LENGTH,
             RequestHeader::IfNoneMatch => IF_NONE_MATCH,
         };
@@ -300,9 +304,12 @@ impl<Res: ?Sized> Routes<Res> {
             .or_else(|| req.authority.map(str::as_bytes));
         check_same_site(
             req.method,
-            req.headers.header(RequestHeader::Origin),
-            req.headers.header(RequestHeader::SecFetchSite),
-            host,
+            SameSiteHeaders {
+                origin: req.headers.header(RequestHeader::Origin),
+                sec_fetch_site: req.headers.header(RequestHeader::SecFetchSite),
+                content_type: req.headers.header(RequestHeader::ContentType),
+                host,
+            },
             &self.allowed_origins,
         )
     }
@@ -382,32 +389,58 @@ fn script<H: RequestHeaders + ?Sized>(req: &RouteRequest<'_, H>) -> Reply {
     reply
 }
 
-/// The same-site rule of the [module docs](super).
+/// What the same-site rule reads of a request.
+#[derive(Clone, Copy, Default)]
+struct SameSiteHeaders<'a> {
+    origin: Option<&'a [u8]>,
+    sec_fetch_site: Option<&'a [u8]>,
+    content_type: Option<&'a [u8]>,
+    host: Option<&'a [u8]>,
+}
+
+/// Whether a `Content-Type` is `application/json` (parameters aside): a type a cross-site
+/// form or a "simple" cross-origin `fetch` cannot send without a CORS preflight.
+fn is_json(content_type: Option<&[u8]>) -> bool {
+    content_type.is_some_and(|ct| {
+        let essence = ct.split(|&b| b == b';').next().unwrap_or_default();
+        essence
+            .trim_ascii()
+            .eq_ignore_ascii_case(b"application/json")
+    })
+}
+
+/// The same-site rule of the [module docs](super). It fails closed: a state-changing request
+/// that shows no sign of where it comes from (no `Origin`, no `Sec-Fetch-Site`) passes only
+/// with a JSON body type, which no cross-site form can send.
 fn check_same_site(
     method: &str,
-    origin: Option<&[u8]>,
-    sec_fetch_site: Option<&[u8]>,
-    host: Option<&[u8]>,
+    h: SameSiteHeaders<'_>,
     allowed: &[String],
 ) -> Result<(), RouteError> {
     if matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE") {
         return Ok(());
     }
-    let origin = origin.map(|o| std::str::from_utf8(o).unwrap_or("null"));
+    let origin = h.origin.map(|o| std::str::from_utf8(o).unwrap_or("null"));
     if origin.is_some_and(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o))) {
         return Ok(());
     }
-    if sec_fetch_site.is_some_and(|s| s.eq_ignore_ascii_case(b"cross-site")) {
+    if h.sec_fetch_site
+        .is_some_and(|s| s.eq_ignore_ascii_case(b"cross-site"))
+    {
         return Err(RouteError::cross_site());
     }
     let Some(origin) = origin else {
-        return Ok(());
+        return if h.sec_fetch_site.is_some() || is_json(h.content_type) {
+            Ok(())
+        } else {
+            Err(RouteError::cross_site())
+        };
     };
     let origin_host = origin
         .split_once("://")
         .map(|(_, rest)| rest)
         .filter(|h| !h.is_empty() && !h.contains('/'));
-    match (origin_host, host) {
+    match (origin_host, h.host) {
         (Some(o), Some(h)) if o.as_bytes().eq_ignore_ascii_case(h) => Ok(()),
         _ => Err(RouteError::cross_site()),
     }

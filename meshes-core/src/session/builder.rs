@@ -33,7 +33,7 @@ use crate::csp::EmbedOrigins;
 pub struct SessionManagerBuilder {
     client: Client,
     store: Option<(Arc<dyn SessionStore>, &'static str)>,
-    defaults: Grant,
+    pub(super) defaults: Grant,
     max_sessions_per_user: usize,
     mint_limit: Option<(u32, Duration)>,
     rotation_limit: Option<(u32, Duration)>,
@@ -129,8 +129,11 @@ impl SessionManagerBuilder {
         self.external_user_id(|_| None)
     }
 
-    /// An embed origin to allow in CSP before any launch URL is seen (e.g.
-    /// `https://embed.meshes.io`).
+    /// An embed origin to allow in CSP before any launch URL is seen. Without one (here, in
+    /// [`embed_origins`](Self::embed_origins) or in `MESHES_EMBED_ORIGIN`), the manager
+    /// allows [`DEFAULT_EMBED_ORIGIN`](crate::csp::DEFAULT_EMBED_ORIGIN)
+    /// (`https://embed.meshes.io`), so the first page of a fresh process can frame Meshes.
+    /// Origins seen in launch URLs are added as they come.
     pub fn embed_origin(self, origin: impl AsRef<str>) -> Self {
         self.origins.add(origin.as_ref());
         self
@@ -163,6 +166,9 @@ impl SessionManagerBuilder {
 
     /// Builds the manager.
     pub fn build(self) -> SessionManager {
+        if self.origins.get().is_empty() {
+            self.origins.add(crate::csp::DEFAULT_EMBED_ORIGIN);
+        }
         let (store, store_name) = self
             .store
             .unwrap_or_else(|| (Arc::new(MemoryStore::default()), "MemoryStore"));

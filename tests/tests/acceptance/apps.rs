@@ -212,6 +212,15 @@ pub(crate) fn serve_axum(listener: TcpListener, manager: SessionManager, config:
         )
         .route("/bare", get(|| async { Html(PAGE) }))
         .route(
+            "/report-only",
+            get(|| async {
+                (
+                    [(CONTENT_SECURITY_POLICY_REPORT_ONLY, "default-src 'self'")],
+                    Html(PAGE),
+                )
+            }),
+        )
+        .route(
             "/api",
             get(|| async { axum::Json(serde_json::json!({"ok": true})) }),
         )
@@ -292,6 +301,18 @@ pub(crate) fn serve_actix(listener: TcpListener, manager: SessionManager, config
                         web::get().to(|| async {
                             HttpResponse::Ok()
                                 .content_type("text/html; charset=utf-8")
+                                .body(PAGE)
+                        }),
+                    )
+                    .route(
+                        "/report-only",
+                        web::get().to(|| async {
+                            HttpResponse::Ok()
+                                .content_type("text/html; charset=utf-8")
+                                .insert_header((
+                                    "content-security-policy-report-only",
+                                    "default-src 'self'",
+                                ))
                                 .body(PAGE)
                         }),
                     )

@@ -53,7 +53,7 @@ on_both_adapters!(
     bodies_over_the_limit_are_413,
     csp_is_merged_on_html_routes,
     csp_merges_every_header_and_leaves_other_content_alone,
-    csp_settings_leave_pages_without_csp_or_cover_every_response,
+    csp_settings_set_a_policy_on_pages_without_one_or_cover_every_response,
     csp_learns_the_embed_origin_from_launch_urls,
     embed_js_is_served_with_caching,
     refresh_without_a_user_is_401,
@@ -123,6 +123,14 @@ async fn unauthenticated_mint_is_401(adapter: Adapter) {
     assert_eq!(error_of(&r), (StatusCode::UNAUTHORIZED, "unauthenticated"));
     assert_eq!(r.headers[CACHE_CONTROL], "no-store");
     assert_eq!(app.mock.calls(Endpoint::Create), 0);
+    // A DEBUG line says the resolver found nobody, so a wrong layer order is visible (#15).
+    let logs = String::from_utf8_lossy(&crate::apps::capture_logs().lock().unwrap()).into_owned();
+    assert!(
+        logs.lines().any(|l| l.contains("DEBUG")
+            && l.contains("the resolver found no signed-in user")
+            && l.contains("layers must run before the Meshes routes")),
+        "no DEBUG line for the missing user"
+    );
 }
 
 async fn mint_answers_the_documented_json_with_no_store(adapter: Adapter) {
@@ -583,6 +591,45 @@ async fn cross_site_requests_are_403_unless_allowed(adapter: Adapter) {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
+
+    // #15: no Origin and no Sec-Fetch-Site fails closed unless the body is JSON (a type a
+    // cross-site form cannot send). Until #15 such requests passed.
+    let mints = app.mock.calls(Endpoint::Create);
+    for ct in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut req = app.http.post(&url).header("x-user", "alice");
+        if let Some(ct) = ct {
+            req = req.header("content-type", ct).body("{}");
+        }
+        let r = app.send(req).await;
+        assert_eq!(
+            error_of(&r),
+            (StatusCode::FORBIDDEN, "cross_site"),
+            "{ct:?}"
+        );
+    }
+    let r = app
+        .send(
+            app.http
+                .delete(format!("{url}/sess_x"))
+                .header("x-user", "alice"),
+        )
+        .await;
+    assert_eq!(error_of(&r), (StatusCode::FORBIDDEN, "cross_site"));
+    assert_eq!(app.mock.calls(Endpoint::Create), mints);
+    let r = app
+        .send(
+            app.http
+                .post(&url)
+                .header("x-user", "alice")
+                .header("content-type", "application/json")
+                .body("{}"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
 }
 
 async fn bodies_over_the_limit_are_413(adapter: Adapter) {
@@ -615,11 +662,16 @@ async fn csp_is_merged_on_html_routes(adapter: Adapter) {
         r.headers[CONTENT_SECURITY_POLICY],
         format!("default-src 'self'; frame-src 'self' {origin}").as_str()
     );
+    // #15: a page without CSP is left alone by default (until #15 it got one).
     let r = get("/bare").await;
+    assert!(r.headers.get(CONTENT_SECURITY_POLICY).is_none());
+    // A Report-Only policy alone gets the origin there and no enforced policy.
+    let r = get("/report-only").await;
     assert_eq!(
-        r.headers[CONTENT_SECURITY_POLICY],
-        format!("frame-src 'self' {origin}").as_str()
+        r.headers[CONTENT_SECURITY_POLICY_REPORT_ONLY],
+        format!("default-src 'self'; frame-src 'self' {origin}").as_str()
     );
+    assert!(r.headers.get(CONTENT_SECURITY_POLICY).is_none());
     let r = get("/api").await;
     assert!(
         r.headers.get(CONTENT_SECURITY_POLICY).is_none(),
@@ -698,27 +750,28 @@ async fn csp_merges_every_header_and_leaves_other_content_alone(adapter: Adapter
     );
 }
 
-async fn csp_settings_leave_pages_without_csp_or_cover_every_response(adapter: Adapter) {
-    let leave = start(
+async fn csp_settings_set_a_policy_on_pages_without_one_or_cover_every_response(adapter: Adapter) {
+    let set = start(
         adapter,
         Config {
-            when_no_csp: Some(meshes_core::csp::WhenAbsent::Leave),
+            when_no_csp: Some(meshes_core::csp::WhenAbsent::Set),
             ..Config::default()
         },
     )
     .await;
-    let origin = leave.mock.embed_origin();
-    assert!(
-        leave
-            .get("/bare")
-            .await
-            .headers
-            .get(CONTENT_SECURITY_POLICY)
-            .is_none()
+    let origin = set.mock.embed_origin();
+    assert_eq!(
+        all(&set.get("/bare").await, CONTENT_SECURITY_POLICY),
+        [format!("frame-src 'self' {origin}")]
     );
     assert_eq!(
-        all(&leave.get("/page").await, CONTENT_SECURITY_POLICY),
+        all(&set.get("/page").await, CONTENT_SECURITY_POLICY),
         [format!("default-src 'self'; frame-src 'self' {origin}")]
+    );
+    let r = set.get("/report-only").await;
+    assert!(
+        r.headers.get(CONTENT_SECURITY_POLICY).is_none(),
+        "Report-Only alone: still no enforced policy"
     );
     let every = start(
         adapter,
@@ -744,18 +797,28 @@ async fn csp_learns_the_embed_origin_from_launch_urls(adapter: Adapter) {
         },
     )
     .await;
+    // #15: a manager with no origin configured allows the default embed origin from its first
+    // response (until #15 the first page had no frame-src and blocked the iframe).
     assert_eq!(
         all(&app.get("/page").await, CONTENT_SECURITY_POLICY),
-        ["default-src 'self'"],
-        "no origin known yet"
+        ["default-src 'self'; frame-src 'self' https://embed.meshes.io"],
+        "the default origin, before any mint"
     );
     app.mint("alice").await;
     assert_eq!(
         all(&app.get("/page").await, CONTENT_SECURITY_POLICY),
         [format!(
-            "default-src 'self'; frame-src 'self' {}",
+            "default-src 'self'; frame-src 'self' https://embed.meshes.io {}",
             app.mock.embed_origin()
         )]
+    );
+    assert!(
+        app.get("/bare")
+            .await
+            .headers
+            .get(CONTENT_SECURITY_POLICY)
+            .is_none(),
+        "a page without CSP stays without one after a mint"
     );
 }
 

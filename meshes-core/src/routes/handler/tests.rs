@@ -4,16 +4,17 @@ use crate::session::Generation;
 #[test]
 fn csrf_rules() {
     let host = Some(&b"127.0.0.1:3000"[..]);
-    let check = |m: &str, o: Option<&str>, s: Option<&str>| {
-        check_same_site(
-            m,
-            o.map(str::as_bytes),
-            s.map(str::as_bytes),
+    let headers = |o: Option<&'static str>, s: Option<&'static str>, ct: Option<&'static str>| {
+        SameSiteHeaders {
+            origin: o.map(str::as_bytes),
+            sec_fetch_site: s.map(str::as_bytes),
+            content_type: ct.map(str::as_bytes),
             host,
-            &["https://partner.example".into()],
-        )
-        .is_ok()
+        }
     };
+    let allowed = ["https://partner.example".to_owned()];
+    let check_ct = |m: &str, o, s, ct| check_same_site(m, headers(o, s, ct), &allowed).is_ok();
+    let check = |m: &str, o, s| check_ct(m, o, s, None);
     let (same, other) = ("http://127.0.0.1:3000", "http://127.0.0.1:4000");
     assert!(check("GET", Some(other), Some("cross-site")));
     assert!(check("POST", Some(same), Some("same-origin")));
@@ -28,8 +29,45 @@ fn csrf_rules() {
         Some("https://partner.example"),
         Some("cross-site")
     ));
-    assert!(check("POST", None, None), "non-browser clients");
-    assert!(check_same_site("POST", Some(same.as_bytes()), None, None, &[]).is_err());
+    assert!(check("POST", None, Some("same-origin")));
+    // #15: no Origin and no Sec-Fetch-Site fails closed, unless the body type is JSON
+    // (which a cross-site form cannot send). Until then this passed ("non-browser clients").
+    assert!(!check("POST", None, None));
+    assert!(!check("DELETE", None, None));
+    for ct in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "application/jsonx",
+        "",
+    ] {
+        assert!(!check_ct("POST", None, None, Some(ct)), "{ct}");
+    }
+    for ct in [
+        "application/json",
+        "Application/JSON; charset=utf-8",
+        " application/json ",
+    ] {
+        assert!(check_ct("POST", None, None, Some(ct)), "{ct}");
+    }
+    // JSON does not excuse a foreign Origin or a cross-site fetch.
+    assert!(!check_ct(
+        "POST",
+        Some(other),
+        None,
+        Some("application/json")
+    ));
+    assert!(!check_ct(
+        "POST",
+        None,
+        Some("cross-site"),
+        Some("application/json")
+    ));
+    let no_host = SameSiteHeaders {
+        host: None,
+        ..headers(Some(same), None, None)
+    };
+    assert!(check_same_site("POST", no_host, &[]).is_err());
 }
 
 #[test]

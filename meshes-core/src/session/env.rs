@@ -1,0 +1,376 @@
+//! A [`SessionManager`] from the environment: [`SessionManager::from_env`] and
+//! [`SessionManagerBuilder::configure_from_env`].
+
+use super::{Grant, SessionManager, SessionManagerBuilder};
+use crate::config::ClientBuilder;
+use crate::credentials::parse_uuid;
+use crate::csp::origins::is_origin;
+use crate::error::ConfigError;
+
+/// Environment variable holding the workspace to embed (the default grant's workspace).
+pub const ENV_WORKSPACE_ID: &str = "MESHES_WORKSPACE_ID";
+/// Environment variable holding the embed origin(s) to allow in CSP `frame-src`
+/// (comma-separated; default `https://embed.meshes.io`).
+pub const ENV_EMBED_ORIGIN: &str = "MESHES_EMBED_ORIGIN";
+/// Environment variable holding the URL of one Redis node to keep sessions in (feature
+/// `redis`).
+pub const ENV_REDIS_URL: &str = "MESHES_REDIS_URL";
+/// Environment variable holding comma-separated `redis://host:port` URLs of some nodes of a
+/// Redis Cluster to keep sessions in (feature `redis`).
+pub const ENV_REDIS_CLUSTER_NODES: &str = "MESHES_REDIS_CLUSTER_NODES";
+
+/// What the variables say, read before anything is awaited.
+#[derive(Debug, Default, PartialEq)]
+struct Settings {
+    workspace: Option<crate::Uuid>,
+    origins: Vec<String>,
+    store: Option<Store>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Store {
+    Node(String),
+    Cluster(Vec<String>),
+}
+
+fn get(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn is_redis_url(url: &str) -> bool {
+    url.starts_with("redis://") || url.starts_with("rediss://")
+}
+
+impl Settings {
+    fn read(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let workspace = get(lookup, ENV_WORKSPACE_ID)
+            .map(|v| {
+                parse_uuid(&v)
+                    .ok_or_else(|| ConfigError::invalid(ENV_WORKSPACE_ID, "must be a UUID"))
+            })
+            .transpose()?;
+        let origins = get(lookup, ENV_EMBED_ORIGIN).map_or_else(Vec::new, |v| list(&v));
+        if origins.iter().any(|o| !is_origin(o)) {
+            return Err(ConfigError::invalid(
+                ENV_EMBED_ORIGIN,
+                "must be origins (scheme://host[:port]), comma-separated, e.g. https://embed.meshes.io",
+            ));
+        }
+        let store = match (
+            get(lookup, ENV_REDIS_URL),
+            get(lookup, ENV_REDIS_CLUSTER_NODES),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::invalid(
+                    ENV_REDIS_CLUSTER_NODES,
+                    "is set together with MESHES_REDIS_URL; set one of them",
+                ));
+            }
+            (Some(url), None) if is_redis_url(&url) => Some(Store::Node(url)),
+            (Some(_), None) => {
+                return Err(ConfigError::invalid(
+                    ENV_REDIS_URL,
+                    "must be a redis:// or rediss:// URL",
+                ));
+            }
+            (None, Some(nodes)) => {
+                let nodes = list(&nodes);
+                if nodes.is_empty() || !nodes.iter().all(|n| is_redis_url(n)) {
+                    return Err(ConfigError::invalid(
+                        ENV_REDIS_CLUSTER_NODES,
+                        "must be comma-separated redis:// or rediss:// URLs",
+                    ));
+                }
+                Some(Store::Cluster(nodes))
+            }
+            (None, None) => None,
+        };
+        Ok(Self {
+            workspace,
+            origins,
+            store,
+        })
+    }
+}
+
+impl SessionManager {
+    /// A manager configured entirely from the environment:
+    ///
+    /// | variable | meaning |
+    /// |---|---|
+    /// | `MESHES_ACCESS_KEY`, `MESHES_SECRET_KEY`, `MESHES_ORG_ID` (or `MESHES_ORGANIZATION_ID`) | the machine key (required) |
+    /// | `MESHES_API_URL` | the management API (default `https://api.meshes.io`) |
+    /// | `MESHES_WORKSPACE_ID` | the workspace every session opens (required) |
+    /// | `MESHES_EMBED_ORIGIN` | embed origins for CSP `frame-src`, comma-separated (default `https://embed.meshes.io`) |
+    /// | `MESHES_REDIS_URL` | keep sessions and limits in this Redis node (feature `redis`) |
+    /// | `MESHES_REDIS_CLUSTER_NODES` | … or in this Redis Cluster: comma-separated node URLs (feature `redis`) |
+    ///
+    /// Everything else has the builder's defaults; use [`SessionManager::builder`] and
+    /// [`configure_from_env`](SessionManagerBuilder::configure_from_env) to change more.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), meshes_core::ConfigError> {
+    /// let manager = meshes_core::session::SessionManager::from_env().await?;
+    /// # let _ = manager; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the variable that is missing or malformed (never its value),
+    /// or [`ConfigError::Store`] when the Redis it names cannot be reached.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok()).await
+    }
+
+    async fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let client = ClientBuilder::from_lookup(lookup)?.build()?;
+        let settings = Settings::read(lookup)?;
+        if settings.workspace.is_none() {
+            return Err(ConfigError::MissingVar {
+                name: ENV_WORKSPACE_ID,
+            });
+        }
+        Ok(Self::builder(client).apply(settings).await?.build())
+    }
+}
+
+impl SessionManagerBuilder {
+    /// Applies the environment's optional settings to this builder: `MESHES_WORKSPACE_ID`
+    /// (the default grant's workspace), `MESHES_EMBED_ORIGIN` and, with the `redis` feature,
+    /// `MESHES_REDIS_URL` or `MESHES_REDIS_CLUSTER_NODES` (see
+    /// [`SessionManager::from_env`]). A variable that is not set changes nothing, so a
+    /// builder on another client (a mock, say) still picks up the store.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let client = meshes_core::Client::builder(meshes_core::Credentials::new(
+    /// #     "mk_abcdefghijklmnopqrstuv", "s".repeat(43), "00000000-0000-4000-8000-000000000099")?).build()?;
+    /// use meshes_core::session::SessionManager;
+    ///
+    /// // With none of the variables set: the builder as it was.
+    /// let manager = SessionManager::builder(client)
+    ///     .embed_origin("http://127.0.0.1:4000")
+    ///     .configure_from_env()
+    ///     .await?
+    ///     .build();
+    /// # if std::env::var_os("MESHES_EMBED_ORIGIN").is_none() {
+    /// assert_eq!(&*manager.embed_origins().get(), ["http://127.0.0.1:4000"]);
+    /// # }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming a malformed variable, or [`ConfigError::Store`] when Redis
+    /// cannot be reached.
+    pub async fn configure_from_env(self) -> Result<Self, ConfigError> {
+        let settings = Settings::read(&|name| std::env::var(name).ok())?;
+        self.apply(settings).await
+    }
+
+    async fn apply(mut self, settings: Settings) -> Result<Self, ConfigError> {
+        if let Some(workspace) = settings.workspace {
+            let grant = std::mem::replace(&mut self.defaults, Grant::new());
+            self.defaults = grant.workspace(workspace);
+        }
+        for origin in &settings.origins {
+            self = self.embed_origin(origin);
+        }
+        match settings.store {
+            None => Ok(self),
+            Some(store) => connect(self, store).await,
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+async fn connect(
+    builder: SessionManagerBuilder,
+    store: Store,
+) -> Result<SessionManagerBuilder, ConfigError> {
+    use super::RedisStore;
+    let (name, result) = match store {
+        Store::Node(url) => (ENV_REDIS_URL, RedisStore::connect(url).await),
+        Store::Cluster(nodes) => (
+            ENV_REDIS_CLUSTER_NODES,
+            RedisStore::cluster_builder(nodes).connect().await,
+        ),
+    };
+    match result {
+        Ok(store) => Ok(builder.store(store)),
+        Err(source) => Err(ConfigError::Store { name, source }),
+    }
+}
+
+#[cfg(not(feature = "redis"))]
+async fn connect(
+    _: SessionManagerBuilder,
+    store: Store,
+) -> Result<SessionManagerBuilder, ConfigError> {
+    let name = match store {
+        Store::Node(_) => ENV_REDIS_URL,
+        Store::Cluster(_) => ENV_REDIS_CLUSTER_NODES,
+    };
+    Err(ConfigError::invalid(
+        name,
+        "is set, but meshes-core was built without its `redis` feature",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::credentials::{ENV_ACCESS_KEY, ENV_ORG_ID, ENV_SECRET_KEY};
+
+    const WORKSPACE: &str = "00000000-0000-4000-8000-000000000007";
+    const BASE: [(&str, &str); 4] = [
+        (ENV_ACCESS_KEY, "mk_abcdefghijklmnopqrstuv"),
+        (
+            ENV_SECRET_KEY,
+            "sssssssssssssssssssssssssssssssssssssssssssssss",
+        ),
+        (ENV_ORG_ID, "00000000-0000-4000-8000-000000000099"),
+        (ENV_WORKSPACE_ID, WORKSPACE),
+    ];
+
+    /// The environment `BASE` with `changes` (an empty value removes the variable).
+    fn env(changes: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let mut vars: HashMap<String, String> = BASE
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        for (k, v) in changes {
+            if v.is_empty() {
+                vars.remove(*k);
+            } else {
+                vars.insert((*k).to_owned(), (*v).to_owned());
+            }
+        }
+        move |name| vars.get(name).cloned()
+    }
+
+    async fn error(changes: &[(&str, &str)]) -> String {
+        SessionManager::from_lookup(&env(changes))
+            .await
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn each_missing_variable_is_named() {
+        for name in [ENV_ACCESS_KEY, ENV_SECRET_KEY, ENV_ORG_ID, ENV_WORKSPACE_ID] {
+            assert_eq!(error(&[(name, "")]).await, format!("{name} is not set"));
+        }
+    }
+
+    #[tokio::test]
+    async fn each_malformed_variable_is_named_and_its_value_is_not() {
+        let cases = [
+            (ENV_ACCESS_KEY, "pk_secretvalue"),
+            (ENV_SECRET_KEY, "short-secretvalue"),
+            (ENV_ORG_ID, "org-secretvalue"),
+            ("MESHES_API_URL", "ftp://secretvalue"),
+            (ENV_WORKSPACE_ID, "ws-secretvalue"),
+            (
+                ENV_EMBED_ORIGIN,
+                "https://ok.example, javascript:secretvalue",
+            ),
+            (
+                ENV_EMBED_ORIGIN,
+                "https://x.example; script-src secretvalue",
+            ),
+            (ENV_REDIS_URL, "http://secretvalue"),
+            (ENV_REDIS_CLUSTER_NODES, "redis://a:1,tcp://secretvalue"),
+            (ENV_REDIS_CLUSTER_NODES, " , "),
+        ];
+        for (name, value) in cases {
+            let e = error(&[(name, value)]).await;
+            assert!(e.starts_with(&format!("{name} is invalid")), "{name}: {e}");
+            assert!(!e.contains("secretvalue"), "{e}");
+        }
+        let e = error(&[
+            (ENV_REDIS_URL, "redis://127.0.0.1:1"),
+            (ENV_REDIS_CLUSTER_NODES, "redis://127.0.0.1:2"),
+        ])
+        .await;
+        assert!(
+            e.starts_with("MESHES_REDIS_CLUSTER_NODES is invalid"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn settings_reach_the_manager() {
+        let manager = SessionManager::from_lookup(&env(&[(
+            ENV_EMBED_ORIGIN,
+            "https://embed.eu.meshes.io , http://127.0.0.1:4000",
+        )]))
+        .await
+        .unwrap();
+        assert_eq!(
+            &*manager.embed_origins().get(),
+            ["https://embed.eu.meshes.io", "http://127.0.0.1:4000"],
+            "MESHES_EMBED_ORIGIN replaces the default"
+        );
+        assert_eq!(
+            manager
+                .inner
+                .defaults
+                .workspace_id()
+                .map(|w| w.to_string())
+                .as_deref(),
+            Some(WORKSPACE)
+        );
+        let manager = SessionManager::from_lookup(&env(&[])).await.unwrap();
+        assert_eq!(
+            &*manager.embed_origins().get(),
+            [crate::csp::DEFAULT_EMBED_ORIGIN]
+        );
+        assert_eq!(manager.inner.store_name, "MemoryStore");
+    }
+
+    #[cfg(feature = "redis")]
+    #[tokio::test]
+    async fn redis_variables_select_the_store_or_name_the_one_unreachable() {
+        let closed = meshes_test_support::redis::free_port();
+        let e = error(&[(
+            ENV_REDIS_URL,
+            &format!("redis://:pw-secretvalue@127.0.0.1:{closed}"),
+        )])
+        .await;
+        assert!(e.starts_with("MESHES_REDIS_URL: could not connect"), "{e}");
+        assert!(!e.contains("secretvalue"), "{e}");
+        let Some(redis) = meshes_test_support::redis::RedisServer::start("from_env with Redis")
+        else {
+            return;
+        };
+        let manager = SessionManager::from_lookup(&env(&[(ENV_REDIS_URL, &redis.url())]))
+            .await
+            .unwrap();
+        assert!(
+            manager.inner.store_name.ends_with("RedisStore"),
+            "{}",
+            manager.inner.store_name
+        );
+    }
+
+    #[cfg(not(feature = "redis"))]
+    #[tokio::test]
+    async fn redis_variables_without_the_feature_are_refused() {
+        let e = error(&[(ENV_REDIS_URL, "redis://127.0.0.1:6379")]).await;
+        assert!(e.starts_with("MESHES_REDIS_URL is invalid"), "{e}");
+    }
+}
