@@ -4,19 +4,17 @@
 //!
 //! ```no_run
 //! use actix_web::{App, HttpRequest, HttpServer, web};
-//! use meshes_actix::{Client, FrameSrc, Grant, MeshesState, SessionManager, UserKey};
+//! use meshes_actix::{FrameSrc, Grant, MeshesState, SessionManager, UserKey};
 //!
 //! #[actix_web::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     // MESHES_ACCESS_KEY, MESHES_SECRET_KEY, MESHES_ORG_ID (and optional MESHES_API_URL)
-//!     let manager = SessionManager::builder(Client::from_env()?)
-//!         .default_grant(Grant::new().workspace(std::env::var("MESHES_WORKSPACE_ID")?.parse()?))
-//!         .embed_origin("https://embed.meshes.io")
-//!         .build();
-//!     // The host app's own login: here, a `user` cookie.
+//!     // MESHES_ACCESS_KEY, MESHES_SECRET_KEY, MESHES_ORG_ID, MESHES_WORKSPACE_ID, …
+//!     let manager = SessionManager::from_env().await?;
+//!     // Who is signed in: here a header set by the host's auth proxy. Read what you need
+//!     // from `req` first; the future must not borrow it.
 //!     let resolver = |req: &HttpRequest| {
-//!         let user = req.cookie("user").map(|c| c.value().to_owned());
-//!         async move { user.map(|id| (UserKey::new(id), Grant::new())) }
+//!         let user = req.headers().get("x-user").and_then(|v| v.to_str().ok()).map(UserKey::new);
+//!         async move { user.map(|u| (u, Grant::new())) }
 //!     };
 //!     let meshes = MeshesState::new(manager.clone(), resolver);
 //!
@@ -32,6 +30,15 @@
 //!     Ok(())
 //! }
 //! ```
+//!
+//! # With a login (actix-identity on actix-session, or your own)
+//!
+//! The resolver runs inside the routes, so it sees whatever your middleware prepared: with
+//! actix-identity, read `req.get_identity()` in the resolver, and wrap
+//! `IdentityMiddleware` **before** `SessionMiddleware` (the last `.wrap` runs first);
+//! otherwise every mint is a 401 (logged at DEBUG: "the resolver found no signed-in user").
+//! At logout, call [`SessionManager::revoke_user`] before `identity.logout()`. The example app
+//! in the repository does exactly this.
 //!
 //! - [`MeshesState`] (in `app_data`) holds the manager and the [`Resolver`].
 //! - [`scope`] / [`configure`] add the routes of [`meshes_core::routes`], which decides every

@@ -119,6 +119,7 @@ async fn configure_registers_the_routes_on_the_current_scope() {
     let req = test::TestRequest::post()
         .uri("/embed/sessions")
         .insert_header(("x-user", "alice"))
+        .insert_header(("sec-fetch-site", "same-origin"))
         .to_request();
     let resp = test::call_service(&app, req).await;
     assert_eq!(resp.status(), StatusCode::OK);
@@ -149,11 +150,9 @@ async fn frame_src_middleware_cases() {
     )
     .await;
     let get = |p: &'static str| test::TestRequest::get().uri(p).to_request();
+    // #15: a page without CSP is left alone by default (until #15 it got one).
     let resp = test::call_service(&app, get("/none")).await;
-    assert_eq!(
-        resp.headers().get("content-security-policy").unwrap(),
-        "frame-src 'self' https://embed.meshes.io"
-    );
+    assert!(resp.headers().get("content-security-policy").is_none());
     let resp = test::call_service(&app, get("/frame")).await;
     assert_eq!(
         resp.headers().get("content-security-policy").unwrap(),
@@ -162,12 +161,15 @@ async fn frame_src_middleware_cases() {
     let resp = test::call_service(&app, get("/json")).await;
     assert!(resp.headers().get("content-security-policy").is_none());
 
-    let leave = test::init_service(
+    let set = test::init_service(
         App::new()
-            .wrap(FrameSrc::new(["https://embed.meshes.io"]).when_no_csp(WhenAbsent::Leave))
+            .wrap(FrameSrc::new(["https://embed.meshes.io"]).when_no_csp(WhenAbsent::Set))
             .route("/none", web::get().to(html(None))),
     )
     .await;
-    let resp = test::call_service(&leave, get("/none")).await;
-    assert!(resp.headers().get("content-security-policy").is_none());
+    let resp = test::call_service(&set, get("/none")).await;
+    assert_eq!(
+        resp.headers().get("content-security-policy").unwrap(),
+        "frame-src 'self' https://embed.meshes.io"
+    );
 }

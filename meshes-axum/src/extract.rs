@@ -1,7 +1,7 @@
 //! [`MeshesSession`]: mint a session for the current user inside a handler.
 
-use axum::extract::{FromRequestParts, OptionalFromRequestParts};
-use axum::http::request::Parts;
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use http::request::Parts;
 use meshes_core::routes::RouteError;
 use meshes_core::session::{MintedSession, UserKey};
 

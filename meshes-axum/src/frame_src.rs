@@ -24,7 +24,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use axum::http::{Request, Response};
+use http::{Request, Response};
 use meshes_core::__private::FrameSrcMerge;
 use meshes_core::csp::EmbedOrigins;
 use tower_layer::Layer;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::http::request::Parts;
+use http::request::Parts;
 use meshes_core::__private::Routes;
 use meshes_core::session::{BoxFuture, Grant, SessionManager, UserKey};
 use tower_layer::Layer;

@@ -4,15 +4,12 @@
 //!
 //! ```no_run
 //! use axum::{Router, http::request::Parts, response::Html, routing::get};
-//! use meshes_axum::{Client, Grant, MeshesLayer, SessionManager, UserKey};
+//! use meshes_axum::{Grant, MeshesLayer, SessionManager, UserKey};
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     // MESHES_ACCESS_KEY, MESHES_SECRET_KEY, MESHES_ORG_ID (and optional MESHES_API_URL)
-//!     let manager = SessionManager::builder(Client::from_env()?)
-//!         .default_grant(Grant::new().workspace(std::env::var("MESHES_WORKSPACE_ID")?.parse()?))
-//!         .embed_origin("https://embed.meshes.io")
-//!         .build();
+//!     // MESHES_ACCESS_KEY, MESHES_SECRET_KEY, MESHES_ORG_ID, MESHES_WORKSPACE_ID, …
+//!     let manager = SessionManager::from_env().await?;
 //!     // Who is signed in: here a header set by the host's auth proxy. Take what you need
 //!     // from `parts` first; the future must not borrow it.
 //!     let resolver = |parts: &Parts| {
@@ -29,6 +26,41 @@
 //!     axum::serve(listener, app).await?;
 //!     Ok(())
 //! }
+//! ```
+//!
+//! # With a login layer (tower-sessions, axum-login, your own)
+//!
+//! The resolver runs inside the routes, on the request your layers prepared, so add the
+//! session and login layers **after** `MeshesLayer` (the last `.layer` runs first); otherwise
+//! every mint is a 401 (logged at DEBUG: "the resolver found no signed-in user"). Login layers
+//! put their user or session handle in the request extensions (tower-sessions' `Session`,
+//! axum-login's `AuthSession`): clone it out of `parts`, then use it in the future. At logout,
+//! call [`SessionManager::revoke_user`] before ending the login session. The example app in the
+//! repository does this with tower-sessions.
+//!
+//! ```
+//! use axum::http::{Request, request::Parts};
+//! use meshes_axum::{Grant, UserKey};
+//!
+//! /// What a login layer put in the request (axum-login's `AuthSession` works the same way).
+//! #[derive(Clone)]
+//! struct CurrentUser { id: String }
+//!
+//! let resolver = |parts: &Parts| {
+//!     let user = parts.extensions.get::<CurrentUser>().cloned(); // clone first…
+//!     async move { user.map(|u| (UserKey::new(u.id), Grant::new())) } // …no borrow of `parts`
+//! };
+//! // let app = Router::new()
+//! //     .nest("/meshes", meshes_axum::router())
+//! //     .layer(MeshesLayer::new(manager, resolver))
+//! //     .layer(login_layer); // after MeshesLayer: runs first
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let (mut parts, ()) = Request::new(()).into_parts();
+//! assert!(resolver(&parts).await.is_none(), "no login layer ran: nobody");
+//! parts.extensions.insert(CurrentUser { id: "alice".into() });
+//! assert_eq!(resolver(&parts).await.unwrap().0, UserKey::new("alice"));
+//! # });
 //! ```
 //!
 //! - [`MeshesLayer`] puts the library's state in every request and merges the embed origins

@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use axum::body::Body;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum_core::body::Body;
+use axum_core::response::{IntoResponse, Response};
+use http::StatusCode;
 use meshes_core::routes::RouteError;
 
 /// An error answer: `{"error": code, "message": text}` with the status of the

@@ -2,10 +2,10 @@
 //! contract (JSON shapes, the status table, the same-site rule).
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::Request;
-use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use axum_core::body::Body;
+use axum_core::extract::Request;
+use axum_core::response::{IntoResponse, Response};
 use meshes_core::__private::{BodyError, PATHS, RouteRequest};
 
 use crate::MeshesRejection;

@@ -216,9 +216,11 @@ async fn frame_src_layer_follows_a_shared_origins_handle() {
             .unwrap()
             .to_owned()
     };
+    // No origin configured: the default one from the first page on (#15; until then the
+    // first page had no frame-src).
     assert_eq!(
         csp(send(&app, get_as("/page", None)).await),
-        "default-src 'self'"
+        "default-src 'self'; frame-src 'self' https://embed.meshes.io"
     );
     manager
         .mint(&UserKey::new("alice"), &Grant::new())
@@ -227,7 +229,7 @@ async fn frame_src_layer_follows_a_shared_origins_handle() {
     assert_eq!(
         csp(send(&app, get_as("/page", None)).await),
         format!(
-            "default-src 'self'; frame-src 'self' {}",
+            "default-src 'self'; frame-src 'self' https://embed.meshes.io {}",
             mock.embed_origin()
         )
     );

@@ -80,3 +80,32 @@ mod validate;
 
 pub use server::{ACCESS_KEY, MockBuilder, MockMeshes, ORG_ID, SECRET_KEY, WORKSPACE_ID};
 pub use state::{Endpoint, Fault, SessionInfo};
+
+use meshes_core::session::SessionManager;
+
+/// The session manager of an app that runs on real Meshes when it is configured, and on a
+/// mock otherwise: with `MESHES_ACCESS_KEY` set, [`SessionManager::from_env`] (the mock is
+/// `None`); without it, a [`MockMeshes`] started here (returned: keep it alive) with
+/// [`configure_from_env`](meshes_core::session::SessionManagerBuilder::configure_from_env)
+/// applied, so `MESHES_REDIS_URL` and the other optional variables still count. The examples
+/// start this way.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let (manager, _mock) = meshes_mock::manager_from_env_or_mock().await?;
+/// # let _ = manager; Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// A [`ConfigError`](meshes_core::ConfigError) naming a variable, or the mock's sockets.
+pub async fn manager_from_env_or_mock()
+-> Result<(SessionManager, Option<MockMeshes>), Box<dyn std::error::Error + Send + Sync>> {
+    if std::env::var_os(meshes_core::ENV_ACCESS_KEY).is_some() {
+        return Ok((SessionManager::from_env().await?, None));
+    }
+    let mock = MockMeshes::start().await?;
+    tracing::info!(api = %mock.api_url(), embed = %mock.embed_origin(), "no MESHES_ACCESS_KEY set: using meshes-mock in-process");
+    let manager = mock.manager_builder().configure_from_env().await?.build();
+    Ok((manager, Some(mock)))
+}

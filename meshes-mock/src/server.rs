@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use meshes_core::session::{Grant, SessionManager, SessionManagerBuilder};
 use meshes_core::{Client, ClientBuilder, Credentials, RetryPolicy};
 use time::OffsetDateTime;
 use tokio::task::JoinHandle;
@@ -211,6 +212,22 @@ impl MockMeshes {
     /// default features.
     pub fn client(&self) -> Client {
         self.client_builder().build().expect("client for the mock")
+    }
+
+    /// A session manager builder on this mock: its client, its workspace as the default grant
+    /// and its embed origin.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// let mock = meshes_mock::MockMeshes::start().await?;
+    /// let manager = mock.manager_builder().build();
+    /// assert_eq!(&*manager.embed_origins().get(), [mock.embed_origin()]);
+    /// # Ok(()) }
+    /// ```
+    pub fn manager_builder(&self) -> SessionManagerBuilder {
+        SessionManager::builder(self.client())
+            .default_grant(Grant::new().workspace(self.workspace_id()))
+            .embed_origin(self.embed_origin())
     }
 
     /// Makes the next `times` calls to `endpoint` meet `fault` (queued after earlier faults).

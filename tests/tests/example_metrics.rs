@@ -18,10 +18,11 @@ async fn axum_example_serves_prometheus_metrics() {
             .unwrap()
     });
     let http = reqwest::Client::new();
+    let cookie = meshes_test_support::login::sign_in(&url, "alice").await;
     let minted = http
         .post(format!("{url}/meshes/sessions"))
         .header("origin", &url)
-        .header("cookie", format!("{}=alice", example_axum::COOKIE))
+        .header("cookie", cookie)
         .send()
         .await
         .unwrap();

@@ -4,68 +4,20 @@
 use std::net::TcpListener;
 use std::sync::OnceLock;
 
-use actix_web::cookie::{Cookie, SameSite};
+use actix_identity::{Identity, IdentityExt, IdentityMiddleware};
+use actix_session::SessionMiddleware;
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::{Key, SameSite};
 use actix_web::http::header::{CONTENT_SECURITY_POLICY, LOCATION};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
 use meshes_actix::meshes_core::embed_js;
-use meshes_actix::meshes_core::session::RedisStore;
-use meshes_actix::{Client, FrameSrc, Grant, MeshesState, SessionManager, UserKey};
-use meshes_mock::MockMeshes;
+use meshes_actix::{FrameSrc, Grant, MeshesState, SessionManager, UserKey};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-/// The cookie the example's stand-in login sets. A real app uses its own login.
-pub const COOKIE: &str = "meshes_example_user";
-
-/// Builds the session manager from the environment: real Meshes with `MESHES_ACCESS_KEY`,
-/// `MESHES_SECRET_KEY`, `MESHES_ORG_ID`, `MESHES_WORKSPACE_ID` (and optional
-/// `MESHES_API_URL`), otherwise meshes-mock started in-process (returned, keep it alive).
-/// `MESHES_REDIS_URL` (one node) or `MESHES_REDIS_CLUSTER_NODES` (comma-separated node URLs
-/// of a Redis Cluster) selects the Redis store; `MESHES_EMBED_ORIGIN` seeds the CSP.
-///
-/// # Errors
-///
-/// A missing or malformed variable, or Redis unreachable.
-pub async fn manager_from_env()
--> Result<(SessionManager, Option<MockMeshes>), Box<dyn std::error::Error>> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let (client, workspace, default_origin, mock) = if var("MESHES_ACCESS_KEY").is_some() {
-        let workspace = var("MESHES_WORKSPACE_ID")
-            .ok_or("MESHES_WORKSPACE_ID is not set")?
-            .parse()
-            .map_err(|_| "MESHES_WORKSPACE_ID must be a UUID")?;
-        (
-            Client::from_env()?,
-            workspace,
-            "https://embed.meshes.io".to_owned(),
-            None,
-        )
-    } else {
-        let mock = MockMeshes::start().await?;
-        tracing::info!(api = %mock.api_url(), embed = %mock.embed_origin(), "no MESHES_ACCESS_KEY set: using meshes-mock in-process");
-        (
-            mock.client(),
-            mock.workspace_id(),
-            mock.embed_origin(),
-            Some(mock),
-        )
-    };
-    let mut builder = SessionManager::builder(client)
-        .default_grant(Grant::new().workspace(workspace))
-        .embed_origin(var("MESHES_EMBED_ORIGIN").unwrap_or(default_origin));
-    if let Some(url) = var("MESHES_REDIS_URL") {
-        builder = builder.store(RedisStore::connect(url).await?);
-    } else if let Some(nodes) = var("MESHES_REDIS_CLUSTER_NODES") {
-        // Comma-separated `redis://host:port` URLs of some of the cluster's nodes.
-        let nodes = nodes.split(',').map(str::trim).filter(|n| !n.is_empty());
-        builder = builder.store(RedisStore::cluster_builder(nodes).connect().await?);
-    }
-    Ok((builder.build(), mock))
-}
-
+/// The signed-in user, from actix-identity (kept in actix-session's private, encrypted
+/// cookie).
 fn signed_in(req: &HttpRequest) -> Option<String> {
-    req.cookie(COOKIE)
-        .map(|c| c.value().to_owned())
-        .filter(|u| valid_user(u))
+    req.get_identity().ok()?.id().ok()
 }
 
 fn valid_user(u: &str) -> bool {
@@ -97,22 +49,36 @@ async fn metrics() -> HttpResponse {
 /// Serves the host app on `listener` until stopped: `/`, `/login`, `/logout`, `/metrics`, and
 /// the library under `/meshes`.
 ///
+/// Sign-in is actix-identity on actix-session (a private cookie, encrypted and signed with
+/// `key`). Middleware order matters: `.wrap` runs the last one first, so the session
+/// middleware is wrapped after the identity one.
+///
 /// # Errors
 ///
 /// When the server cannot start.
 pub async fn serve(listener: TcpListener, manager: SessionManager) -> std::io::Result<()> {
-    // Who is the user, and what may they see? Here: everyone signed in gets the default grant.
+    // Who is the user, and what may they see? Here: everyone signed in gets the default
+    // grant. Read what the future needs from the request first; it must not borrow `req`.
     let resolver = |req: &HttpRequest| {
         let user = signed_in(req);
         async move { user.map(|u| (UserKey::new(u), Grant::new())) }
     };
     let meshes = MeshesState::new(manager.clone(), resolver);
+    // A real app loads its key from its secrets, so that sign-ins survive a restart.
+    let key = Key::generate();
     prometheus();
     HttpServer::new(move || {
+        // Plain http on 127.0.0.1 here; a real app keeps the cookie `Secure`.
+        let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+            .cookie_secure(false)
+            .cookie_same_site(SameSite::Lax)
+            .build();
         App::new()
             .app_data(meshes.clone())
             .app_data(web::Data::new(manager.clone()))
             .wrap(FrameSrc::new(manager.embed_origins()))
+            .wrap(IdentityMiddleware::default())
+            .wrap(sessions)
             .route("/", web::get().to(home))
             .route("/login", web::get().to(login))
             .route("/logout", web::post().to(logout))
@@ -160,38 +126,33 @@ struct LoginQuery {
     user: Option<String>,
 }
 
-fn user_cookie(value: &str) -> Cookie<'static> {
-    Cookie::build(COOKIE, value.to_owned())
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
+/// `GET /login?user=<id>`: the stand-in login (no password: it is an example).
+async fn login(req: HttpRequest, q: web::Query<LoginQuery>) -> HttpResponse {
+    let Some(user) = q.into_inner().user.filter(|u| valid_user(u)) else {
+        return HttpResponse::BadRequest()
+            .body("user must be 1-64 characters of A-Z a-z 0-9 _ . @ -");
+    };
+    if let Err(e) = Identity::login(&req.extensions(), user) {
+        tracing::error!(error = %e, "could not sign in");
+        return HttpResponse::InternalServerError().finish();
+    }
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, "/"))
         .finish()
 }
 
-/// `GET /login?user=<id>`: the stand-in login.
-async fn login(q: web::Query<LoginQuery>) -> HttpResponse {
-    match q.into_inner().user.filter(|u| valid_user(u)) {
-        Some(user) => HttpResponse::SeeOther()
-            .cookie(user_cookie(&user))
-            .insert_header((LOCATION, "/"))
-            .finish(),
-        None => {
-            HttpResponse::BadRequest().body("user must be 1-64 characters of A-Z a-z 0-9 _ . @ -")
-        }
-    }
-}
-
-/// `POST /logout`: revokes the user's Meshes sessions and clears the cookie.
+/// `POST /logout`: revokes the user's Meshes sessions (so none keeps refreshing after the
+/// next sign-in), then signs out.
 async fn logout(req: HttpRequest, manager: web::Data<SessionManager>) -> HttpResponse {
-    if let Some(user) = signed_in(&req)
-        && let Err(e) = manager.revoke_user(&UserKey::new(&user)).await
-    {
-        tracing::warn!(error = %e, "could not revoke every session at logout");
+    if let Ok(identity) = req.get_identity() {
+        if let Ok(user) = identity.id()
+            && let Err(e) = manager.revoke_user(&UserKey::new(&user)).await
+        {
+            tracing::warn!(error = %e, "could not revoke every session at logout");
+        }
+        identity.logout();
     }
-    let mut gone = user_cookie("");
-    gone.make_removal();
     HttpResponse::SeeOther()
-        .cookie(gone)
         .insert_header((LOCATION, "/"))
         .finish()
 }

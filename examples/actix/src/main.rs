@@ -5,16 +5,16 @@
 //! ```
 //!
 //! then open <http://127.0.0.1:3001/login?user=alice>. Without `MESHES_ACCESS_KEY` the app
-//! runs on meshes-mock, in-process; see `manager_from_env` for the variables.
+//! runs on meshes-mock, in-process; the variables are those of `SessionManager::from_env`.
 
 #[actix_web::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let (manager, _mock) = example_actix::manager_from_env().await?;
+    let (manager, _mock) = meshes_mock::manager_from_env_or_mock().await?;
     let port: u16 = std::env::var("PORT")
         .map_or(Ok(3001), |p| p.parse())
         .map_err(|_| "PORT must be a port number")?;

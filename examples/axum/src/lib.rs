@@ -5,74 +5,24 @@ use std::sync::OnceLock;
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use meshes_axum::meshes_core::embed_js;
-use meshes_axum::meshes_core::session::RedisStore;
-use meshes_axum::{Client, Grant, MeshesLayer, SessionManager, UserKey};
-use meshes_mock::MockMeshes;
+use meshes_axum::{Grant, MeshesLayer, SessionManager, UserKey};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower_sessions::cookie::{Key, SameSite};
+use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
 
-/// Builds the session manager from the environment: real Meshes with `MESHES_ACCESS_KEY`,
-/// `MESHES_SECRET_KEY`, `MESHES_ORG_ID`, `MESHES_WORKSPACE_ID` (and optional
-/// `MESHES_API_URL`), otherwise meshes-mock started in-process (returned, keep it alive).
-/// `MESHES_REDIS_URL` (one node) or `MESHES_REDIS_CLUSTER_NODES` (comma-separated node URLs
-/// of a Redis Cluster) selects the Redis store; `MESHES_EMBED_ORIGIN` seeds the CSP.
-///
-/// # Errors
-///
-/// A missing or malformed variable, or Redis unreachable.
-pub async fn manager_from_env()
--> Result<(SessionManager, Option<MockMeshes>), Box<dyn std::error::Error>> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let (client, workspace, default_origin, mock) = if var("MESHES_ACCESS_KEY").is_some() {
-        let workspace = var("MESHES_WORKSPACE_ID")
-            .ok_or("MESHES_WORKSPACE_ID is not set")?
-            .parse()
-            .map_err(|_| "MESHES_WORKSPACE_ID must be a UUID")?;
-        (
-            Client::from_env()?,
-            workspace,
-            "https://embed.meshes.io".to_owned(),
-            None,
-        )
-    } else {
-        let mock = MockMeshes::start().await?;
-        tracing::info!(api = %mock.api_url(), embed = %mock.embed_origin(), "no MESHES_ACCESS_KEY set: using meshes-mock in-process");
-        (
-            mock.client(),
-            mock.workspace_id(),
-            mock.embed_origin(),
-            Some(mock),
-        )
-    };
-    let mut builder = SessionManager::builder(client)
-        .default_grant(Grant::new().workspace(workspace))
-        .embed_origin(var("MESHES_EMBED_ORIGIN").unwrap_or(default_origin));
-    if let Some(url) = var("MESHES_REDIS_URL") {
-        builder = builder.store(RedisStore::connect(url).await?);
-    } else if let Some(nodes) = var("MESHES_REDIS_CLUSTER_NODES") {
-        // Comma-separated `redis://host:port` URLs of some of the cluster's nodes.
-        let nodes = nodes.split(',').map(str::trim).filter(|n| !n.is_empty());
-        builder = builder.store(RedisStore::cluster_builder(nodes).connect().await?);
-    }
-    Ok((builder.build(), mock))
-}
+/// The session key under which the stand-in login keeps the user id. A real app uses its own
+/// login (axum-login keeps its user in the same kind of session).
+const USER: &str = "user";
 
-/// The cookie the example's stand-in login sets. A real app uses its own login.
-pub const COOKIE: &str = "meshes_example_user";
-
-/// The signed-in user, from the cookie.
-pub fn signed_in(headers: &HeaderMap) -> Option<String> {
-    let cookies = headers.get("cookie")?.to_str().ok()?;
-    cookies
-        .split(';')
-        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
-        .filter(|u| valid_user(u))
-        .map(str::to_owned)
+/// The signed-in user, from the (signed, server-side) session.
+async fn signed_in(session: &Session) -> Option<String> {
+    session.get::<String>(USER).await.ok().flatten()
 }
 
 fn valid_user(u: &str) -> bool {
@@ -104,13 +54,27 @@ async fn metrics() -> Response {
 }
 
 /// The host app: `/`, `/login`, `/logout`, `/metrics`, and the library under `/meshes`.
+///
+/// Sign-in is tower-sessions (a signed cookie holding a random session id; the user id stays
+/// on the server). The order of the layers matters: the session layer is added **last**, so
+/// it runs first and the Meshes routes' resolver finds the session in the request.
 pub fn router(manager: SessionManager) -> Router {
     prometheus();
-    // Who is the user, and what may they see? Here: everyone signed in gets the default grant.
+    // Who is the user, and what may they see? Here: everyone signed in gets the default
+    // grant. The future must not borrow `parts`: clone what it needs first (a `Session` is a
+    // cheap handle).
     let resolver = |parts: &Parts| {
-        let user = signed_in(&parts.headers);
-        async move { user.map(|u| (UserKey::new(u), Grant::new())) }
+        let session = parts.extensions.get::<Session>().cloned();
+        async move {
+            let user = signed_in(&session?).await?;
+            Some((UserKey::new(user), Grant::new()))
+        }
     };
+    // Plain http on 127.0.0.1 here; a real app keeps `Secure` and a key from its secrets.
+    let sessions = SessionManagerLayer::new(MemoryStore::default())
+        .with_secure(false)
+        .with_same_site(SameSite::Lax)
+        .with_signed(Key::generate());
     Router::new()
         .route("/", get(home))
         .route("/login", get(login))
@@ -119,12 +83,13 @@ pub fn router(manager: SessionManager) -> Router {
         .with_state(manager.clone())
         .nest("/meshes", meshes_axum::router())
         .layer(MeshesLayer::new(manager, resolver))
+        .layer(sessions)
 }
 
 /// The host page. Its base CSP allows only itself; the layer adds the embed origin to
 /// `frame-src`.
-async fn home(headers: HeaderMap) -> Response {
-    let body = match signed_in(&headers) {
+async fn home(session: Session) -> Response {
+    let body = match signed_in(&session).await {
         Some(user) => format!(
             r#"<header><strong>Acme</strong> · signed in as <span id="user">{user}</span>
 <form method="post" action="/logout"><button>Sign out</button></form></header>
@@ -152,44 +117,39 @@ struct LoginQuery {
     user: Option<String>,
 }
 
-/// `GET /login?user=<id>`: the stand-in login.
-async fn login(Query(q): Query<LoginQuery>) -> Response {
-    match q.user.filter(|u| valid_user(u)) {
-        Some(user) => (
-            StatusCode::SEE_OTHER,
-            [
-                (
-                    SET_COOKIE,
-                    format!("{COOKIE}={user}; Path=/; HttpOnly; SameSite=Lax"),
-                ),
-                (LOCATION, "/".to_owned()),
-            ],
-        )
-            .into_response(),
-        None => (
+/// `GET /login?user=<id>`: the stand-in login (no password: it is an example).
+async fn login(session: Session, Query(q): Query<LoginQuery>) -> Response {
+    let Some(user) = q.user.filter(|u| valid_user(u)) else {
+        return (
             StatusCode::BAD_REQUEST,
             "user must be 1-64 characters of A-Z a-z 0-9 _ . @ -",
         )
-            .into_response(),
+            .into_response();
+    };
+    // A new session id at sign-in (no fixation), then the user.
+    let signed = async {
+        session.cycle_id().await?;
+        session.insert(USER, &user).await
+    };
+    match signed.await {
+        Ok(()) => Redirect::to("/").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "could not sign in");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     }
 }
 
-/// `POST /logout`: revokes the user's Meshes sessions and clears the cookie.
-async fn logout(State(manager): State<SessionManager>, headers: HeaderMap) -> Response {
-    if let Some(user) = signed_in(&headers)
+/// `POST /logout`: revokes the user's Meshes sessions (so none keeps refreshing after the
+/// next sign-in), then ends the login session.
+async fn logout(State(manager): State<SessionManager>, session: Session) -> Response {
+    if let Some(user) = signed_in(&session).await
         && let Err(e) = manager.revoke_user(&UserKey::new(&user)).await
     {
         tracing::warn!(error = %e, "could not revoke every session at logout");
     }
-    (
-        StatusCode::SEE_OTHER,
-        [
-            (
-                SET_COOKIE,
-                format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
-            ),
-            (LOCATION, "/".to_owned()),
-        ],
-    )
-        .into_response()
+    if let Err(e) = session.flush().await {
+        tracing::error!(error = %e, "could not end the login session");
+    }
+    Redirect::to("/").into_response()
 }

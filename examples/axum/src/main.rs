@@ -5,18 +5,18 @@
 //! ```
 //!
 //! then open <http://127.0.0.1:3000/login?user=alice>. Without `MESHES_ACCESS_KEY` the app
-//! runs on meshes-mock, in-process; see `manager_from_env` for the variables.
+//! runs on meshes-mock, in-process; the variables are those of `SessionManager::from_env`.
 
 use std::net::Ipv4Addr;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let (manager, _mock) = example_axum::manager_from_env().await?;
+    let (manager, _mock) = meshes_mock::manager_from_env_or_mock().await?;
     let port: u16 = std::env::var("PORT")
         .map_or(Ok(3000), |p| p.parse())
         .map_err(|_| "PORT must be a port number")?;

@@ -1,5 +1,6 @@
 //! End to end in a real browser: the example apps (both adapters) on meshes-mock, driven in
-//! headless Chromium through chromedriver (Debian's `chromium` and `chromium-driver`).
+//! headless Chromium through chromedriver (Debian's `chromium` and `chromium-driver`, found on
+//! `PATH`), with the fantoccini WebDriver client.
 //!
 //! Without them the test prints a notice and passes; with `CI=true` a missing browser fails.
 

@@ -1,109 +1,122 @@
-//! Just enough of the W3C WebDriver protocol, over reqwest, to drive chromedriver.
+//! Chromium through chromedriver, driven with [fantoccini]. The browser and the driver are
+//! found on `PATH` (or named by `CHROME` / `CHROMEDRIVER`), never at a fixed path.
 
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use base64::Engine as _;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
+/// A chromedriver process, killed on drop.
 pub(crate) struct Browser {
     child: Child,
     url: String,
-    http: reqwest::Client,
-    profile: std::path::PathBuf,
+    chrome: PathBuf,
+    profiles: PathBuf,
 }
 
-pub(crate) struct Session {
-    base: String,
-    http: reqwest::Client,
+/// One browser session (a window with its own profile).
+pub(crate) struct Session(Client);
+
+/// The first of `names` that is an executable on `PATH`, or the path in `var`.
+fn find(var: &str, names: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(var) {
+        return Some(PathBuf::from(path));
+    }
+    let dirs: Vec<PathBuf> = std::env::split_paths(&std::env::var_os("PATH")?).collect();
+    names
+        .iter()
+        .flat_map(|name| dirs.iter().map(move |dir| dir.join(name)))
+        .find(|path| is_executable(path))
 }
 
-fn installed(bin: &str) -> bool {
-    Command::new(bin)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 impl Browser {
-    /// Starts chromedriver, or `None` with a notice when Chromium is not installed (a failure
-    /// under `CI=true`).
+    /// Starts chromedriver, or `None` with a notice when Chromium or chromedriver is not
+    /// installed (a failure under `CI=true`).
     pub(crate) async fn start() -> Option<Self> {
-        if !installed("chromedriver") || !installed("chromium") {
+        let chrome = find(
+            "CHROME",
+            &[
+                "chromium",
+                "chromium-browser",
+                "google-chrome",
+                "google-chrome-stable",
+                "chrome",
+            ],
+        );
+        let driver = find("CHROMEDRIVER", &["chromedriver"]);
+        let (Some(chrome), Some(driver)) = (chrome, driver) else {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
                 "CI=true but chromium / chromedriver are not installed (apt-get install chromium chromium-driver)"
             );
-            eprintln!("NOTICE: chromium or chromedriver not found; skipping the browser test");
+            eprintln!(
+                "NOTICE: chromium or chromedriver not found on PATH; skipping the browser test"
+            );
             return None;
-        }
+        };
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new("chromedriver")
+        let child = Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver");
-        let browser = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap(),
-            profile: std::env::temp_dir().join(format!("meshes-e2e-{}-{port}", std::process::id())),
-        };
-        for _ in 0..100 {
-            if browser
-                .http
-                .get(format!("{}/status", browser.url))
-                .send()
-                .await
-                .is_ok()
-            {
-                return Some(browser);
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                let profiles =
+                    std::env::temp_dir().join(format!("meshes-e2e-{}-{port}", std::process::id()));
+                return Some(Self {
+                    child,
+                    url,
+                    chrome,
+                    profiles,
+                });
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("chromedriver did not start");
     }
 
+    /// A new session with a fresh profile.
     pub(crate) async fn session(&self) -> Session {
-        let caps = json!({"capabilities": {"alwaysMatch": {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let profile = self.profiles.join(n.to_string());
+        let caps = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
+                "binary": self.chrome,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          "--disable-quic", "--no-first-run", "--disable-background-networking",
                          "--disable-component-update", "--disable-sync", "--window-size=1200,1000",
-                         format!("--user-data-dir={}", self.profile.display())]
+                         format!("--user-data-dir={}", profile.display())]
             }
-        }}});
-        let resp: Value = self
-            .http
-            .post(format!("{}/session", self.url))
-            .json(&caps)
-            .send()
+        });
+        let Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        // chromedriver is on loopback, over plain http.
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&self.url)
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let id = resp["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {resp}"));
-        Session {
-            base: format!("{}/session/{id}", self.url),
-            http: self.http.clone(),
-        }
+            .expect("a chromedriver session");
+        Session(client)
     }
 }
 
@@ -111,73 +124,68 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
+        let _ = std::fs::remove_dir_all(&self.profiles);
+    }
+}
+
+/// Chromedriver's own endpoint for DevTools commands.
+#[derive(Debug)]
+struct Cdp(Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.0.to_string()))
     }
 }
 
 impl Session {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let v: Value = req.send().await.unwrap().json().await.unwrap();
-        if let Some(err) = v["value"].get("error") {
-            panic!("webdriver {path}: {err} {}", v["value"]["message"]);
-        }
-        v["value"].clone()
-    }
-
     pub(crate) async fn goto(&self, url: &str) {
-        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
-            .await;
+        self.0.goto(url).await.unwrap();
     }
 
+    /// Runs `script` in the current browsing context and returns its value.
     pub(crate) async fn exec(&self, script: &str, args: Vec<Value>) -> Value {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({"script": script, "args": args})),
-        )
-        .await
+        self.0
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
     /// Switches into the frame `css` selects, or back to the top document with `None`.
     pub(crate) async fn switch_to_frame(&self, css: Option<&str>) {
-        let id = match css {
+        match css {
             Some(css) => {
-                let el = self
-                    .call(
-                        reqwest::Method::POST,
-                        "/element",
-                        Some(json!({"using": "css selector", "value": css})),
-                    )
-                    .await;
-                json!({ ELEMENT: el[ELEMENT] })
+                let frame = self.0.find(Locator::Css(css)).await.unwrap();
+                frame.enter_frame().await.unwrap();
             }
-            None => Value::Null,
-        };
-        self.call(reqwest::Method::POST, "/frame", Some(json!({"id": id})))
-            .await;
+            None => self.0.enter_parent_frame().await.unwrap(),
+        }
     }
 
+    /// A DevTools command, e.g. `Page.setBypassCSP`.
     pub(crate) async fn cdp(&self, cmd: &str, params: Value) -> Value {
-        self.call(
-            reqwest::Method::POST,
-            "/goog/cdp/execute",
-            Some(json!({"cmd": cmd, "params": params})),
-        )
-        .await
-    }
-
-    pub(crate) async fn screenshot(&self) -> Vec<u8> {
-        let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
-        base64::engine::general_purpose::STANDARD
-            .decode(b64.as_str().unwrap())
+        self.0
+            .issue_cmd(Cdp(json!({"cmd": cmd, "params": params})))
+            .await
             .unwrap()
     }
 
-    pub(crate) async fn close(&self) {
-        let _ = self.http.delete(&self.base).send().await;
+    pub(crate) async fn screenshot(&self) -> Vec<u8> {
+        self.0.screenshot().await.unwrap()
+    }
+
+    pub(crate) async fn close(self) {
+        let _ = self.0.close().await;
     }
 }

@@ -98,6 +98,7 @@ async fn run(adapter: Adapter) -> usize {
         let resp = http
             .post(format!("{app}/meshes/sessions/{}/refresh", s.session_id))
             .header("x-user", user.as_str())
+            .header("content-type", "application/json")
             .body(r#"{"generation":0}"#)
             .send()
             .await
@@ -141,6 +142,7 @@ async fn run(adapter: Adapter) -> usize {
         let resp = http
             .post(format!("{app}/meshes/sessions"))
             .header("x-user", user.as_str())
+            .header("content-type", "application/json")
             .send()
             .await
             .unwrap();

@@ -146,6 +146,7 @@ fn check(adapter: Adapter) -> usize {
         .block_on(
             http.post(format!("{}/meshes/sessions", app.url))
                 .header("x-user", "alice")
+                .header("content-type", "application/json")
                 .send(),
         )
         .unwrap();

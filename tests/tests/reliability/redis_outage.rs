@@ -61,6 +61,7 @@ async fn outage(adapter: Adapter, mut redis: Redis) {
     let mint = || {
         http.post(format!("{url}/meshes/sessions"))
             .header("x-user", "alice")
+            .header("content-type", "application/json")
             .send()
     };
     let s: serde_json::Value = mint().await.unwrap().json().await.unwrap();
@@ -83,6 +84,7 @@ async fn outage(adapter: Adapter, mut redis: Redis) {
         let r = http
             .post(format!("{url}/meshes/sessions/{id}/refresh"))
             .header("x-user", "alice")
+            .header("content-type", "application/json")
             .send()
             .await
             .unwrap();

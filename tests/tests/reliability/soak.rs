@@ -103,12 +103,14 @@ async fn soak() {
                 (url.clone(), ok.clone(), errors.clone(), requests.clone());
             tokio::spawn(async move {
                 let http = reqwest::Client::new();
-                let cookie = format!("{}=user{}", example_axum::COOKIE, w % 50);
+                let cookie =
+                    meshes_test_support::login::sign_in(&url, &format!("user{}", w % 50)).await;
                 let mut n = 0u64;
                 while Instant::now() < deadline {
                     n += 1;
                     let mint = http
                         .post(format!("{url}/meshes/sessions"))
+                        .header("origin", &url)
                         .header("cookie", &cookie)
                         .send()
                         .await;
@@ -130,6 +132,7 @@ async fn soak() {
                     for g in 0..3 {
                         let r = http
                             .post(format!("{url}/meshes/sessions/{id}/refresh"))
+                            .header("origin", &url)
                             .header("cookie", &cookie)
                             .body(format!(r#"{{"generation":{g}}}"#))
                             .send()
@@ -153,6 +156,7 @@ async fn soak() {
                     if n.is_multiple_of(4) {
                         let r = http
                             .delete(format!("{url}/meshes/sessions/{id}"))
+                            .header("origin", &url)
                             .header("cookie", &cookie)
                             .send()
                             .await;

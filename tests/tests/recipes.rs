@@ -1,0 +1,137 @@
+//! The recipes with a real login, as the example apps build them: axum with tower-sessions
+//! (a signed cookie; the resolver clones the `Session` handle out of the request), actix-web
+//! with actix-identity on actix-session (a private cookie). Sign in through the login layer,
+//! mint, sign out: every session the user held is revoked at Meshes, and the cookie no longer
+//! signs anyone in.
+
+use std::net::TcpListener;
+
+use meshes_mock::{Endpoint, MockMeshes};
+use meshes_test_support::login::sign_in;
+
+#[derive(Clone, Copy, Debug)]
+enum Adapter {
+    Axum,
+    Actix,
+}
+
+fn serve(adapter: Adapter, mock: &MockMeshes) -> String {
+    let manager = mock.manager_builder().build();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    match adapter {
+        Adapter::Axum => {
+            listener.set_nonblocking(true).unwrap();
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            tokio::spawn(async move {
+                axum::serve(listener, example_axum::router(manager))
+                    .await
+                    .unwrap()
+            });
+        }
+        Adapter::Actix => {
+            std::thread::spawn(move || {
+                actix_web::rt::System::new()
+                    .block_on(example_actix::serve(listener, manager))
+                    .unwrap();
+            });
+        }
+    }
+    url
+}
+
+async fn sign_in_mint_sign_out(adapter: Adapter) {
+    let mock = MockMeshes::start().await.unwrap();
+    let url = serve(adapter, &mock);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mint = |cookie: Option<&str>| {
+        let mut req = http
+            .post(format!("{url}/meshes/sessions"))
+            .header("origin", &url)
+            .header("content-type", "application/json");
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send()
+    };
+
+    // Nobody signed in: 401. A cookie the app did not sign: 401 too.
+    assert_eq!(mint(None).await.unwrap().status().as_u16(), 401);
+    for forged in ["meshes_example_user=alice", "id=alice", "user=alice"] {
+        assert_eq!(
+            mint(Some(forged)).await.unwrap().status().as_u16(),
+            401,
+            "{forged}"
+        );
+    }
+
+    let cookie = sign_in(&url, "alice").await;
+    assert!(
+        !cookie.contains("alice"),
+        "the cookie does not carry the user id in clear"
+    );
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let r = mint(Some(&cookie)).await.unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{adapter:?}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        ids.push(body["session_id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        let s = mock.session(id).unwrap();
+        assert_eq!(s.external_user_id.as_deref(), Some("alice"));
+        assert_eq!(s.status, "active");
+    }
+    let page = http
+        .get(format!("{url}/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"<span id="user">alice</span>"#), "{page}");
+
+    // Sign out: every session of alice is revoked upstream, the cookie signs nobody in.
+    let out = http
+        .post(format!("{url}/logout"))
+        .header("origin", &url)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status().as_u16(), 303);
+    // actix-session clears its cookie in the answer; tower-sessions forgets the id server-side.
+    for id in &ids {
+        assert_eq!(mock.session(id).unwrap().status, "revoked", "{adapter:?}");
+    }
+    assert_eq!(mock.calls(Endpoint::Revoke), ids.len());
+    let after = match adapter {
+        // The old cookie, replayed: the server-side session is gone.
+        Adapter::Axum => cookie.clone(),
+        // The cookie the logout answer set (empty session), as the browser keeps it.
+        Adapter::Actix => out
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.split(';').next())
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
+    assert_eq!(mint(Some(&after)).await.unwrap().status().as_u16(), 401);
+    assert_eq!(mock.calls(Endpoint::Create), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_with_tower_sessions() {
+    sign_in_mint_sign_out(Adapter::Axum).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_with_actix_identity_and_actix_session() {
+    sign_in_mint_sign_out(Adapter::Actix).await;
+}
