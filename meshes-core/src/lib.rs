@@ -154,7 +154,3 @@ macro_rules! __csp_setters {
         }
     };
 }
-
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
