@@ -31,6 +31,13 @@ use crate::session::{Grant, UserKey};
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
 /// # }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a meshes-rs resolver for `{Req}`",
+    label = "a resolver is needed here",
+    note = "a resolver is `|req: &{Req}| {{ let x = /* take or clone from req */; async move {{ /* use x */ }} }}`: \
+            its future must not borrow the request (and, in meshes-axum, must be `Send`)",
+    note = "return `Option<(UserKey, Grant)>`: `None` when nobody is signed in"
+)]
 pub trait Resolver<Req: ?Sized>: Send + Sync + 'static {
     /// The future [`resolve`](Self::resolve) returns (meshes-axum needs it to be `Send`).
     type Future: Future<Output = Option<(UserKey, Grant)>> + 'static;
