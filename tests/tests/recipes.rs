@@ -4,45 +4,16 @@
 //! mint, sign out: every session the user held is revoked at Meshes, and the cookie no longer
 //! signs anyone in.
 
-use std::net::TcpListener;
+#[path = "example_apps/mod.rs"]
+mod example_apps;
 
+use example_apps::{Adapter, serve};
 use meshes_mock::{Endpoint, MockMeshes};
 use meshes_test_support::login::sign_in;
 
-#[derive(Clone, Copy, Debug)]
-enum Adapter {
-    Axum,
-    Actix,
-}
-
-fn serve(adapter: Adapter, mock: &MockMeshes) -> String {
-    let manager = mock.manager_builder().build();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    match adapter {
-        Adapter::Axum => {
-            listener.set_nonblocking(true).unwrap();
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            tokio::spawn(async move {
-                axum::serve(listener, example_axum::router(manager))
-                    .await
-                    .unwrap()
-            });
-        }
-        Adapter::Actix => {
-            std::thread::spawn(move || {
-                actix_web::rt::System::new()
-                    .block_on(example_actix::serve(listener, manager))
-                    .unwrap();
-            });
-        }
-    }
-    url
-}
-
 async fn sign_in_mint_sign_out(adapter: Adapter) {
     let mock = MockMeshes::start().await.unwrap();
-    let url = serve(adapter, &mock);
+    let url = serve(adapter, mock.manager_builder().build());
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

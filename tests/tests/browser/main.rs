@@ -4,46 +4,18 @@
 //!
 //! Without them the test prints a notice and passes; with `CI=true` a missing browser fails.
 
+#[path = "../example_apps/mod.rs"]
+mod example_apps;
 mod webdriver;
 
-use std::net::TcpListener;
 use std::time::Duration;
 
+use example_apps::{Adapter, serve};
 use meshes_core::session::{Grant, SessionManager};
 use meshes_mock::{Endpoint, MockMeshes};
 use serde_json::{Value, json};
 
 use webdriver::{Browser, Session};
-
-#[derive(Clone, Copy, Debug)]
-enum Adapter {
-    Axum,
-    Actix,
-}
-
-fn serve(adapter: Adapter, manager: SessionManager) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    match adapter {
-        Adapter::Axum => {
-            listener.set_nonblocking(true).unwrap();
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            tokio::spawn(async move {
-                axum::serve(listener, example_axum::router(manager))
-                    .await
-                    .unwrap()
-            });
-        }
-        Adapter::Actix => {
-            std::thread::spawn(move || {
-                actix_web::rt::System::new()
-                    .block_on(example_actix::serve(listener, manager))
-                    .unwrap();
-            });
-        }
-    }
-    url
-}
 
 const FRAME: &str = "#meshes iframe";
 

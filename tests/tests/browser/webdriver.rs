@@ -74,21 +74,20 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver");
-        let url = format!("http://127.0.0.1:{port}");
+        let browser = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            chrome,
+            profiles: std::env::temp_dir()
+                .join(format!("meshes-e2e-{}-{port}", std::process::id())),
+        };
         for _ in 0..200 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                let profiles =
-                    std::env::temp_dir().join(format!("meshes-e2e-{}-{port}", std::process::id()));
-                return Some(Self {
-                    child,
-                    url,
-                    chrome,
-                    profiles,
-                });
+                return Some(browser);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("chromedriver did not start");
+        panic!("chromedriver did not start"); // `browser` is dropped: the driver is killed
     }
 
     /// A new session with a fresh profile.
