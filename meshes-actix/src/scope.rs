@@ -2,7 +2,7 @@
 //! the contract (JSON shapes, the status table, the same-site rule).
 
 use actix_web::http::header::HeaderMap;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, Scope, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, Scope, web};
 use meshes_core::__private::{BodyError, PATHS, RequestHeader, RequestHeaders, RouteRequest};
 
 use crate::error::into_response;
@@ -52,6 +52,11 @@ async fn handle(req: HttpRequest, payload: web::Payload) -> HttpResponse {
             Err(_) => Err(BodyError::TooLarge),
         }
     };
-    let resolve = || state.0.resolver()(&req);
+    let resolve = |hints| {
+        if let Some(hints) = hints {
+            req.extensions_mut().insert(hints);
+        }
+        state.0.resolver()(&req)
+    };
     into_response(state.0.handle(request, read, resolve).await)
 }

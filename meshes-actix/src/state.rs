@@ -8,12 +8,13 @@ use std::sync::Arc;
 use actix_web::HttpRequest;
 use actix_web::dev::ServiceRequest;
 use meshes_core::__private::Routes;
+use meshes_core::routes::Resolution;
 use meshes_core::routes::Resolver;
-use meshes_core::session::{Grant, SessionManager, UserKey};
+use meshes_core::session::SessionManager;
 
 /// Resolver futures need not be `Send`: actix runs each worker on one thread.
 type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
-type DynResolver = dyn Fn(&HttpRequest) -> LocalBoxFuture<Option<(UserKey, Grant)>> + Send + Sync;
+type DynResolver = dyn Fn(&HttpRequest) -> LocalBoxFuture<Resolution> + Send + Sync;
 
 /// The library's state (cheap to clone). Register it with `App::app_data(state.clone())`;
 /// the [scope](crate::scope) and the [extractor](crate::MeshesSession) read it from there.
@@ -26,8 +27,10 @@ impl MeshesState {
     /// [`HttpRequest`] (see [`Resolver`]; its future need not be `Send`), and default route
     /// settings.
     pub fn new(manager: SessionManager, resolver: impl Resolver<HttpRequest>) -> Self {
-        let resolver =
-            move |req: &HttpRequest| -> LocalBoxFuture<_> { Box::pin(resolver.resolve(req)) };
+        let resolver = move |req: &HttpRequest| -> LocalBoxFuture<_> {
+            let resolved = resolver.resolve(req);
+            Box::pin(async move { resolved.await.into() })
+        };
         Self(Routes::new(manager, Arc::new(resolver)))
     }
 

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use http::request::Parts;
 use meshes_core::__private::Routes;
-use meshes_core::session::{BoxFuture, Grant, SessionManager, UserKey};
+use meshes_core::routes::Resolution;
+use meshes_core::session::{BoxFuture, SessionManager};
 use tower_layer::Layer;
 
 use crate::Resolver;
@@ -31,8 +32,10 @@ impl MeshesLayer {
         R::Future: Send,
     {
         let frame_src = FrameSrcLayer::new(manager.embed_origins());
-        let resolver =
-            move |parts: &Parts| -> BoxFuture<'static, _> { Box::pin(resolver.resolve(parts)) };
+        let resolver = move |parts: &Parts| -> BoxFuture<'static, _> {
+            let resolved = resolver.resolve(parts);
+            Box::pin(async move { resolved.await.into() })
+        };
         let state = Routes::new(manager, Arc::new(resolver) as Arc<DynResolver>);
         Self { state, frame_src }
     }
@@ -51,7 +54,7 @@ impl<S> Layer<S> for MeshesLayer {
     }
 }
 
-type DynResolver = dyn Fn(&Parts) -> BoxFuture<'static, Option<(UserKey, Grant)>> + Send + Sync;
+type DynResolver = dyn Fn(&Parts) -> BoxFuture<'static, Resolution> + Send + Sync;
 
 /// The library's state, put in every request's extensions by [`MeshesLayer`].
 pub(crate) type MeshesState = Routes<DynResolver>;

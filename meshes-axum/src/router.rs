@@ -42,6 +42,20 @@ async fn handle(mut req: Request) -> Response {
             .await
             .map_err(|_| BodyError::TooLarge)
     };
-    let resolve = || state.resolver()(&parts);
+    let resolve = |hints| match hints {
+        None => state.resolver()(&parts),
+        // A mint's hints go in the extensions of a copy of the request head (the original
+        // is borrowed by `request`); only mints that carry hints pay for the copy.
+        Some(hints) => {
+            let (mut head, ()) = http::Request::new(()).into_parts();
+            head.method = parts.method.clone();
+            head.uri = parts.uri.clone();
+            head.version = parts.version;
+            head.headers = parts.headers.clone();
+            head.extensions = parts.extensions.clone();
+            head.extensions.insert(hints);
+            state.resolver()(&head)
+        }
+    };
     state.handle(request, read, resolve).await.map(Body::from)
 }

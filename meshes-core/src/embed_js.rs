@@ -14,8 +14,39 @@
 //! <script src="/meshes/embed.js?v=…" defer></script>
 //! ```
 //!
-//! or, from your own script: `const embed = MeshesEmbed.mount(el, { basePath: '/meshes',
-//! minHeight: 480, onError: console.error }); … embed.unmount();`
+//! or `<meshes-embed base-path="/meshes" launch-page="rules"></meshes-embed>`, or from your own
+//! script: `const embed = MeshesEmbed.mount(el, { basePath: '/meshes', launchPage: 'rules' });
+//! … embed.unmount();`. [`TYPES`] (served at `<mount>/embed.d.ts`) declares the API, the
+//! options and every event's detail for TypeScript.
+//!
+//! **Inputs are hostile.** `basePath` must be a same-origin absolute path (`/…`; not `//…`, no
+//! scheme, no backslash), else nothing is fetched; a `launch_url` is used only when it is an
+//! absolute `https:` URL (`http:` only while the page itself is `http:` on `localhost`,
+//! `127.0.0.1` or `[::1]`); numeric options fall back to their defaults. Requests send JSON,
+//! never follow redirects and time out (15 s by default).
+//!
+//! **Events**, dispatched on the container and bubbling (so `document.addEventListener`
+//! works); no detail ever holds a token or a launch URL:
+//!
+//! | event | when | `detail` |
+//! |---|---|---|
+//! | `meshes:mounted` | the launch URL is set on the iframe | `{sessionId}` |
+//! | `meshes:authenticated` | the token was sent after the iframe's `meshes:ready` | `{sessionId}` |
+//! | `meshes:refreshed` | a refreshed token was sent | `{sessionId, generation}` |
+//! | `meshes:navigate` | the iframe navigated | its message's plain fields |
+//! | `meshes:error` | a request failed, or an input was refused | `{status, code, message, retrying}` (`status` 0: network error or timeout) |
+//! | `meshes:expired` | it gave up (after `retries`, or on an error that retrying cannot fix) | `{}` |
+//! | `meshes:logout` (on `document`) | every embed of the origin was unmounted | `{}` |
+//!
+//! **Resilience.** Network errors, timeouts, 429 and 5xx are retried with backoff (1 s, 2 s, …
+//! 30 s, at least `Retry-After`); after giving up it resumes when the tab is shown again or the
+//! browser is back online. A 404, 410 or 422 on refresh mints a new session. A 401, or
+//! `MeshesEmbed.logout()`, unmounts every embed in every tab of the origin (`BroadcastChannel`).
+//!
+//! **Session hints.** `data-launch-page`, `data-session-type`, `data-resource-type` and
+//! `data-resource-id` (options `launchPage` …) travel in the mint request body, e.g.
+//! `{"launch_page": "rules"}`; the app's resolver decides what they grant (see
+//! [`routes::MintHints`](crate::routes::MintHints)).
 //!
 //! ```
 //! use meshes_core::embed_js;
@@ -30,21 +61,48 @@ use sha2::{Digest, Sha256};
 /// The script.
 pub const SOURCE: &str = include_str!("../assets/embed.js");
 
-static VERSION: LazyLock<String> = LazyLock::new(|| {
-    let digest = Sha256::digest(SOURCE.as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
-});
+/// TypeScript declarations of the script's API, options and events, served next to it at
+/// `GET <mount>/embed.d.ts`.
+pub const TYPES: &str = include_str!("../assets/embed.d.ts");
 
-static ETAG: LazyLock<String> = LazyLock::new(|| format!("\"{}\"", *VERSION));
+/// A served file: its content and a short hash of it.
+pub(crate) struct Asset {
+    body: &'static str,
+    content_type: &'static str,
+    version: LazyLock<String>,
+    etag: LazyLock<String>,
+}
+
+fn hash(body: &str) -> String {
+    Sha256::digest(body.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub(crate) static SCRIPT: Asset = Asset {
+    body: SOURCE,
+    content_type: "text/javascript; charset=utf-8",
+    version: LazyLock::new(|| hash(SOURCE)),
+    etag: LazyLock::new(|| format!("\"{}\"", hash(SOURCE))),
+};
+
+pub(crate) static DECLARATIONS: Asset = Asset {
+    body: TYPES,
+    content_type: "application/typescript; charset=utf-8",
+    version: LazyLock::new(|| hash(TYPES)),
+    etag: LazyLock::new(|| format!("\"{}\"", hash(TYPES))),
+};
 
 /// A short hash of the script's content, for cache busting (`?v=`) and the `ETag`.
 pub fn version() -> &'static str {
-    &VERSION
+    &SCRIPT.version
 }
 
 /// The `ETag` the script is served with.
+#[cfg(test)]
 pub(crate) fn etag() -> &'static str {
-    &ETAG
+    &SCRIPT.etag
 }
 
 /// The URL path of the versioned script under a mount path, for `<script src>`.
@@ -52,7 +110,7 @@ pub fn script_path(mount: &str) -> String {
     format!("{}/embed.js?v={}", mount.trim_end_matches('/'), version())
 }
 
-/// How to answer `GET <mount>/embed.js`.
+/// How to answer `GET <mount>/embed.js` (or `embed.d.ts`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub(crate) struct ScriptReply {
@@ -66,21 +124,27 @@ pub(crate) struct ScriptReply {
 
 /// The answer for a request with this `If-None-Match` and query string. A URL carrying the
 /// current `v=` is cached for a year (`immutable`); without it, for five minutes.
-pub(crate) fn reply(if_none_match: Option<&[u8]>, query: Option<&str>) -> ScriptReply {
-    let versioned = query.is_some_and(|q| q.split('&').any(|kv| kv == format!("v={}", version())));
+pub(crate) fn reply(
+    asset: &'static Asset,
+    if_none_match: Option<&[u8]>,
+    query: Option<&str>,
+) -> ScriptReply {
+    let version = format!("v={}", *asset.version);
+    let versioned = query.is_some_and(|q| q.split('&').any(|kv| kv == version));
     let cache = if versioned {
         "public, max-age=31536000, immutable"
     } else {
         "public, max-age=300"
     };
+    let etag = asset.etag.as_str();
     let mut headers = vec![
         ("cache-control", cache.to_owned()),
-        ("etag", etag().to_owned()),
+        ("etag", etag.to_owned()),
         ("x-content-type-options", "nosniff".to_owned()),
     ];
     let matches = if_none_match.is_some_and(|v| {
         v.split(|b| *b == b',').map(<[u8]>::trim_ascii).any(|t| {
-            t == b"*" || t == etag().as_bytes() || t.strip_prefix(b"W/") == Some(etag().as_bytes())
+            t == b"*" || t == etag.as_bytes() || t.strip_prefix(b"W/") == Some(etag.as_bytes())
         })
     });
     if matches {
@@ -90,11 +154,11 @@ pub(crate) fn reply(if_none_match: Option<&[u8]>, query: Option<&str>) -> Script
             body: "",
         };
     }
-    headers.push(("content-type", "text/javascript; charset=utf-8".to_owned()));
+    headers.push(("content-type", asset.content_type.to_owned()));
     ScriptReply {
         status: 200,
         headers,
-        body: SOURCE,
+        body: asset.body,
     }
 }
 
@@ -126,10 +190,18 @@ mod tests {
 
     #[test]
     fn revalidation() {
-        assert_eq!(reply(Some(b"\"other\", W/".as_slice()), None).status, 200);
+        assert_eq!(
+            reply(&SCRIPT, Some(b"\"other\", W/".as_slice()), None).status,
+            200
+        );
         let weak = format!("W/{}", etag());
-        assert_eq!(reply(Some(weak.as_bytes()), None).status, 304);
-        let r = reply(None, Some("v=stale"));
+        assert_eq!(reply(&SCRIPT, Some(weak.as_bytes()), None).status, 304);
+        assert_eq!(
+            reply(&DECLARATIONS, Some(weak.as_bytes()), None).status,
+            200,
+            "each file has its own ETag"
+        );
+        let r = reply(&SCRIPT, None, Some("v=stale"));
         assert!(
             r.headers
                 .iter()

@@ -7,7 +7,9 @@
 //! | `POST /sessions` | 200 `{"session_id", "access_token", "launch_url", "expires_at", "generation"}` |
 //! | `POST /sessions/{session_id}/refresh`, body empty or `{"generation": n}` | 200 `{"session_id", "access_token", "expires_at", "generation"}` |
 //! | `DELETE /sessions/{session_id}` | 204 |
+//! | `POST /sessions`, body empty or [`MintHints`] (`{"launch_page": "rules"}`) | (the mint above; the hints reach the resolver) |
 //! | `GET /embed.js` | 200 the [browser helper](crate::embed_js) (`ETag`, 304 on a match) |
+//! | `GET /embed.d.ts` | 200 its [TypeScript declarations](crate::embed_js::TYPES) |
 //!
 //! Every answer about sessions carries `Cache-Control: no-store`. Another method on a known
 //! path is 405 with `Allow`. Errors are `{"error": "<code>", "message": "<text>"}` and never
@@ -19,6 +21,8 @@
 //! | malformed session id in the path | 400 | `bad_request` | TRACE |
 //! | no signed-in user (the resolver said `None`; the line says so, to catch a wrong layer order) | 401 | `unauthenticated` | DEBUG |
 //! | POST/DELETE from another site | 403 | `cross_site` | TRACE |
+//! | the resolver refused the mint's hints ([`Resolution::Refused`]) | 403 | `forbidden` | TRACE |
+//! | malformed mint hints (the message names the field) | 400 | `bad_request` | TRACE |
 //! | unknown session, or another user's | 404 | `not_found` | TRACE |
 //! | session expired or revoked (Meshes 404/409 on refresh): mint again | 410 | `gone` | TRACE |
 //! | body over the limit | 413 | `payload_too_large` | TRACE |
@@ -44,6 +48,7 @@
 pub(crate) mod body;
 mod error;
 pub(crate) mod handler;
+mod hints;
 mod resolver;
 
 use bytes::Bytes;
@@ -51,6 +56,7 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
 
 pub use error::RouteError;
+pub use hints::{MintHints, Resolution};
 pub use resolver::Resolver;
 
 /// Default cap on a request body (refresh bodies are a few bytes).

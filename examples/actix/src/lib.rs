@@ -11,6 +11,8 @@ use actix_web::cookie::{Key, SameSite};
 use actix_web::http::header::{CONTENT_SECURITY_POLICY, LOCATION};
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
 use meshes_actix::meshes_core::embed_js;
+use meshes_actix::meshes_core::model::SessionType;
+use meshes_actix::meshes_core::routes::{MintHints, Resolution};
 use meshes_actix::{FrameSrc, Grant, MeshesState, SessionManager, UserKey};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
@@ -57,11 +59,18 @@ async fn metrics() -> HttpResponse {
 ///
 /// When the server cannot start.
 pub async fn serve(listener: TcpListener, manager: SessionManager) -> std::io::Result<()> {
-    // Who is the user, and what may they see? Here: everyone signed in gets the default
-    // grant. Read what the future needs from the request first; it must not borrow `req`.
+    // Who is the user, and what may they see (the same rule as the axum example's)? Read
+    // what the future needs from the request first (the user, the page's hints, if any); it
+    // must not borrow `req`.
     let resolver = |req: &HttpRequest| {
         let user = signed_in(req);
-        async move { user.map(|u| (UserKey::new(u), Grant::new())) }
+        let hints = req.extensions().get::<MintHints>().cloned();
+        async move {
+            match user {
+                Some(user) => grant_for(UserKey::new(user), hints.as_ref()),
+                None => Resolution::Nobody,
+            }
+        }
     };
     let meshes = MeshesState::new(manager.clone(), resolver);
     // A real app loads its key from its secrets, so that sign-ins survive a restart.
@@ -88,6 +97,18 @@ pub async fn serve(listener: TcpListener, manager: SessionManager) -> std::io::R
     .listen(listener)?
     .run()
     .await
+}
+
+/// What a signed-in user may open: here anyone may pick the launch page and the session type
+/// the page asks for (a real app decides per user); resource sessions are refused (403).
+pub fn grant_for(user: UserKey, hints: Option<&MintHints>) -> Resolution {
+    match hints {
+        Some(h) if h.resource().is_some() || h.session_type() == Some(&SessionType::Resource) => {
+            Resolution::Refused
+        }
+        Some(h) => Resolution::User(user, h.apply(Grant::new())),
+        None => Resolution::User(user, Grant::new()),
+    }
 }
 
 /// The host page. Its base CSP allows only itself; the middleware adds the embed origin to

@@ -11,6 +11,8 @@ use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use meshes_axum::meshes_core::embed_js;
+use meshes_axum::meshes_core::model::SessionType;
+use meshes_axum::meshes_core::routes::{MintHints, Resolution};
 use meshes_axum::{Grant, MeshesLayer, SessionManager, UserKey};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower_sessions::cookie::{Key, SameSite};
@@ -60,14 +62,19 @@ async fn metrics() -> Response {
 /// it runs first and the Meshes routes' resolver finds the session in the request.
 pub fn router(manager: SessionManager) -> Router {
     prometheus();
-    // Who is the user, and what may they see? Here: everyone signed in gets the default
-    // grant. The future must not borrow `parts`: clone what it needs first (a `Session` is a
-    // cheap handle).
+    // Who is the user, and what may they see? The future must not borrow `parts`: clone
+    // what it needs first (a `Session` is a cheap handle; the page's hints, if any).
     let resolver = |parts: &Parts| {
         let session = parts.extensions.get::<Session>().cloned();
+        let hints = parts.extensions.get::<MintHints>().cloned();
         async move {
-            let user = signed_in(&session?).await?;
-            Some((UserKey::new(user), Grant::new()))
+            match session {
+                Some(session) => match signed_in(&session).await {
+                    Some(user) => grant_for(UserKey::new(user), hints.as_ref()),
+                    None => Resolution::Nobody,
+                },
+                None => Resolution::Nobody,
+            }
         }
     };
     // Plain http on 127.0.0.1 here; a real app keeps `Secure` and a key from its secrets.
@@ -84,6 +91,18 @@ pub fn router(manager: SessionManager) -> Router {
         .nest("/meshes", meshes_axum::router())
         .layer(MeshesLayer::new(manager, resolver))
         .layer(sessions)
+}
+
+/// What a signed-in user may open: here anyone may pick the launch page and the session type
+/// the page asks for (a real app decides per user); resource sessions are refused (403).
+pub fn grant_for(user: UserKey, hints: Option<&MintHints>) -> Resolution {
+    match hints {
+        Some(h) if h.resource().is_some() || h.session_type() == Some(&SessionType::Resource) => {
+            Resolution::Refused
+        }
+        Some(h) => Resolution::User(user, h.apply(Grant::new())),
+        None => Resolution::User(user, Grant::new()),
+    }
 }
 
 /// The host page. Its base CSP allows only itself; the layer adds the embed origin to

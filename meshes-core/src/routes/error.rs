@@ -93,6 +93,15 @@ impl RouteError {
         ))
     }
 
+    /// 403: the resolver refused what the request asked for.
+    pub(crate) fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this kind of session is not available to the signed-in user",
+        )
+    }
+
     pub(crate) fn cross_site() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,

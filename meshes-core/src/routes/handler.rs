@@ -10,10 +10,10 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 
 use super::body::{mint_body, parse_refresh_body, refresh_body};
-use super::{DEFAULT_BODY_LIMIT, Reply, RouteError, json};
+use super::{DEFAULT_BODY_LIMIT, MintHints, Reply, Resolution, RouteError, json};
 use crate::embed_js;
 use crate::model::SessionId;
-use crate::session::{Grant, MintedSession, SessionManager, UserKey};
+use crate::session::{MintedSession, SessionManager, UserKey};
 use crate::telemetry;
 
 /// The request headers the routes read.
@@ -129,7 +129,8 @@ impl<Res: ?Sized> fmt::Debug for Routes<Res> {
 }
 
 enum Route {
-    EmbedJs,
+    /// `embed.js` or `embed.d.ts`.
+    Asset(&'static embed_js::Asset),
     Mint,
     Refresh(SessionId),
     Revoke(SessionId),
@@ -139,7 +140,7 @@ impl Route {
     /// The route as a label.
     fn name(&self) -> &'static str {
         match self {
-            Self::EmbedJs => "embed_js",
+            Self::Asset(_) => "embed_js",
             Self::Mint => "mint",
             Self::Refresh(_) => "refresh",
             Self::Revoke(_) => "revoke",
@@ -181,7 +182,9 @@ impl<Res: ?Sized> Routes<Res> {
     }
 
     /// Answers one request: `body(limit)` reads the body (at most `limit` bytes) and
-    /// `resolve()` runs the app's resolver; each is called only when the route needs it.
+    /// `resolve(hints)` runs the app's resolver, with a mint's [`MintHints`] put where the
+    /// resolver can read them (the request's extensions); each is called only when the route
+    /// needs it.
     pub async fn handle<H, B, BF, R, RF>(
         &self,
         req: RouteRequest<'_, H>,
@@ -192,8 +195,8 @@ impl<Res: ?Sized> Routes<Res> {
         H: RequestHeaders + ?Sized,
         B: FnOnce(usize) -> BF,
         BF: Future<Output = Result<Bytes, BodyError>>,
-        R: FnOnce() -> RF,
-        RF: Future<Output = Option<(UserKey, Grant)>>,
+        R: FnOnce(Option<MintHints>) -> RF,
+        RF: Future<Output = Resolution>,
     {
         let started = std::time::Instant::now();
         let matched = route(req.method, req.path);
@@ -232,15 +235,15 @@ impl<Res: ?Sized> Routes<Res> {
         H: RequestHeaders + ?Sized,
         B: FnOnce(usize) -> BF,
         BF: Future<Output = Result<Bytes, BodyError>>,
-        R: FnOnce() -> RF,
-        RF: Future<Output = Option<(UserKey, Grant)>>,
+        R: FnOnce(Option<MintHints>) -> RF,
+        RF: Future<Output = Resolution>,
     {
         let route = match matched? {
             Ok(route) => route,
             Err(not_allowed) => return Ok(not_allowed),
         };
-        if let Route::EmbedJs = route {
-            return Ok(script(&req));
+        if let Route::Asset(asset) = route {
+            return Ok(script(asset, &req));
         }
         self.check_same_site(&req)?;
         let limit = self.body_limit;
@@ -256,12 +259,18 @@ impl<Res: ?Sized> Routes<Res> {
             BodyError::TooLarge => RouteError::payload_too_large(limit),
             BodyError::Unreadable => RouteError::bad_request("could not read the request body"),
         })?;
-        let Some((user, grant)) = resolve().await else {
-            return Err(RouteError::unauthenticated());
+        let hints = match route {
+            Route::Mint => MintHints::parse(&body)?,
+            _ => None,
+        };
+        let (user, grant) = match resolve(hints).await {
+            Resolution::User(user, grant) => (user, grant),
+            Resolution::Nobody => return Err(RouteError::unauthenticated()),
+            Resolution::Refused => return Err(RouteError::forbidden()),
         };
         let manager = &self.manager;
         Ok(match route {
-            Route::EmbedJs => unreachable!("answered above"),
+            Route::Asset(_) => unreachable!("answered above"),
             Route::Mint => {
                 let minted = manager.mint(&user, &grant).await?;
                 json(StatusCode::OK, mint_body(&minted))
@@ -282,13 +291,15 @@ impl<Res: ?Sized> Routes<Res> {
     ///
     /// # Errors
     ///
-    /// Mint failures, by the [status table](super).
+    /// 403 when the resolver refused; mint failures, by the [status table](super).
     pub async fn mint_for(
         &self,
-        resolved: Option<(UserKey, Grant)>,
+        resolved: Resolution,
     ) -> Result<Option<(UserKey, MintedSession)>, RouteError> {
-        let Some((user, grant)) = resolved else {
-            return Ok(None);
+        let (user, grant) = match resolved {
+            Resolution::User(user, grant) => (user, grant),
+            Resolution::Nobody => return Ok(None),
+            Resolution::Refused => return Err(RouteError::forbidden()),
         };
         let session = self.manager.mint(&user, &grant).await?;
         Ok(Some((user, session)))
@@ -318,8 +329,9 @@ impl<Res: ?Sized> Routes<Res> {
 /// The mounted paths, in the route syntax both axum and actix-web use. Adapters register
 /// these (any method) under their mount point and hand the request's path to
 /// [`Routes::handle`].
-pub const PATHS: [&str; 4] = [
+pub const PATHS: [&str; 5] = [
     "/embed.js",
+    "/embed.d.ts",
     "/sessions",
     "/sessions/{session_id}",
     "/sessions/{session_id}/refresh",
@@ -344,7 +356,11 @@ fn route(method: &str, path: &str) -> Result<Result<Route, Reply>, RouteError> {
         }
         (_, _, "sessions") => ((method == "POST").then_some(Route::Mint), "POST"),
         (_, _, "embed.js") => (
-            matches!(method, "GET" | "HEAD").then_some(Route::EmbedJs),
+            matches!(method, "GET" | "HEAD").then_some(Route::Asset(&embed_js::SCRIPT)),
+            "GET,HEAD",
+        ),
+        (_, _, "embed.d.ts") => (
+            matches!(method, "GET" | "HEAD").then_some(Route::Asset(&embed_js::DECLARATIONS)),
             "GET,HEAD",
         ),
         _ => return Err(not_found()),
@@ -376,9 +392,16 @@ fn session_id(segment: &str) -> Option<Result<SessionId, RouteError>> {
     )
 }
 
-/// `GET /embed.js`.
-fn script<H: RequestHeaders + ?Sized>(req: &RouteRequest<'_, H>) -> Reply {
-    let answer = embed_js::reply(req.headers.header(RequestHeader::IfNoneMatch), req.query);
+/// `GET /embed.js`, `GET /embed.d.ts`.
+fn script<H: RequestHeaders + ?Sized>(
+    asset: &'static embed_js::Asset,
+    req: &RouteRequest<'_, H>,
+) -> Reply {
+    let answer = embed_js::reply(
+        asset,
+        req.headers.header(RequestHeader::IfNoneMatch),
+        req.query,
+    );
     let mut reply = Reply::new(Bytes::from_static(answer.body.as_bytes()));
     *reply.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     for (name, value) in answer.headers {

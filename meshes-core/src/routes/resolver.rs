@@ -2,15 +2,19 @@
 
 use std::future::Future;
 
-use crate::session::{Grant, UserKey};
+#[cfg(doc)]
+use super::MintHints;
+use super::Resolution;
 
 /// Tells the library who the signed-in user is and what they may see, from the framework's
 /// request type `Req` (axum's `Parts`, actix-web's `HttpRequest`).
 ///
 /// Implemented for closures `Fn(&Req) -> impl Future<Output = Option<(UserKey, Grant)>>`
-/// whose future does not borrow the request: take what you need first (a cookie, a cloned
-/// extension such as the logged-in user), then move it into the future. Return `None` when
-/// nobody is signed in: the routes then answer 401. The request body is never consulted.
+/// (or `Output = `[`Resolution`]) whose future does not borrow the request: take what you
+/// need first (a cookie, a cloned extension such as the logged-in user), then move it into
+/// the future. Return `None` when nobody is signed in: the routes then answer 401. For a mint,
+/// the page's [`MintHints`] are in the request's extensions; return
+/// [`Resolution::Refused`] to refuse them (403).
 ///
 /// ```
 /// use meshes_core::routes::Resolver;
@@ -36,13 +40,14 @@ use crate::session::{Grant, UserKey};
     label = "a resolver is needed here",
     note = "a resolver is `|req: &{Req}| {{ let x = /* take or clone from req */; async move {{ /* use x */ }} }}`: \
             its future must not borrow the request (and, in meshes-axum, must be `Send`)",
-    note = "return `Option<(UserKey, Grant)>`: `None` when nobody is signed in"
+    note = "return `Option<(UserKey, Grant)>` (`None` when nobody is signed in) or a `Resolution`"
 )]
 pub trait Resolver<Req: ?Sized>: Send + Sync + 'static {
     /// The future [`resolve`](Self::resolve) returns (meshes-axum needs it to be `Send`).
-    type Future: Future<Output = Option<(UserKey, Grant)>> + 'static;
+    type Future: Future<Output: Into<Resolution>> + 'static;
 
-    /// The user and their grant, or `None` when nobody is signed in.
+    /// The user and their grant, `None` ([`Resolution::Nobody`]) when nobody is signed in, or
+    /// [`Resolution::Refused`].
     fn resolve(&self, req: &Req) -> Self::Future;
 }
 
@@ -50,7 +55,7 @@ impl<Req, F, Fut> Resolver<Req> for F
 where
     Req: ?Sized,
     F: Fn(&Req) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Option<(UserKey, Grant)>> + 'static,
+    Fut: Future<Output: Into<Resolution>> + 'static,
 {
     type Future = Fut;
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use meshes_core::Client;
 use meshes_core::csp::WhenAbsent;
+use meshes_core::routes::{MintHints, Resolution};
 use meshes_core::session::{Grant, SessionManager, UserKey};
 use meshes_mock::MockMeshes;
 
@@ -109,14 +110,22 @@ const MULTI: [(bool, &str); 3] = [
     (true, "default-src 'none'"),
 ];
 
-fn user_of(headers: impl Fn(&str) -> Option<String>) -> Option<(UserKey, Grant)> {
-    let user = headers("x-user")?;
+/// The scenarios' resolver: the user from `x-user`; a grant Meshes refuses with
+/// `x-bad-grant`; a mint's hints accepted, except a resource (refused: 403).
+fn user_of(headers: impl Fn(&str) -> Option<String>, hints: Option<&MintHints>) -> Resolution {
+    let Some(user) = headers("x-user") else {
+        return Resolution::Nobody;
+    };
     let grant = if headers("x-bad-grant").is_some() {
         Grant::new().ttl_seconds(10)
     } else {
         Grant::new()
     };
-    Some((UserKey::new(user), grant))
+    match hints {
+        Some(h) if h.resource().is_some() => Resolution::Refused,
+        Some(h) => Resolution::User(UserKey::new(user), h.apply(grant)),
+        None => Resolution::User(UserKey::new(user), grant),
+    }
 }
 
 pub(crate) async fn start(adapter: Adapter, config: Config) -> App {
@@ -178,13 +187,16 @@ pub(crate) fn serve_axum(listener: TcpListener, manager: SessionManager, config:
     use axum::routing::get;
 
     let resolver = |parts: &Parts| {
-        let found = user_of(|name| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        });
+        let found = user_of(
+            |name| {
+                parts
+                    .headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            },
+            parts.extensions.get::<MintHints>(),
+        );
         async move { found }
     };
     let mut layer = meshes_axum::MeshesLayer::new(manager, resolver);
@@ -256,15 +268,18 @@ pub(crate) fn serve_axum(listener: TcpListener, manager: SessionManager, config:
 }
 
 pub(crate) fn serve_actix(listener: TcpListener, manager: SessionManager, config: &Config) {
-    use actix_web::{HttpRequest, HttpResponse, web};
+    use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
     let resolver = |req: &HttpRequest| {
-        let found = user_of(|name| {
-            req.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        });
+        let found = user_of(
+            |name| {
+                req.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            },
+            req.extensions().get::<MintHints>(),
+        );
         async move { found }
     };
     let mut state = meshes_actix::MeshesState::new(manager.clone(), resolver);

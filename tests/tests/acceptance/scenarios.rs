@@ -59,6 +59,8 @@ on_both_adapters!(
     refresh_without_a_user_is_401,
     a_session_gone_at_meshes_is_410_then_forgotten,
     another_method_on_a_route_is_405_with_allow,
+    mint_hints_reach_the_resolver_which_decides,
+    embed_types_are_served,
 );
 
 struct Reply {
@@ -874,4 +876,92 @@ async fn another_method_on_a_route_is_405_with_allow(adapter: Adapter) {
     assert_eq!(head.status(), StatusCode::OK);
     assert!(head.bytes().await.unwrap().is_empty());
     assert_eq!(app.mock.all_calls(), [0, 0, 0, 0]);
+}
+
+/// #14: a mint's hints reach the resolver, which accepts (the session opens on the page asked
+/// for), or refuses (403, Meshes not called); hints that fail validation are 400 naming the
+/// field, before the resolver.
+async fn mint_hints_reach_the_resolver_which_decides(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let mint = |body: &'static str| {
+        app.send(
+            app.post("/meshes/sessions", Some("alice"))
+                .header("content-type", "application/json")
+                .body(body),
+        )
+    };
+    let r = mint(r#"{"launch_page": "rules"}"#).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let id = r.json["session_id"].as_str().unwrap();
+    assert_eq!(app.mock.session(id).unwrap().launch_page, "rules");
+    let r = mint(r#"{"session_type": "dashboard"}"#).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let id = r.json["session_id"].as_str().unwrap();
+    assert_eq!(app.mock.session(id).unwrap().session_type, "dashboard");
+    let r = mint("{}").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let id = r.json["session_id"].as_str().unwrap();
+    assert_eq!(
+        app.mock.session(id).unwrap().launch_page,
+        "dashboard",
+        "no hint: as before"
+    );
+    let created = app.mock.calls(Endpoint::Create);
+
+    let r = mint(r#"{"session_type": "resource", "resource_type": "order", "resource_id": "o-1"}"#)
+        .await;
+    assert_eq!(error_of(&r), (StatusCode::FORBIDDEN, "forbidden"));
+    for (body, field) in [
+        (r#"{"launch_page": "settings"}"#, "launch_page: "),
+        (r#"{"session_type": 7}"#, "session_type: "),
+        (r#"{"resource_type": "order"}"#, "resource_id: "),
+        (r#"["rules"]"#, "the body must be"),
+    ] {
+        let r = mint(body).await;
+        assert_eq!(
+            error_of(&r),
+            (StatusCode::BAD_REQUEST, "bad_request"),
+            "{body}"
+        );
+        assert!(
+            r.json["message"].as_str().unwrap().starts_with(field),
+            "{}",
+            r.json
+        );
+    }
+    assert_eq!(
+        app.mock.calls(Endpoint::Create),
+        created,
+        "refused and invalid hints never reach Meshes"
+    );
+    // Without a user, hints change nothing: 401.
+    let r = app
+        .send(
+            app.post("/meshes/sessions", None)
+                .header("content-type", "application/json")
+                .body(r#"{"launch_page": "rules"}"#),
+        )
+        .await;
+    assert_eq!(error_of(&r), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+}
+
+/// #14: `embed.d.ts` is served next to `embed.js`, with its own `ETag`.
+async fn embed_types_are_served(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let resp = app
+        .http
+        .get(format!("{}/meshes/embed.d.ts", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/typescript; charset=utf-8"
+    );
+    assert_ne!(
+        resp.headers()["etag"].to_str().unwrap(),
+        format!("\"{}\"", meshes_core::embed_js::version())
+    );
+    assert_eq!(resp.text().await.unwrap(), meshes_core::embed_js::TYPES);
 }

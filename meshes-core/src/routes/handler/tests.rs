@@ -93,7 +93,8 @@ fn refresh_bodies() {
 
 fn matched(method: &str, path: &str) -> Result<&'static str, (u16, String)> {
     match route(method, path) {
-        Ok(Ok(Route::EmbedJs)) => Ok("embed.js"),
+        Ok(Ok(Route::Asset(a))) if std::ptr::eq(a, &embed_js::SCRIPT) => Ok("embed.js"),
+        Ok(Ok(Route::Asset(_))) => Ok("embed.d.ts"),
         Ok(Ok(Route::Mint)) => Ok("mint"),
         Ok(Ok(Route::Refresh(id))) => Ok(if id.as_str() == "a/b" {
             "refresh a/b"
@@ -113,6 +114,11 @@ fn matched(method: &str, path: &str) -> Result<&'static str, (u16, String)> {
 fn routing_table() {
     assert_eq!(matched("GET", "/embed.js"), Ok("embed.js"));
     assert_eq!(matched("HEAD", "/embed.js"), Ok("embed.js"));
+    assert_eq!(matched("GET", "/m/embed.d.ts"), Ok("embed.d.ts"));
+    assert_eq!(
+        matched("POST", "/embed.d.ts"),
+        Err((405, "GET,HEAD".into()))
+    );
     assert_eq!(matched("POST", "/sessions"), Ok("mint"));
     assert_eq!(
         matched("POST", "/meshes/sessions"),

@@ -1,0 +1,78 @@
+// Type declarations for meshes-rs embed.js (served next to it as `embed.d.ts`).
+// MIT OR Apache-2.0.
+
+/** Options of `MeshesEmbed.mount`; the same as the `data-*` attributes of
+ *  `[data-meshes-embed]` and the attributes of `<meshes-embed>` (kebab-case). */
+export interface MeshesEmbedOptions {
+  /** Where the routes are mounted: a same-origin absolute path (default `/meshes`).
+   *  Anything else (`//host`, a scheme, a backslash) fetches nothing and fires `meshes:error`. */
+  basePath?: string;
+  /** Minimum iframe height in px (default 480). */
+  minHeight?: number | string;
+  /** Maximum iframe height in px (default none). */
+  maxHeight?: number | string;
+  /** Timeout of each request in ms (default 15000). */
+  timeout?: number | string;
+  /** Retries of a failed request before giving up (default 6). */
+  retries?: number | string;
+  /** The iframe's title (default "Meshes workspace"). */
+  title?: string;
+  /** Session hints sent with the mint; the server's resolver accepts, changes or refuses them. */
+  launchPage?: "dashboard" | "connections" | "rules" | "events" | (string & {});
+  sessionType?: "workspace" | "resource" | "dashboard" | (string & {});
+  resourceType?: string;
+  resourceId?: string;
+}
+
+/** A mounted embed. */
+export interface MeshesEmbedHandle {
+  /** Removes the iframe (or blanks a given one) and stops. */
+  unmount(): void;
+  /** Unmounts and revokes the session on the backend. */
+  destroy(): Promise<void> | undefined;
+  /** Mints a new session into the same frame. */
+  remount(): void;
+  /** After giving up: tries again now. */
+  resume(): void;
+}
+
+export interface MeshesSessionDetail { sessionId: string }
+export interface MeshesRefreshedDetail { sessionId: string; generation: number }
+export interface MeshesErrorDetail {
+  /** HTTP status; 0 for a network error or a timeout. */
+  status: number;
+  /** The route's `error` code (`rate_limited`, `forbidden`, …), or `network_error`,
+   *  `timeout`, `invalid_base_path`, `invalid_launch_url`. */
+  code: string;
+  message: string;
+  /** Whether it will try again by itself. */
+  retrying: boolean;
+}
+/** The iframe's `meshes:navigate` message: its plain fields, never a token or a URL. */
+export type MeshesNavigateDetail = Record<string, string | number | boolean>;
+
+/** The events, dispatched on the container (bubbling; `meshes:logout` on `document`). */
+export interface MeshesEventMap {
+  "meshes:mounted": CustomEvent<MeshesSessionDetail>;
+  "meshes:authenticated": CustomEvent<MeshesSessionDetail>;
+  "meshes:refreshed": CustomEvent<MeshesRefreshedDetail>;
+  "meshes:navigate": CustomEvent<MeshesNavigateDetail>;
+  "meshes:error": CustomEvent<MeshesErrorDetail>;
+  "meshes:expired": CustomEvent<Record<string, never>>;
+  "meshes:logout": CustomEvent<Record<string, never>>;
+}
+
+export interface MeshesEmbedApi {
+  /** Mounts a workspace into `target` (a container, or an existing iframe). */
+  mount(target: HTMLElement, options?: MeshesEmbedOptions): MeshesEmbedHandle;
+  /** Unmounts every embed in every tab of this origin (also done on any 401). */
+  logout(): void;
+}
+
+declare global {
+  interface Window { MeshesEmbed: MeshesEmbedApi }
+  var MeshesEmbed: MeshesEmbedApi;
+  interface DocumentEventMap extends MeshesEventMap {}
+  interface HTMLElementEventMap extends MeshesEventMap {}
+  interface HTMLElementTagNameMap { "meshes-embed": HTMLElement & { meshesEmbed: MeshesEmbedHandle | null } }
+}
