@@ -6,6 +6,8 @@
 
 #[path = "../example_apps/mod.rs"]
 mod example_apps;
+mod host;
+mod v2;
 mod webdriver;
 
 use std::time::Duration;
@@ -20,7 +22,7 @@ use webdriver::{Browser, Session};
 const FRAME: &str = "#meshes iframe";
 
 /// Waits until `script` (run in the current browsing context) returns `true`.
-async fn until(s: &Session, what: &str, script: &str) {
+pub(crate) async fn until(s: &Session, what: &str, script: &str) {
     for _ in 0..150 {
         if s.exec(script, vec![]).await == Value::Bool(true) {
             return;
@@ -214,4 +216,13 @@ async fn embed_flow_in_a_real_browser() {
     };
     journey(Adapter::Axum, &browser).await;
     journey(Adapter::Actix, &browser).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embed_js_on_strict_csp_pages_in_a_real_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    v2::run(Adapter::Axum, &browser).await;
+    v2::run(Adapter::Actix, &browser).await;
 }

@@ -180,6 +180,19 @@ impl Session {
             .unwrap()
     }
 
+    /// Opens a new tab and switches to it; returns the handle of the tab it left.
+    pub(crate) async fn new_tab(&self) -> fantoccini::wd::WindowHandle {
+        let old = self.0.window().await.unwrap();
+        let tab = self.0.new_window(true).await.unwrap();
+        self.0.switch_to_window(tab.handle).await.unwrap();
+        old
+    }
+
+    /// Switches to the tab `handle`.
+    pub(crate) async fn switch_to(&self, handle: fantoccini::wd::WindowHandle) {
+        self.0.switch_to_window(handle).await.unwrap();
+    }
+
     pub(crate) async fn screenshot(&self) -> Vec<u8> {
         self.0.screenshot().await.unwrap()
     }

@@ -1,0 +1,242 @@
+//! A host app for the embed.js scenarios, on either adapter: fixture pages under a strict CSP,
+//! the library under `/meshes`, a fake mint route that answers a hostile launch URL, and a
+//! second origin ("evil") that counts every request it gets.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use meshes_core::routes::{MintHints, Resolution};
+use meshes_core::session::{Grant, SessionManager, UserKey};
+use meshes_mock::MockMeshes;
+
+use crate::example_apps::Adapter;
+
+/// The CSP of every fixture: nothing inline, nothing from elsewhere, except frames (the
+/// library adds the embed origin) and, on the `evil-base` page, requests to the evil origin
+/// (so that only embed.js's own check can stop them).
+fn csp(evil: Option<&str>) -> String {
+    let connect = evil.map_or(String::new(), |e| format!("; connect-src 'self' {e}"));
+    format!("default-src 'self'; style-src 'self' 'unsafe-inline'{connect}")
+}
+
+/// Records every `meshes:*` event into `window.__events` (loaded before embed.js).
+const WATCH_JS: &str = r#"window.__events = [];
+['mounted', 'authenticated', 'refreshed', 'navigate', 'error', 'expired', 'logout'].forEach(function (t) {
+  document.addEventListener('meshes:' + t, function (e) {
+    window.__events.push({ type: t, id: e.target === document ? 'document' : e.target.id,
+                           detail: e.detail, t: performance.now() });
+  });
+});"#;
+
+/// What `/fake/sessions` answers: a well-formed mint with a `javascript:` launch URL.
+const FAKE_MINT: &str = r#"{"session_id":"sess_fake","access_token":"tok_fake","launch_url":"javascript:parent.__pwned=1","expires_at":"2099-01-01T00:00:00Z","generation":0}"#;
+
+/// The body of fixture `name`, and whether it may reach the evil origin.
+fn fixture(name: &str, evil: &str) -> Option<(String, bool)> {
+    let body = match name {
+        "evil-base" => format!(
+            r#"<div id="a" data-meshes-embed data-base-path="//{host}/meshes" data-min-height="abc"></div>
+<meshes-embed id="b" base-path="{evil}/meshes"></meshes-embed>
+<div id="c" data-meshes-embed data-base-path="/\{host}/meshes"></div>"#,
+            host = evil.trim_start_matches("http://")
+        ),
+        "js-launch" => r#"<div id="a" data-meshes-embed data-base-path="/fake"></div>"#.into(),
+        "two" => r#"<div id="rules" data-meshes-embed data-launch-page="rules"></div>
+<meshes-embed id="conn" launch-page="connections"></meshes-embed>"#
+            .into(),
+        "one" => r#"<div id="a" data-meshes-embed data-timeout="1500" data-retries="1"></div>"#.into(),
+        "refused" => r#"<div id="a" data-meshes-embed data-session-type="resource" data-resource-type="order" data-resource-id="o-1"></div>
+<div id="b" data-meshes-embed data-launch-page="settings"></div>"#
+            .into(),
+        _ => return None,
+    };
+    let page = format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>{name}</title>
+<script src="/watch.js"></script><script src="/meshes/embed.js" defer></script></head>
+<body>{body}</body></html>"#
+    );
+    Some((page, name == "evil-base"))
+}
+
+/// The resolver's rule: the user from the `user` cookie (a test stand-in; the examples use
+/// real sessions), hints accepted except a resource session (refused).
+fn resolve(cookie: Option<&str>, hints: Option<&MintHints>) -> Resolution {
+    let user = cookie.and_then(|c| {
+        c.split(';')
+            .find_map(|kv| kv.trim().strip_prefix("user="))
+            .filter(|u| !u.is_empty())
+    });
+    match (user, hints) {
+        (None, _) => Resolution::Nobody,
+        (Some(_), Some(h)) if h.resource().is_some() => Resolution::Refused,
+        (Some(u), Some(h)) => Resolution::User(UserKey::new(u), h.apply(Grant::new())),
+        (Some(u), None) => Resolution::User(UserKey::new(u), Grant::new()),
+    }
+}
+
+/// A running host.
+pub(crate) struct Host {
+    pub(crate) url: String,
+    evil_hits: Arc<AtomicUsize>,
+    pub(crate) mock: MockMeshes,
+}
+
+impl Host {
+    pub(crate) fn evil_hits(&self) -> usize {
+        self.evil_hits.load(Ordering::SeqCst)
+    }
+}
+
+/// Starts the mock, the evil origin and the host on `adapter`.
+pub(crate) async fn start(adapter: Adapter) -> Host {
+    let mock = MockMeshes::start().await.unwrap();
+    mock.set_early_refresh(true);
+    let manager = mock.manager_builder().build();
+
+    let evil_hits = Arc::new(AtomicUsize::new(0));
+    let evil_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let evil = format!("http://{}", evil_listener.local_addr().unwrap());
+    let hits = evil_hits.clone();
+    let evil_app = axum::Router::new().fallback(move || {
+        hits.fetch_add(1, Ordering::SeqCst);
+        async { "{}" }
+    });
+    tokio::spawn(async move { axum::serve(evil_listener, evil_app).await.unwrap() });
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    match adapter {
+        Adapter::Axum => serve_axum(listener, manager, evil),
+        Adapter::Actix => serve_actix(listener, manager, evil),
+    }
+    Host {
+        url,
+        evil_hits,
+        mock,
+    }
+}
+
+fn serve_axum(listener: TcpListener, manager: SessionManager, evil: String) {
+    use axum::extract::{Path, Query};
+    use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, SET_COOKIE};
+    use axum::http::request::Parts;
+    use axum::response::{Html, IntoResponse};
+    use axum::routing::{get, post};
+
+    let resolver = |parts: &Parts| {
+        let cookie = parts.headers.get("cookie").and_then(|v| v.to_str().ok());
+        let found = resolve(cookie, parts.extensions.get::<MintHints>());
+        async move { found }
+    };
+    let app = axum::Router::new()
+        .route(
+            "/page/{name}",
+            get(move |Path(name): Path<String>| async move {
+                match fixture(&name, &evil) {
+                    Some((page, lax)) => (
+                        [(CONTENT_SECURITY_POLICY, csp(lax.then_some(evil.as_str())))],
+                        Html(page),
+                    )
+                        .into_response(),
+                    None => axum::http::StatusCode::NOT_FOUND.into_response(),
+                }
+            }),
+        )
+        .route(
+            "/watch.js",
+            get(|| async { ([(CONTENT_TYPE, "text/javascript")], WATCH_JS) }),
+        )
+        .route(
+            "/fake/sessions",
+            post(|| async { ([(CONTENT_TYPE, "application/json")], FAKE_MINT) }),
+        )
+        .route(
+            "/login",
+            get(
+                |Query(q): Query<std::collections::HashMap<String, String>>| async move {
+                    let user = q.get("user").cloned().unwrap_or_default();
+                    ([(SET_COOKIE, format!("user={user}; Path=/"))], "signed in")
+                },
+            ),
+        )
+        .nest("/meshes", meshes_axum::router())
+        .layer(meshes_axum::MeshesLayer::new(manager, resolver));
+    listener.set_nonblocking(true).unwrap();
+    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+}
+
+fn serve_actix(listener: TcpListener, manager: SessionManager, evil: String) {
+    use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+
+    let resolver = |req: &HttpRequest| {
+        let cookie = req.headers().get("cookie").and_then(|v| v.to_str().ok());
+        let found = resolve(cookie, req.extensions().get::<MintHints>());
+        async move { found }
+    };
+    let state = meshes_actix::MeshesState::new(manager.clone(), resolver);
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            actix_web::HttpServer::new(move || {
+                let evil = evil.clone();
+                actix_web::App::new()
+                    .app_data(state.clone())
+                    .wrap(meshes_actix::FrameSrc::new(manager.embed_origins()))
+                    .route(
+                        "/page/{name}",
+                        web::get().to(move |name: web::Path<String>| {
+                            let evil = evil.clone();
+                            async move {
+                                match fixture(&name, &evil) {
+                                    Some((page, lax)) => HttpResponse::Ok()
+                                        .content_type("text/html; charset=utf-8")
+                                        .insert_header((
+                                            "content-security-policy",
+                                            csp(lax.then_some(evil.as_str())),
+                                        ))
+                                        .body(page),
+                                    None => HttpResponse::NotFound().finish(),
+                                }
+                            }
+                        }),
+                    )
+                    .route(
+                        "/watch.js",
+                        web::get().to(|| async {
+                            HttpResponse::Ok()
+                                .content_type("text/javascript")
+                                .body(WATCH_JS)
+                        }),
+                    )
+                    .route(
+                        "/fake/sessions",
+                        web::post().to(|| async {
+                            HttpResponse::Ok()
+                                .content_type("application/json")
+                                .body(FAKE_MINT)
+                        }),
+                    )
+                    .route(
+                        "/login",
+                        web::get().to(
+                            |q: web::Query<std::collections::HashMap<String, String>>| async move {
+                                let user = q.get("user").cloned().unwrap_or_default();
+                                HttpResponse::Ok()
+                                    .insert_header(("set-cookie", format!("user={user}; Path=/")))
+                                    .body("signed in")
+                            },
+                        ),
+                    )
+                    .service(meshes_actix::scope("/meshes"))
+            })
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .unwrap()
+            .run()
+            .await
+            .unwrap();
+        });
+    });
+}

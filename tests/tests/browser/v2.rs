@@ -1,0 +1,296 @@
+//! embed.js v2 in Chromium on fixture pages under a strict CSP (`host.rs`): hostile inputs,
+//! lifecycle events, one session kind per embed, failures, timeouts, resuming, logout across
+//! tabs.
+
+use std::time::Duration;
+
+use meshes_mock::{Endpoint, Fault};
+use serde_json::Value;
+
+use crate::example_apps::Adapter;
+use crate::host::{self, Host};
+use crate::until;
+use crate::webdriver::{Browser, Session};
+
+/// Every `meshes:*` event the page recorded: `{type, id, detail, t}`.
+async fn events(s: &Session) -> Vec<Value> {
+    match s.exec("return window.__events || []", vec![]).await {
+        Value::Array(events) => events,
+        other => panic!("no event list: {other}"),
+    }
+}
+
+/// Waits for an event of `type` on element `id`, and returns it.
+async fn event(s: &Session, ty: &str, id: &str) -> Value {
+    until(
+        s,
+        &format!("meshes:{ty} on #{id}"),
+        &format!("return (window.__events || []).some(function (e) {{ return e.type === '{ty}' && e.id === '{id}'; }})"),
+    )
+    .await;
+    events(s)
+        .await
+        .into_iter()
+        .find(|e| e["type"] == ty && e["id"] == id)
+        .unwrap()
+}
+
+fn of<'a>(events: &'a [Value], ty: &str, id: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e["type"] == ty && e["id"] == id)
+        .collect()
+}
+
+async fn open(s: &Session, host: &Host, page: &str) {
+    s.goto(&format!("{}/page/{page}", host.url)).await;
+}
+
+async fn sign_in(s: &Session, host: &Host) {
+    s.goto(&format!("{}/login?user=alice", host.url)).await;
+}
+
+/// A protocol-relative, absolute or backslashed base path fetches nothing, from the data
+/// attribute and the custom element alike, even where the page's CSP would allow it. (And a
+/// `data-min-height` of "abc" falls back to 480 px.)
+async fn hostile_base_paths_fetch_nothing(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    open(s, host, "evil-base").await;
+    for id in ["a", "b", "c"] {
+        let e = event(s, "error", id).await;
+        assert_eq!(e["detail"]["code"], "invalid_base_path", "{e}");
+        assert_eq!(e["detail"]["retrying"], false);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(host.evil_hits(), 0, "no request reached the other origin");
+    let srcs = s
+        .exec(
+            "return Array.from(document.querySelectorAll('iframe')).map(function (f) { return f.getAttribute('src'); })",
+            vec![],
+        )
+        .await;
+    assert!(
+        srcs.as_array().unwrap().iter().all(Value::is_null),
+        "{srcs}"
+    );
+}
+
+/// A `javascript:` launch URL never reaches the iframe.
+async fn a_javascript_launch_url_is_refused(s: &Session, host: &Host) {
+    open(s, host, "js-launch").await;
+    let e = event(s, "error", "a").await;
+    assert_eq!(e["detail"]["code"], "invalid_launch_url", "{e}");
+    assert_eq!(e["detail"]["status"], 200);
+    let state = s
+        .exec(
+            "return [document.querySelector('#a iframe').getAttribute('src'), typeof window.__pwned]",
+            vec![],
+        )
+        .await;
+    assert_eq!(state, serde_json::json!([null, "undefined"]));
+    assert!(of(&events(s).await, "mounted", "a").is_empty());
+}
+
+/// Two embeds on one page, with different launch pages, get two sessions opened on those
+/// pages (a data attribute and a `<meshes-embed>`).
+async fn one_session_kind_per_embed(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    open(s, host, "two").await;
+    let rules = event(s, "authenticated", "rules").await;
+    let conn = event(s, "authenticated", "conn").await;
+    let (rules, conn) = (
+        rules["detail"]["sessionId"].as_str().unwrap().to_owned(),
+        conn["detail"]["sessionId"].as_str().unwrap().to_owned(),
+    );
+    assert_ne!(rules, conn);
+    assert_eq!(host.mock.session(&rules).unwrap().launch_page, "rules");
+    assert_eq!(host.mock.session(&conn).unwrap().launch_page, "connections");
+    let paths = s
+        .exec(
+            "return ['#rules iframe', '#conn iframe'].map(function (q) { return new URL(document.querySelector(q).src).pathname; })",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        paths,
+        serde_json::json!(["/workspace/rules", "/workspace/connections"])
+    );
+}
+
+/// Every lifecycle event fires on its container with the documented detail, and no detail
+/// holds a token or a launch URL.
+async fn lifecycle_events_carry_no_secret(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    open(s, host, "one").await;
+    let mounted = event(s, "mounted", "a").await;
+    let id = mounted["detail"]["sessionId"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("sess_"), "{mounted}");
+    assert_eq!(mounted["detail"].as_object().unwrap().len(), 1);
+    let authenticated = event(s, "authenticated", "a").await;
+    assert_eq!(
+        authenticated["detail"],
+        serde_json::json!({ "sessionId": id })
+    );
+    // The mock asks for a refresh soon after the first auth.
+    let refreshed = event(s, "refreshed", "a").await;
+    assert_eq!(
+        refreshed["detail"],
+        serde_json::json!({ "sessionId": id, "generation": 1 })
+    );
+
+    // The iframe navigates: a token or URL in its message is not passed on.
+    s.switch_to_frame(Some("#a iframe")).await;
+    s.exec(
+        "parent.postMessage({type: 'meshes:navigate', path: '/rules/7', token: 'tok_secret', url: 'https://x'}, '*'); return true",
+        vec![],
+    )
+    .await;
+    s.switch_to_frame(None).await;
+    let navigate = event(s, "navigate", "a").await;
+    assert_eq!(
+        navigate["detail"],
+        serde_json::json!({ "path": "/rules/7" })
+    );
+
+    let all = serde_json::to_string(&events(s).await).unwrap();
+    for secret in host.mock.secrets() {
+        assert!(!all.contains(&secret), "a secret in an event detail");
+    }
+    assert!(!all.contains("launch="), "a launch URL in an event detail");
+}
+
+/// Meshes failing on a mint: `meshes:error` with `retrying: true`, then the embed recovers
+/// by itself, without a reload.
+async fn a_failed_mint_is_retried(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    host.mock.fail_next(Endpoint::Create, 1, Fault::status(500));
+    open(s, host, "one").await;
+    s.exec("window.__page = 'same'; return true", vec![]).await;
+    let error = event(s, "error", "a").await;
+    assert_eq!(error["detail"]["status"], 502, "{error}");
+    assert_eq!(error["detail"]["code"], "upstream_error");
+    assert_eq!(error["detail"]["retrying"], true);
+    event(s, "authenticated", "a").await;
+    assert_eq!(s.exec("return window.__page", vec![]).await, "same");
+}
+
+/// A mint that never answers: `meshes:error` (status 0, `timeout`) after the page's timeout
+/// (1.5 s here), long before the server would give up (10 s), then recovery.
+async fn a_hung_mint_times_out(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    host.mock
+        .fail_next(Endpoint::Create, 1, Fault::delay(Duration::from_secs(30)));
+    open(s, host, "one").await;
+    let error = event(s, "error", "a").await;
+    assert_eq!(
+        (
+            &error["detail"]["status"],
+            &error["detail"]["code"],
+            &error["detail"]["retrying"]
+        ),
+        (&Value::from(0), &Value::from("timeout"), &Value::from(true)),
+        "{error}"
+    );
+    let at = error["t"].as_f64().unwrap();
+    assert!(at < 9000.0, "the timeout fired after {at} ms");
+    event(s, "authenticated", "a").await;
+}
+
+/// After giving up (`data-retries="1"`: two failures), a hidden tab stays quiet and resumes
+/// when it is shown again. (The page's visibility is set through `document.visibilityState`
+/// and a `visibilitychange` event, as the browser does when a tab is hidden and shown.)
+async fn a_tab_that_gave_up_resumes_when_shown(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    host.mock.fail_next(Endpoint::Create, 2, Fault::status(500));
+    open(s, host, "one").await;
+    event(s, "expired", "a").await;
+    let errors = of(&events(s).await, "error", "a").len();
+    assert_eq!(errors, 2);
+    let calls = host.mock.calls(Endpoint::Create);
+    let set = |state: &str| {
+        format!(
+            "Object.defineProperty(document, 'visibilityState', {{ value: '{state}', configurable: true }});
+             document.dispatchEvent(new Event('visibilitychange')); return true"
+        )
+    };
+    s.exec(&set("hidden"), vec![]).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(host.mock.calls(Endpoint::Create), calls, "hidden: no retry");
+    s.exec(&set("visible"), vec![]).await;
+    event(s, "authenticated", "a").await;
+}
+
+/// `MeshesEmbed.logout()` in one tab unmounts the embeds of another tab of the origin.
+async fn logout_reaches_every_tab(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    open(s, host, "one").await;
+    event(s, "authenticated", "a").await;
+    let first = s.new_tab().await;
+    open(s, host, "two").await;
+    event(s, "authenticated", "rules").await;
+    s.exec("MeshesEmbed.logout(); return true", vec![]).await;
+    event(s, "logout", "document").await;
+    assert_eq!(
+        s.exec("return document.querySelectorAll('iframe').length", vec![])
+            .await,
+        0
+    );
+    s.switch_to(first).await;
+    event(s, "logout", "document").await;
+    assert_eq!(
+        s.exec("return document.querySelectorAll('iframe').length", vec![])
+            .await,
+        0,
+        "the other tab's embed is gone"
+    );
+}
+
+/// A hint the resolver refuses is 403 `forbidden`; an invalid one is 400; neither retries.
+async fn refused_and_invalid_hints(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    let created = host.mock.calls(Endpoint::Create);
+    open(s, host, "refused").await;
+    let refused = event(s, "error", "a").await;
+    assert_eq!(
+        (&refused["detail"]["status"], &refused["detail"]["code"]),
+        (&Value::from(403), &Value::from("forbidden")),
+        "{refused}"
+    );
+    let invalid = event(s, "error", "b").await;
+    assert_eq!(invalid["detail"]["status"], 400, "{invalid}");
+    assert!(
+        invalid["detail"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("launch_page: ")
+    );
+    event(s, "expired", "a").await;
+    event(s, "expired", "b").await;
+    for e in [refused, invalid] {
+        assert_eq!(e["detail"]["retrying"], false);
+    }
+    assert_eq!(host.mock.calls(Endpoint::Create), created);
+}
+
+pub(crate) async fn run(adapter: Adapter, browser: &Browser) {
+    macro_rules! scenarios {
+        ($($name:ident),+ $(,)?) => {$(
+            let host = host::start(adapter).await;
+            let s = browser.session().await;
+            $name(&s, &host).await;
+            s.close().await;
+            eprintln!("{adapter:?}: {} ok", stringify!($name));
+        )+};
+    }
+    scenarios!(
+        hostile_base_paths_fetch_nothing,
+        a_javascript_launch_url_is_refused,
+        one_session_kind_per_embed,
+        lifecycle_events_carry_no_secret,
+        a_failed_mint_is_retried,
+        a_hung_mint_times_out,
+        a_tab_that_gave_up_resumes_when_shown,
+        logout_reaches_every_tab,
+        refused_and_invalid_hints,
+    );
+}
