@@ -50,6 +50,7 @@ mod error;
 pub(crate) mod handler;
 mod hints;
 mod resolver;
+mod same_site;
 
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};

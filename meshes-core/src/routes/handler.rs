@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 
 use super::body::{mint_body, parse_refresh_body, refresh_body};
+use super::same_site::{SameSiteHeaders, check_same_site};
 use super::{DEFAULT_BODY_LIMIT, MintHints, Reply, Resolution, RouteError, json};
 use crate::embed_js;
 use crate::model::SessionId;
@@ -410,63 +411,6 @@ fn script<H: RequestHeaders + ?Sized>(
         }
     }
     reply
-}
-
-/// What the same-site rule reads of a request.
-#[derive(Clone, Copy, Default)]
-struct SameSiteHeaders<'a> {
-    origin: Option<&'a [u8]>,
-    sec_fetch_site: Option<&'a [u8]>,
-    content_type: Option<&'a [u8]>,
-    host: Option<&'a [u8]>,
-}
-
-/// Whether a `Content-Type` is `application/json` (parameters aside): a type a cross-site
-/// form or a "simple" cross-origin `fetch` cannot send without a CORS preflight.
-fn is_json(content_type: Option<&[u8]>) -> bool {
-    content_type.is_some_and(|ct| {
-        let essence = ct.split(|&b| b == b';').next().unwrap_or_default();
-        essence
-            .trim_ascii()
-            .eq_ignore_ascii_case(b"application/json")
-    })
-}
-
-/// The same-site rule of the [module docs](super). It fails closed: a state-changing request
-/// that shows no sign of where it comes from (no `Origin`, no `Sec-Fetch-Site`) passes only
-/// with a JSON body type, which no cross-site form can send.
-fn check_same_site(
-    method: &str,
-    h: SameSiteHeaders<'_>,
-    allowed: &[String],
-) -> Result<(), RouteError> {
-    if matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE") {
-        return Ok(());
-    }
-    let origin = h.origin.map(|o| std::str::from_utf8(o).unwrap_or("null"));
-    if origin.is_some_and(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o))) {
-        return Ok(());
-    }
-    if h.sec_fetch_site
-        .is_some_and(|s| s.eq_ignore_ascii_case(b"cross-site"))
-    {
-        return Err(RouteError::cross_site());
-    }
-    let Some(origin) = origin else {
-        return if h.sec_fetch_site.is_some() || is_json(h.content_type) {
-            Ok(())
-        } else {
-            Err(RouteError::cross_site())
-        };
-    };
-    let origin_host = origin
-        .split_once("://")
-        .map(|(_, rest)| rest)
-        .filter(|h| !h.is_empty() && !h.contains('/'));
-    match (origin_host, h.host) {
-        (Some(o), Some(h)) if o.as_bytes().eq_ignore_ascii_case(h) => Ok(()),
-        _ => Err(RouteError::cross_site()),
-    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use hmac::{Hmac, Mac};
 use meshes_core::model::{
     CreateSession, LaunchPage, ListSessions, Role, Scope, SessionStatus, SessionType,
 };
-use meshes_core::{Error, ExposeSecret, Uuid};
+use meshes_core::{Client, Error, ExposeSecret, Uuid};
 use sha2::Sha256;
 
 use crate::common::*;
@@ -291,4 +291,56 @@ async fn base_url_with_api_v1_suffix_is_not_doubled() {
     let client = server.client_with(|b| b.base_url(format!("{}/api/v1/", server.url())));
     client.revoke_session(&"s".into()).await.unwrap();
     assert_eq!(server.requests()[0].path, "/api/v1/sessions/s");
+}
+
+/// #15: `http_client` sends through the app's own reqwest client (here one that resolves a
+/// host name only it knows, as a proxy or a service mesh would), and our `User-Agent`,
+/// headers and per-attempt timeout still apply.
+#[tokio::test]
+async fn an_own_http_client_is_used_with_our_headers_and_timeout() {
+    let server = TestServer::start().await;
+    let addr: std::net::SocketAddr = server.url().trim_start_matches("http://").parse().unwrap();
+    let http = reqwest::Client::builder()
+        .resolve("meshes.internal", addr)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let client = Client::builder(credentials())
+        .base_url(format!("http://meshes.internal:{}", addr.port()))
+        .http_client(http)
+        .timeout(std::time::Duration::from_millis(300))
+        .retry(meshes_core::RetryPolicy::none())
+        .build()
+        .unwrap();
+    server.reply(Reply::json(200, session_json("sess_own", "at_own")));
+    let ws = Uuid::parse_str(WS).unwrap();
+    let s = client
+        .create_session(&CreateSession::new(ws))
+        .await
+        .unwrap();
+    assert_eq!(s.session_id.as_str(), "sess_own");
+    let sent = &server.requests()[0];
+    assert_eq!(
+        sent.headers["host"],
+        format!("meshes.internal:{}", addr.port()).as_str()
+    );
+    assert!(
+        sent.headers["user-agent"]
+            .to_str()
+            .unwrap()
+            .starts_with("meshes-rs/"),
+        "{:?}",
+        sent.headers["user-agent"]
+    );
+    assert!(sent.bearer().starts_with("ey"), "the machine JWT");
+
+    server.reply(
+        Reply::json(200, session_json("sess_slow", "at_slow"))
+            .delay(std::time::Duration::from_secs(3)),
+    );
+    let err = client
+        .create_session(&CreateSession::new(ws))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
 }
