@@ -20,7 +20,7 @@
 //! | unknown path under the mount | 404 | `not_found` | TRACE |
 //! | malformed session id in the path | 400 | `bad_request` | TRACE |
 //! | no signed-in user (the resolver said `None`; the line says so, to catch a wrong layer order) | 401 | `unauthenticated` | DEBUG |
-//! | POST/DELETE from another site | 403 | `cross_site` | TRACE |
+//! | POST/DELETE from another site (the line says which check refused it) | 403 | `cross_site` | DEBUG |
 //! | the resolver refused the mint's hints ([`Resolution::Refused`]) | 403 | `forbidden` | TRACE |
 //! | malformed mint hints (the message names the field) | 400 | `bad_request` | TRACE |
 //! | unknown session, or another user's | 404 | `not_found` | TRACE |

@@ -102,12 +102,15 @@ impl RouteError {
         )
     }
 
-    pub(crate) fn cross_site() -> Self {
+    /// 403 from the same-site rule; `why` (logged at DEBUG, no header values in it) helps
+    /// whoever set up the proxy in front.
+    pub(crate) fn cross_site(why: &'static str) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
             "cross_site",
             "cross-site requests are not allowed",
         )
+        .log(Log::Debug(why))
     }
 
     pub(crate) fn payload_too_large(limit: usize) -> Self {

@@ -40,13 +40,18 @@ pub(super) fn check_same_site(
     if h.sec_fetch_site
         .is_some_and(|s| s.eq_ignore_ascii_case(b"cross-site"))
     {
-        return Err(RouteError::cross_site());
+        return Err(RouteError::cross_site(
+            "refused a POST/DELETE: the browser says it comes from another site (Sec-Fetch-Site)",
+        ));
     }
     let Some(origin) = origin else {
         return if h.sec_fetch_site.is_some() || is_json(h.content_type) {
             Ok(())
         } else {
-            Err(RouteError::cross_site())
+            Err(RouteError::cross_site(
+                "refused a POST/DELETE with neither Origin nor Sec-Fetch-Site: such a request \
+                 must send Content-Type: application/json",
+            ))
         };
     };
     let origin_host = origin
@@ -55,6 +60,10 @@ pub(super) fn check_same_site(
         .filter(|h| !h.is_empty() && !h.contains('/'));
     match (origin_host, h.host) {
         (Some(o), Some(h)) if o.as_bytes().eq_ignore_ascii_case(h) => Ok(()),
-        _ => Err(RouteError::cross_site()),
+        _ => Err(RouteError::cross_site(
+            "refused a POST/DELETE whose Origin is not the request's Host: behind a reverse \
+             proxy that rewrites Host, pass the original Host on, or allow the public origin \
+             with `allow_origin` (README: Troubleshooting)",
+        )),
     }
 }

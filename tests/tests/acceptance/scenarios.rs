@@ -555,6 +555,13 @@ async fn cross_site_requests_are_403_unless_allowed(adapter: Adapter) {
         )
         .await;
     assert_eq!(error_of(&r), (StatusCode::FORBIDDEN, "cross_site"));
+    // The refusal is easy to diagnose behind a proxy: one DEBUG line names the check.
+    let logs = String::from_utf8_lossy(&crate::apps::capture_logs().lock().unwrap()).into_owned();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("DEBUG") && l.contains("Origin is not the request's Host")),
+        "no DEBUG line for the Origin/Host mismatch"
+    );
     let r = app
         .send(
             app.http
