@@ -28,9 +28,10 @@ use super::Resolution;
 ///         async move { user.map(|u| (UserKey::new(u), Grant::new())) }
 ///     }
 /// }
+/// # use meshes_core::routes::Resolution;
 /// # let fut = resolver().resolve(&Request { user: Some("alice".into()) });
-/// # let found = futures_lite_block_on(fut);
-/// # assert_eq!(found.unwrap().0, UserKey::new("alice"));
+/// # let found: Resolution = futures_lite_block_on(fut).into();
+/// # assert!(matches!(found, Resolution::User(user, _) if user == UserKey::new("alice")));
 /// # fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
 /// # }
