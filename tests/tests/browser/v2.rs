@@ -220,6 +220,59 @@ async fn a_tab_that_gave_up_resumes_when_shown(s: &Session, host: &Host) {
     event(s, "authenticated", "a").await;
 }
 
+/// After giving up, the embed also resumes when the browser is back online.
+async fn a_tab_that_gave_up_resumes_when_online(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    host.mock.fail_next(Endpoint::Create, 2, Fault::status(500));
+    open(s, host, "one").await;
+    event(s, "expired", "a").await;
+    s.exec(
+        "window.dispatchEvent(new Event('online')); return true",
+        vec![],
+    )
+    .await;
+    event(s, "authenticated", "a").await;
+}
+
+/// A request answered 401 (the user signed out elsewhere) unmounts every embed in every tab.
+async fn a_401_signs_every_tab_out(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    open(s, host, "one").await;
+    event(s, "authenticated", "a").await;
+    let first = s.new_tab().await;
+    open(s, host, "one").await;
+    event(s, "authenticated", "a").await;
+    // Signed out (the test host's cookie is readable by script), then the iframe asks for a
+    // refresh: 401.
+    s.exec(
+        "document.cookie = 'user=; Max-Age=0; Path=/'; return true",
+        vec![],
+    )
+    .await;
+    s.switch_to_frame(Some("#a iframe")).await;
+    s.exec(
+        "parent.postMessage({type: 'meshes:token-refresh'}, '*'); return true",
+        vec![],
+    )
+    .await;
+    s.switch_to_frame(None).await;
+    let error = event(s, "error", "a").await;
+    assert_eq!(
+        (&error["detail"]["status"], &error["detail"]["code"]),
+        (&Value::from(401), &Value::from("unauthenticated")),
+        "{error}"
+    );
+    event(s, "logout", "document").await;
+    s.switch_to(first).await;
+    event(s, "logout", "document").await;
+    assert_eq!(
+        s.exec("return document.querySelectorAll('iframe').length", vec![])
+            .await,
+        0,
+        "the other tab's embed is gone"
+    );
+}
+
 /// `MeshesEmbed.logout()` in one tab unmounts the embeds of another tab of the origin.
 async fn logout_reaches_every_tab(s: &Session, host: &Host) {
     sign_in(s, host).await;
@@ -290,7 +343,9 @@ pub(crate) async fn run(adapter: Adapter, browser: &Browser) {
         a_failed_mint_is_retried,
         a_hung_mint_times_out,
         a_tab_that_gave_up_resumes_when_shown,
+        a_tab_that_gave_up_resumes_when_online,
         logout_reaches_every_tab,
+        a_401_signs_every_tab_out,
         refused_and_invalid_hints,
     );
 }
