@@ -47,12 +47,7 @@ async fn handle(mut req: Request) -> Response {
         // A mint's hints go in the extensions of a copy of the request head (the original
         // is borrowed by `request`); only mints that carry hints pay for the copy.
         Some(hints) => {
-            let (mut head, ()) = http::Request::new(()).into_parts();
-            head.method = parts.method.clone();
-            head.uri = parts.uri.clone();
-            head.version = parts.version;
-            head.headers = parts.headers.clone();
-            head.extensions = parts.extensions.clone();
+            let mut head = parts.clone();
             head.extensions.insert(hints);
             state.resolver()(&head)
         }

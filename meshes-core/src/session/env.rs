@@ -1,7 +1,7 @@
 //! A [`SessionManager`] from the environment: [`SessionManager::from_env`] and
 //! [`SessionManagerBuilder::configure_from_env`].
 
-use super::{Grant, SessionManager, SessionManagerBuilder};
+use super::{SessionManager, SessionManagerBuilder};
 use crate::config::ClientBuilder;
 use crate::credentials::parse_uuid;
 use crate::csp::origins::is_origin;
@@ -181,8 +181,8 @@ impl SessionManagerBuilder {
 
     async fn apply(mut self, settings: Settings) -> Result<Self, ConfigError> {
         if let Some(workspace) = settings.workspace {
-            let grant = std::mem::replace(&mut self.defaults, Grant::new());
-            self.defaults = grant.workspace(workspace);
+            let grant = self.defaults.clone().workspace(workspace);
+            self = self.default_grant(grant);
         }
         for origin in &settings.origins {
             self = self.embed_origin(origin);
