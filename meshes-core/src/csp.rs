@@ -20,8 +20,8 @@
 //! enforced policy either way.
 //!
 //! The origins come from an [`EmbedOrigins`] handle: the ones configured on the
-//! [`SessionManager`](crate::session::SessionManager) builder plus every origin seen in a
-//! launch URL since. The layers of meshes-axum and meshes-actix read the handle on every
+//! [`SessionManager`](crate::session::SessionManager) builder plus every allowed origin seen in
+//! a launch URL since (a launch URL on any other origin is refused before it reaches a page). The layers of meshes-axum and meshes-actix read the handle on every
 //! response, so an origin learned on a mint is allowed on the next page.
 //!
 //! # Example
@@ -50,7 +50,12 @@ pub(crate) mod origins;
 /// [`SessionManager`](crate::session::SessionManager) configured with no other.
 pub const DEFAULT_EMBED_ORIGIN: &str = "https://embed.meshes.io";
 
-pub use origins::EmbedOrigins;
+/// The launch URL origins a [`SessionManager`](crate::session::SessionManager) configured with
+/// no embed origin accepts (each is added to `frame-src` when first seen): the hosts of
+/// meshes.io.
+pub const DEFAULT_LEARNABLE_ORIGINS: &str = "https://*.meshes.io";
+
+pub use origins::{EmbedOrigins, MAX_LEARNED_ORIGINS};
 
 /// What to do with a response that has no `Content-Security-Policy` header.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

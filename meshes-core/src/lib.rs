@@ -119,6 +119,11 @@ macro_rules! __route_setters {
     ($($field:tt)+) => {
         /// Also accept POST/DELETE requests from this origin (CSRF exception), e.g. a separate
         /// frontend's origin.
+        ///
+        /// # Panics
+        ///
+        /// When `origin` is not a bare origin as browsers send it (`scheme://host[:port]`,
+        /// lowercase, no path, no trailing slash): it would silently never match.
         pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
             self.$($field)+ = self.$($field)+.allow_origin(origin);
             self

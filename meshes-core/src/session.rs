@@ -90,7 +90,9 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 pub use builder::SessionManagerBuilder;
-pub use env::{ENV_EMBED_ORIGIN, ENV_REDIS_CLUSTER_NODES, ENV_REDIS_URL, ENV_WORKSPACE_ID};
+pub use env::{
+    ENV_EMBED_ORIGIN, ENV_PUBLIC_ORIGIN, ENV_REDIS_CLUSTER_NODES, ENV_REDIS_URL, ENV_WORKSPACE_ID,
+};
 pub use error::{SessionError, StoreError};
 pub use memory::{MemoryStore, MemoryStoreBuilder};
 pub use metrics::Metrics;
@@ -134,6 +136,7 @@ struct Inner {
     lock_ttl: Duration,
     lock_wait: Duration,
     origins: EmbedOrigins,
+    public_origin: Option<String>,
     flights: Mutex<HashMap<SessionId, Flight>>,
     counters: Counters,
 }
@@ -167,13 +170,14 @@ impl SessionManager {
         inner.counters.inc(Counter::UpstreamMints);
         telemetry::called_upstream();
         let session = inner.client.create_session(&request).await?;
-        if inner.origins.add(session.launch_url.origin()) {
-            tracing::info!(
-                origin = session.launch_url.origin(),
-                "new embed origin seen in a launch URL"
-            );
-        }
-        let now = OffsetDateTime::now_utc();
+        inner.check_launch_url(&session)?;
+        let now = match inner.now().await {
+            Ok(now) => now,
+            Err(e) => {
+                inner.revoke_in_background(session.session_id.clone());
+                return Err(e);
+            }
+        };
         let stored = StoredSession::new(
             session.session_id.clone(),
             user.clone(),
@@ -246,11 +250,17 @@ impl SessionManager {
     ) -> Result<(SessionToken, RefreshOutcome), SessionError> {
         let inner = &self.inner;
         let entry = inner.owned(user, id).await?;
-        let now = OffsetDateTime::now_utc();
-        if now >= entry.expires_at {
+        // Expiry is Meshes' `expires_at` against this process's clock; the refresh window is
+        // measured by the store's clock, which stamped `rotated_at` (replicas agree on it).
+        if OffsetDateTime::now_utc() >= entry.expires_at {
             inner.forget_gone(id).await;
             return Err(SessionError::Gone);
         }
+        let now = if entry.generation.0 > 0 {
+            inner.now().await?
+        } else {
+            entry.rotated_at
+        };
         let in_window = || entry.generation.0 > 0 && now - entry.rotated_at < inner.refresh_window;
         match held {
             Some(g) if g < entry.generation => {
@@ -349,6 +359,13 @@ impl SessionManager {
         self.inner.origins.clone()
     }
 
+    /// The app's public origin (`https://app.example.com`), if configured: the routes then
+    /// accept a POST or DELETE only when its `Origin` is exactly this (or an allowed origin).
+    /// See [`SessionManagerBuilder::public_origin`].
+    pub fn public_origin(&self) -> Option<&str> {
+        self.inner.public_origin.as_deref()
+    }
+
     /// The client this manager calls Meshes with.
     pub fn client(&self) -> &Client {
         &self.inner.client
@@ -380,6 +397,14 @@ impl Inner {
         taken.map_err(|retry_after| SessionError::RateLimited { retry_after })
     }
 
+    /// The time by the store's clock (see [`SessionStore::now`]), or by this process's.
+    async fn now(&self) -> Result<OffsetDateTime, SessionError> {
+        match self.store.now() {
+            Some(clock) => Ok(clock.await?),
+            None => Ok(OffsetDateTime::now_utc()),
+        }
+    }
+
     /// The entry, if `user` owns it.
     async fn owned(&self, user: &UserKey, id: &SessionId) -> Result<StoredSession, SessionError> {
         match self.store.load(id).await? {
@@ -393,6 +418,41 @@ impl Inner {
             None => {
                 self.counters.inc(Counter::NotFound);
                 Err(SessionError::NotFound)
+            }
+        }
+    }
+
+    /// Refuses a launch URL that is not on an allowed embed origin (or carries user info):
+    /// whatever answers at the API URL must not choose what the host's pages frame. The
+    /// session is revoked; an allowed origin new to `frame-src` is added to it.
+    fn check_launch_url(&self, session: &crate::model::Session) -> Result<(), SessionError> {
+        let origin = session.launch_url.origin();
+        let checked = if session.launch_url.has_userinfo() {
+            Err("has user info")
+        } else {
+            self.origins.learn(origin)
+        };
+        match checked {
+            Ok(true) => {
+                tracing::info!(origin, "new embed origin seen in a launch URL");
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(why) => {
+                tracing::error!(
+                    origin,
+                    why,
+                    session_id = %session.session_id,
+                    "refused a launch URL from meshes: its origin is not an allowed embed origin \
+                     (configure it with `embed_origin` or MESHES_EMBED_ORIGIN if it is yours); \
+                     revoking the session"
+                );
+                self.revoke_in_background(session.session_id.clone());
+                Err(crate::Error::Unexpected {
+                    status: http::StatusCode::CREATED,
+                    reason: "the launch URL is not on an allowed embed origin",
+                }
+                .into())
             }
         }
     }

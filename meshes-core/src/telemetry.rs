@@ -13,7 +13,7 @@
 //! | `meshes_upstream_requests_total` | counter | `endpoint`: `create`, `refresh`, `list`, `revoke`; `status`: `2xx`, `4xx`, `429`, `5xx`, `error` |
 //! | `meshes_upstream_retries_total` | counter | `endpoint` |
 //! | `meshes_upstream_request_duration_seconds` | histogram | `endpoint` |
-//! | `meshes_store_errors_total` | counter | `op`: `load`, `insert`, `rotate`, `remove`, `list`, `lock`, `renew`, `unlock`, `rate` |
+//! | `meshes_store_errors_total` | counter | `op`: `load`, `insert`, `rotate`, `remove`, `list`, `lock`, `renew`, `unlock`, `rate`, `clock` |
 //! | `meshes_route_request_duration_seconds` | histogram | `route`: `mint`, `refresh`, `revoke`, `embed_js`, `none`; `status`: `2xx`, `3xx`, `4xx`, `429`, `5xx` |
 //! | `meshes_sessions` | gauge | (sessions held, where the store can tell: `MemoryStore`) |
 //!
@@ -21,9 +21,47 @@
 //! makes its spans) with `route`, `status` and
 //! `upstream` (whether this request called Meshes); the upstream call's `meshes_request`
 //! span and the store's `meshes.store` spans are its children. User keys appear in events
-//! only hashed ([`UserKey::hashed`](crate::session::UserKey::hashed)) and only at DEBUG.
+//! only hashed with a key ([`UserKey::hashed`](crate::session::UserKey::hashed)) and only at
+//! DEBUG.
 
+use std::sync::OnceLock;
 use std::time::Duration;
+
+/// Environment variable holding the key of the user hashes in log lines
+/// ([`UserKey::hashed`](crate::session::UserKey::hashed)): any secret string, the same on every
+/// replica whose logs should agree. Without it each process draws a random key.
+pub const ENV_LOG_KEY: &str = "MESHES_LOG_KEY";
+
+/// The process's log key: from [`ENV_LOG_KEY`], else random (read once).
+fn log_key() -> &'static [u8; 32] {
+    static KEY: OnceLock<[u8; 32]> = OnceLock::new();
+    KEY.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        match std::env::var(ENV_LOG_KEY).ok().filter(|k| !k.is_empty()) {
+            Some(configured) => Sha256::digest(configured.as_bytes()).into(),
+            None => {
+                // Two v4 UUIDs: 244 bits from the operating system's generator.
+                let mut key = [0; 32];
+                key[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+                key[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+                key
+            }
+        }
+    })
+}
+
+/// HMAC-SHA256 of `data` under the process's log key: the first 8 bytes, in hex.
+pub(crate) fn keyed_hash(data: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(log_key()).expect("any key length");
+    mac.update(data);
+    let digest = mac.finalize().into_bytes();
+    let mut hex = String::with_capacity(16);
+    for b in &digest[..8] {
+        hex.push_str(&format!("{b:02x}"));
+    }
+    hex
+}
 
 /// How one refresh request ended, for `meshes_refreshes_total`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -151,7 +151,7 @@ async fn create(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Resp
     let launch_expires_at = now + launch_ttl;
     let launch_url = format!(
         "{}/workspace/{}?launch={launch_token}",
-        api.shared.embed_origin(),
+        api.shared.launch_origin(),
         mint.launch_page
     );
     let rec = {

@@ -337,6 +337,17 @@ impl MockMeshes {
         self.shared.launch_ttl_ms.store(ms, Ordering::SeqCst);
     }
 
+    /// Makes every launch URL minted from now on start with `origin` (anything, e.g.
+    /// `https://evil.example` or `https://user:pw@embed.meshes.io`) instead of the embed
+    /// origin, as a lying or misrouted upstream would; `None` restores it.
+    pub fn set_launch_origin(&self, origin: Option<&str>) {
+        *self
+            .shared
+            .launch_origin
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = origin.map(str::to_owned);
+    }
+
     /// When on, the embed page asks for a refresh (`meshes:token-refresh`) about a second
     /// after the first `meshes:auth` of a session that was never refreshed.
     pub fn set_early_refresh(&self, on: bool) {

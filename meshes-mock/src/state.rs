@@ -206,6 +206,8 @@ pub(crate) struct Shared {
     pub(crate) early_refresh: AtomicBool,
     pub(crate) workspaces: Vec<Uuid>,
     pub(crate) embed_origin: Mutex<String>,
+    /// Where launch URLs point instead of the embed origin (a lying upstream), if set.
+    pub(crate) launch_origin: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -219,6 +221,7 @@ impl Shared {
             early_refresh: AtomicBool::new(false),
             workspaces,
             embed_origin: Mutex::new(String::new()),
+            launch_origin: Mutex::new(None),
         }
     }
 
@@ -278,6 +281,15 @@ impl Shared {
             0 => requested,
             ms => Duration::from_millis(ms),
         }
+    }
+
+    /// The origin launch URLs are on: the embed origin unless a test set another.
+    pub(crate) fn launch_origin(&self) -> String {
+        self.launch_origin
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .unwrap_or_else(|| self.embed_origin())
     }
 
     pub(crate) fn embed_origin(&self) -> String {

@@ -88,6 +88,7 @@ pub struct LaunchUrl {
     url: SecretString,
     origin: String,
     path: String,
+    userinfo: bool,
 }
 
 impl LaunchUrl {
@@ -105,6 +106,7 @@ impl LaunchUrl {
         Ok(Self {
             origin: url.origin().ascii_serialization(),
             path: url.path().to_owned(),
+            userinfo: !url.username().is_empty() || url.password().is_some(),
             url: SecretString::from(String::from(url)),
         })
     }
@@ -113,6 +115,12 @@ impl LaunchUrl {
     /// post `meshes:auth` to, and the one to allow in the host page's CSP `frame-src`.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// Whether the URL carries user info (`https://user:password@host/…`), which no launch URL
+    /// should.
+    pub(crate) fn has_userinfo(&self) -> bool {
+        self.userinfo
     }
 
     /// The URL path, e.g. `/workspace/dashboard`.

@@ -167,10 +167,22 @@ impl<Res: ?Sized> Routes<Res> {
     }
 
     /// Also accept POST/DELETE requests from this origin.
+    ///
+    /// # Panics
+    ///
+    /// When `origin` is not a bare origin (`scheme://host[:port]`, lowercase, no path and no
+    /// trailing slash), which no browser would ever send and so would never match.
     #[must_use]
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        let origin = origin.into();
+        if !crate::validation::is_bare_origin(&origin) {
+            panic!(
+                "allow_origin({origin:?}): not an origin as browsers send it \
+                 (scheme://host[:port], lowercase, no path, no trailing slash)"
+            );
+        }
         let mut all = self.allowed_origins.to_vec();
-        all.push(origin.into());
+        all.push(origin);
         self.allowed_origins = all.into();
         self
     }
@@ -323,6 +335,7 @@ impl<Res: ?Sized> Routes<Res> {
                 host,
             },
             &self.allowed_origins,
+            self.manager.public_origin(),
         )
     }
 }

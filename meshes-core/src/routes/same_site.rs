@@ -24,11 +24,14 @@ fn is_json(content_type: Option<&[u8]>) -> bool {
 
 /// The same-site rule of the [module docs](super). It fails closed: a state-changing request
 /// that shows no sign of where it comes from (no `Origin`, no `Sec-Fetch-Site`) passes only
-/// with a JSON body type, which no cross-site form can send.
+/// with a JSON body type, which no cross-site form can send. With the app's `public` origin
+/// known, `Origin` must be that whole origin (scheme, host and port) or an `allowed` one;
+/// without it, its host must be the request's `Host`.
 pub(super) fn check_same_site(
     method: &str,
     h: SameSiteHeaders<'_>,
     allowed: &[String],
+    public: Option<&str>,
 ) -> Result<(), RouteError> {
     if matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE") {
         return Ok(());
@@ -54,6 +57,17 @@ pub(super) fn check_same_site(
             ))
         };
     };
+    if let Some(public) = public {
+        return if origin.eq_ignore_ascii_case(public) {
+            Ok(())
+        } else {
+            Err(RouteError::cross_site(
+                "refused a POST/DELETE whose Origin is not the app's public origin \
+                 (MESHES_PUBLIC_ORIGIN / `public_origin`) nor an allowed one: scheme, host and \
+                 port must all match",
+            ))
+        };
+    }
     let origin_host = origin
         .split_once("://")
         .map(|(_, rest)| rest)

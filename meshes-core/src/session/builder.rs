@@ -42,6 +42,7 @@ pub struct SessionManagerBuilder {
     lock_ttl: Duration,
     lock_wait: Duration,
     origins: EmbedOrigins,
+    public_origin: Option<String>,
 }
 
 impl SessionManagerBuilder {
@@ -58,6 +59,7 @@ impl SessionManagerBuilder {
             lock_ttl: Duration::from_secs(5),
             lock_wait: Duration::from_secs(60),
             origins: EmbedOrigins::new(),
+            public_origin: None,
         }
     }
 
@@ -129,13 +131,29 @@ impl SessionManagerBuilder {
         self.external_user_id(|_| None)
     }
 
-    /// An embed origin to allow in CSP before any launch URL is seen. Without one (here, in
-    /// [`embed_origins`](Self::embed_origins) or in `MESHES_EMBED_ORIGIN`), the manager
-    /// allows [`DEFAULT_EMBED_ORIGIN`](crate::csp::DEFAULT_EMBED_ORIGIN)
-    /// (`https://embed.meshes.io`), so the first page of a fresh process can frame Meshes.
-    /// Origins seen in launch URLs are added as they come.
+    /// An embed origin (`https://embed.example.com`) or pattern (`https://*.example.com`):
+    /// allowed in CSP `frame-src` from the first page, and the origins a launch URL may be on
+    /// (see [`EmbedOrigins`]). A launch URL on any other origin fails the mint (502
+    /// `upstream_error`) and the session is revoked.
+    ///
+    /// Without one (here, in [`embed_origins`](Self::embed_origins) or in
+    /// `MESHES_EMBED_ORIGIN`), the manager allows
+    /// [`DEFAULT_EMBED_ORIGIN`](crate::csp::DEFAULT_EMBED_ORIGIN) (`https://embed.meshes.io`)
+    /// from the first page and learns launch URL origins matching
+    /// [`DEFAULT_LEARNABLE_ORIGINS`](crate::csp::DEFAULT_LEARNABLE_ORIGINS)
+    /// (`https://*.meshes.io`).
+    ///
+    /// # Panics
+    ///
+    /// When `origin` is not a valid entry (`http:` on a host that is not loopback, a path, user
+    /// info, a wildcard anywhere but the leftmost label): a typo here would otherwise block
+    /// every embed.
     pub fn embed_origin(self, origin: impl AsRef<str>) -> Self {
-        self.origins.add(origin.as_ref());
+        let origin = origin.as_ref();
+        if let Err(why) = crate::csp::origins::check_entry(origin.trim()) {
+            panic!("invalid embed origin {origin:?}: {why}");
+        }
+        self.origins.add(origin);
         self
     }
 
@@ -146,6 +164,28 @@ impl SessionManagerBuilder {
             origins.add(origin);
         }
         self.origins = origins;
+        self
+    }
+
+    /// The app's public origin, as browsers see it (`https://app.example.com`; also
+    /// `MESHES_PUBLIC_ORIGIN`). With it, the routes' same-site check compares the whole
+    /// `Origin` (scheme, host and port) with it, so `http://app.example.com` cannot pass for an
+    /// `https:` app. Without it they compare `Origin`'s host with the request's `Host` (the
+    /// scheme is unknown behind a TLS-terminating proxy): set it in production.
+    ///
+    /// # Panics
+    ///
+    /// When `origin` is not a bare origin as browsers send it (`scheme://host[:port]`,
+    /// lowercase, no path, no trailing slash).
+    pub fn public_origin(mut self, origin: impl Into<String>) -> Self {
+        let origin = origin.into();
+        if !crate::validation::is_bare_origin(&origin) {
+            panic!(
+                "public_origin({origin:?}): not an origin as browsers send it \
+                 (scheme://host[:port], lowercase, no path, no trailing slash)"
+            );
+        }
+        self.public_origin = Some(origin);
         self
     }
 
@@ -166,8 +206,10 @@ impl SessionManagerBuilder {
 
     /// Builds the manager.
     pub fn build(self) -> SessionManager {
-        if self.origins.get().is_empty() {
+        if !self.origins.is_configured() {
             self.origins.add(crate::csp::DEFAULT_EMBED_ORIGIN);
+            self.origins
+                .learn_matching(crate::csp::DEFAULT_LEARNABLE_ORIGINS);
         }
         let (store, store_name) = self
             .store
@@ -190,6 +232,7 @@ impl SessionManagerBuilder {
                 lock_ttl: self.lock_ttl,
                 lock_wait: self.lock_wait,
                 origins: self.origins,
+                public_origin: self.public_origin,
                 flights: Mutex::new(HashMap::new()),
                 counters: Counters::default(),
             }),

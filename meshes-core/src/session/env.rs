@@ -4,7 +4,7 @@
 use super::{SessionManager, SessionManagerBuilder};
 use crate::config::ClientBuilder;
 use crate::credentials::parse_uuid;
-use crate::csp::origins::is_origin;
+use crate::csp::origins::check_entry;
 use crate::error::ConfigError;
 
 /// Environment variable holding the workspace to embed (the default grant's workspace).
@@ -12,6 +12,10 @@ pub const ENV_WORKSPACE_ID: &str = "MESHES_WORKSPACE_ID";
 /// Environment variable holding the embed origin(s) to allow in CSP `frame-src`
 /// (comma-separated; default `https://embed.meshes.io`).
 pub const ENV_EMBED_ORIGIN: &str = "MESHES_EMBED_ORIGIN";
+/// Environment variable holding the app's public origin as browsers see it
+/// (`https://app.example.com`), for the routes' same-site check (see
+/// [`SessionManagerBuilder::public_origin`]).
+pub const ENV_PUBLIC_ORIGIN: &str = "MESHES_PUBLIC_ORIGIN";
 /// Environment variable holding the URL of one Redis node to keep sessions in (feature
 /// `redis`).
 pub const ENV_REDIS_URL: &str = "MESHES_REDIS_URL";
@@ -24,6 +28,7 @@ pub const ENV_REDIS_CLUSTER_NODES: &str = "MESHES_REDIS_CLUSTER_NODES";
 struct Settings {
     workspace: Option<crate::Uuid>,
     origins: Vec<String>,
+    public_origin: Option<String>,
     store: Option<Store>,
 }
 
@@ -61,10 +66,22 @@ impl Settings {
             })
             .transpose()?;
         let origins = get(lookup, ENV_EMBED_ORIGIN).map_or_else(Vec::new, |v| list(&v));
-        if origins.iter().any(|o| !is_origin(o)) {
+        if origins.iter().any(|o| check_entry(o).is_err()) {
             return Err(ConfigError::invalid(
                 ENV_EMBED_ORIGIN,
-                "must be origins (scheme://host[:port]), comma-separated, e.g. https://embed.meshes.io",
+                "must be https: origins or patterns (https://host[:port], https://*.domain; \
+                 http: only on loopback), comma-separated, e.g. https://embed.meshes.io",
+            ));
+        }
+        let public_origin = get(lookup, ENV_PUBLIC_ORIGIN);
+        if public_origin
+            .as_deref()
+            .is_some_and(|o| !crate::validation::is_bare_origin(o))
+        {
+            return Err(ConfigError::invalid(
+                ENV_PUBLIC_ORIGIN,
+                "must be the app's origin as browsers send it (scheme://host[:port], lowercase, \
+                 no path, no trailing slash), e.g. https://app.example.com",
             ));
         }
         let store = match (
@@ -99,6 +116,7 @@ impl Settings {
         Ok(Self {
             workspace,
             origins,
+            public_origin,
             store,
         })
     }
@@ -112,7 +130,8 @@ impl SessionManager {
     /// | `MESHES_ACCESS_KEY`, `MESHES_SECRET_KEY`, `MESHES_ORG_ID` (or `MESHES_ORGANIZATION_ID`) | the machine key (required) |
     /// | `MESHES_API_URL` | the management API (default `https://api.meshes.io`) |
     /// | `MESHES_WORKSPACE_ID` | the workspace every session opens (required) |
-    /// | `MESHES_EMBED_ORIGIN` | embed origins for CSP `frame-src`, comma-separated (default `https://embed.meshes.io`) |
+    /// | `MESHES_EMBED_ORIGIN` | embed origins (or `https://*.domain` patterns) for CSP `frame-src` and launch URLs, comma-separated (default `https://embed.meshes.io`, learning `https://*.meshes.io`) |
+    /// | `MESHES_PUBLIC_ORIGIN` | the app's origin as browsers see it (`https://app.example.com`): the same-site check then compares whole origins |
     /// | `MESHES_REDIS_URL` | keep sessions and limits in this Redis node (feature `redis`) |
     /// | `MESHES_REDIS_CLUSTER_NODES` | … or in this Redis Cluster: comma-separated node URLs (feature `redis`) |
     ///
@@ -147,7 +166,8 @@ impl SessionManager {
 
 impl SessionManagerBuilder {
     /// Applies the environment's optional settings to this builder: `MESHES_WORKSPACE_ID`
-    /// (the default grant's workspace), `MESHES_EMBED_ORIGIN` and, with the `redis` feature,
+    /// (the default grant's workspace), `MESHES_EMBED_ORIGIN`, `MESHES_PUBLIC_ORIGIN` and, with
+    /// the `redis` feature,
     /// `MESHES_REDIS_URL` or `MESHES_REDIS_CLUSTER_NODES` (see
     /// [`SessionManager::from_env`]). A variable that is not set changes nothing, so a
     /// builder on another client (a mock, say) still picks up the store.
@@ -186,6 +206,9 @@ impl SessionManagerBuilder {
         }
         for origin in &settings.origins {
             self = self.embed_origin(origin);
+        }
+        if let Some(origin) = settings.public_origin {
+            self = self.public_origin(origin);
         }
         match settings.store {
             None => Ok(self),
@@ -292,6 +315,10 @@ mod tests {
                 ENV_EMBED_ORIGIN,
                 "https://x.example; script-src secretvalue",
             ),
+            (ENV_EMBED_ORIGIN, "http://secretvalue.example"),
+            (ENV_EMBED_ORIGIN, "https://*.secretvalue"),
+            (ENV_PUBLIC_ORIGIN, "https://secretvalue.example/"),
+            (ENV_PUBLIC_ORIGIN, "secretvalue.example"),
             (ENV_REDIS_URL, "http://secretvalue"),
             (ENV_REDIS_CLUSTER_NODES, "redis://a:1,tcp://secretvalue"),
             (ENV_REDIS_CLUSTER_NODES, " , "),
@@ -314,12 +341,16 @@ mod tests {
 
     #[tokio::test]
     async fn settings_reach_the_manager() {
-        let manager = SessionManager::from_lookup(&env(&[(
-            ENV_EMBED_ORIGIN,
-            "https://embed.eu.meshes.io , http://127.0.0.1:4000",
-        )]))
+        let manager = SessionManager::from_lookup(&env(&[
+            (
+                ENV_EMBED_ORIGIN,
+                "https://embed.eu.meshes.io , http://127.0.0.1:4000",
+            ),
+            (ENV_PUBLIC_ORIGIN, "https://app.example.com"),
+        ]))
         .await
         .unwrap();
+        assert_eq!(manager.public_origin(), Some("https://app.example.com"));
         assert_eq!(
             &*manager.embed_origins().get(),
             ["https://embed.eu.meshes.io", "http://127.0.0.1:4000"],
@@ -339,6 +370,7 @@ mod tests {
             &*manager.embed_origins().get(),
             [crate::csp::DEFAULT_EMBED_ORIGIN]
         );
+        assert_eq!(manager.public_origin(), None);
         assert_eq!(manager.inner.store_name, "MemoryStore");
     }
 

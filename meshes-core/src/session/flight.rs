@@ -2,10 +2,10 @@
 //! runs in its own task under the store's refresh lock, a short lease its holder renews while
 //! the call runs.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use super::metrics::Counter;
@@ -57,12 +57,17 @@ impl Inner {
 
     async fn rotate(&self, id: &SessionId, from: Generation) -> Outcome {
         let lock = self.acquire_lock(id).await?;
+        let lost = AtomicBool::new(false);
         let outcome = {
-            let work = self.rotate_locked(id, from);
+            let work = self.rotate_locked(id, from, &lost);
             tokio::pin!(work);
             tokio::select! {
                 outcome = &mut work => outcome,
-                () = self.keep_lease(id, &lock) => work.await,
+                () = self.keep_lease(id, &lock) => {
+                    // Another replica may take the lock now: our result must not be published.
+                    lost.store(true, Ordering::SeqCst);
+                    work.await
+                }
             }
         };
         if let Err(e) = self.store.unlock(id, lock).await {
@@ -71,19 +76,27 @@ impl Inner {
         outcome
     }
 
-    /// Renews the lock every third of its lease until it is lost (then returns).
+    /// Renews the lock every third of its lease until it is lost (then returns): when the
+    /// store says another holder has it, or when renewing failed until the lease would lapse
+    /// before the next beat.
     async fn keep_lease(&self, id: &SessionId, lock: &LockToken) {
+        let beat = self.lock_ttl / 3;
+        let mut valid_until = tokio::time::Instant::now() + self.lock_ttl;
         loop {
-            tokio::time::sleep(self.lock_ttl / 3).await;
+            tokio::time::sleep(beat).await;
+            let asked = tokio::time::Instant::now();
             match self.store.renew(id, lock, self.lock_ttl).await {
-                Ok(true) => {}
+                Ok(true) => valid_until = asked + self.lock_ttl,
                 Ok(false) => {
                     tracing::warn!(session_id = %id, "lost the refresh lock during a rotation");
                     return;
                 }
-                // The lease still runs; try again at the next beat.
                 Err(e) => {
-                    tracing::warn!(session_id = %id, error = %e, "could not renew the refresh lock")
+                    tracing::warn!(session_id = %id, error = %e, "could not renew the refresh lock");
+                    if tokio::time::Instant::now() + beat >= valid_until {
+                        tracing::warn!(session_id = %id, "the refresh lock's lease lapses: this rotation will publish nothing");
+                        return;
+                    }
                 }
             }
         }
@@ -104,7 +117,7 @@ impl Inner {
         }
     }
 
-    async fn rotate_locked(&self, id: &SessionId, from: Generation) -> Outcome {
+    async fn rotate_locked(&self, id: &SessionId, from: Generation, lost: &AtomicBool) -> Outcome {
         let Some(current) = self.store.load(id).await? else {
             return Err(SessionError::NotFound);
         };
@@ -115,8 +128,7 @@ impl Inner {
                 upstream: false,
             });
         }
-        let now = OffsetDateTime::now_utc();
-        if now >= current.expires_at {
+        if time::OffsetDateTime::now_utc() >= current.expires_at {
             self.forget_gone(id).await;
             return Err(SessionError::Gone);
         }
@@ -139,11 +151,27 @@ impl Inner {
             }
             Err(e) => return Err(e.into()),
         };
+        let rotated_at = self.now().await?;
+        if lost.load(Ordering::SeqCst) {
+            // The lease lapsed during the call: another replica may be rotating this session
+            // now, so this result is not published. Everyone gets the newest stored token, or
+            // a retryable error when nobody else has rotated yet.
+            let stored = self.store.load(id).await?.ok_or(SessionError::NotFound)?;
+            if stored.generation > from {
+                return Ok(Rotated {
+                    token: stored.token(),
+                    upstream: true,
+                });
+            }
+            return Err(SessionError::Store(StoreError::new(
+                "lost the refresh lock during the rotation; nothing was stored, try again",
+            )));
+        }
         let mut next = current.clone();
         next.access_token = refreshed.access_token;
         next.expires_at = refreshed.expires_at;
         next.generation = current.generation.next();
-        next.rotated_at = OffsetDateTime::now_utc();
+        next.rotated_at = rotated_at;
         if !self.store.rotate(&next, current.generation).await? {
             // Only if the lease was lost mid-call: never overwrite a newer generation. Our
             // late result is dropped and the newest stored token is everyone's answer.

@@ -98,6 +98,11 @@ impl SessionStore for Observed {
         Some(Box::pin(observe("rate", call)))
     }
 
+    fn now(&self) -> Option<BoxFuture<'_, Result<OffsetDateTime, StoreError>>> {
+        let call = self.0.now()?;
+        Some(Box::pin(observe("clock", call)))
+    }
+
     fn held(&self) -> Option<u64> {
         self.0.held()
     }

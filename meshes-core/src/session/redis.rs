@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -148,7 +149,12 @@ pub struct RedisStore {
     ns: String,
     grace: Duration,
     scripts: &'static Scripts,
+    /// Redis' clock minus ours (ns), and when it was sampled.
+    clock: Arc<std::sync::Mutex<Option<(std::time::Instant, i128)>>>,
 }
+
+/// How long a sample of Redis' clock is used before `TIME` is asked again.
+const CLOCK_SAMPLE: Duration = Duration::from_secs(15);
 
 struct Scripts {
     put: Script,
@@ -288,6 +294,7 @@ impl RedisStoreBuilder {
             ns: self.ns,
             grace: self.grace,
             scripts: &SCRIPTS,
+            clock: Arc::default(),
         })
     }
 }
@@ -573,6 +580,38 @@ impl SessionStore for RedisStore {
                 .map_err(store_err("unlock"))?;
             Ok(())
         })
+    }
+
+    /// Redis' `TIME`, through an offset to this process's clock sampled every 15 s (no round
+    /// trip in between).
+    fn now(&self) -> Option<BoxFuture<'_, Result<OffsetDateTime, StoreError>>> {
+        let offset = |sample: &Option<(std::time::Instant, i128)>| {
+            sample.and_then(|(at, offset)| (at.elapsed() < CLOCK_SAMPLE).then_some(offset))
+        };
+        let cached = offset(&self.clock.lock().unwrap_or_else(PoisonError::into_inner));
+        Some(Box::pin(async move {
+            let offset = match cached {
+                Some(offset) => offset,
+                None => {
+                    let mut con = self.con.clone();
+                    let asked = OffsetDateTime::now_utc();
+                    let (secs, micros): (i64, i64) = redis::cmd("TIME")
+                        .query_async(&mut con)
+                        .await
+                        .map_err(store_err("clock"))?;
+                    let answered = OffsetDateTime::now_utc();
+                    let local: OffsetDateTime = asked + (answered - asked) / 2;
+                    let theirs = i128::from(secs) * 1_000_000_000 + i128::from(micros) * 1_000;
+                    let offset = theirs - local.unix_timestamp_nanos();
+                    *self.clock.lock().unwrap_or_else(PoisonError::into_inner) =
+                        Some((std::time::Instant::now(), offset));
+                    offset
+                }
+            };
+            let now = OffsetDateTime::now_utc().unix_timestamp_nanos() + offset;
+            OffsetDateTime::from_unix_timestamp_nanos(now)
+                .map_err(|_| StoreError::new("redis' clock is out of range"))
+        }))
     }
 
     fn take_rate<'a>(

@@ -127,6 +127,14 @@ pub trait SessionStore: Send + Sync + 'static {
         None
     }
 
+    /// The store's clock, where it has one (Redis: `TIME`): rotations are stamped with it and
+    /// the refresh window is measured by it, so replicas whose clocks differ agree on the
+    /// window. `None`, the default, means the manager uses this process's clock: right for a
+    /// store used by one process. A store may answer from an offset it samples now and then.
+    fn now(&self) -> Option<BoxFuture<'_, Result<OffsetDateTime, StoreError>>> {
+        None
+    }
+
     /// How many sessions the store holds, if it can tell cheaply (for the `meshes_sessions`
     /// gauge). `None`, the default, when it cannot.
     fn held(&self) -> Option<u64> {

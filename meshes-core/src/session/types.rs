@@ -32,8 +32,14 @@ impl UserKey {
         &self.0
     }
 
-    /// A short, stable hash of the id (the first 8 bytes of its SHA-256, in hex), for log
-    /// lines that must not carry the id itself.
+    /// A short keyed hash of the id (HMAC-SHA256 under the process's log key, first 8 bytes
+    /// in hex), for log lines that must not carry the id itself. Stable within a process.
+    ///
+    /// The key is `MESHES_LOG_KEY` when set (any secret string: replicas that share it print
+    /// the same hash for a user, so their logs can be joined), otherwise 32 random bytes drawn
+    /// when the process first hashes. Without the key, a hash cannot be reversed by trying
+    /// emails or numeric ids, and hashes of different deployments (or, without the variable,
+    /// of different processes) cannot be linked.
     ///
     /// ```
     /// use meshes_core::session::UserKey;
@@ -41,15 +47,10 @@ impl UserKey {
     /// assert_eq!(h.len(), 16);
     /// assert!(!h.contains("alice"));
     /// assert_eq!(h, UserKey::new("alice").hashed().to_string());
+    /// assert_ne!(h, UserKey::new("bob").hashed().to_string());
     /// ```
     pub fn hashed(&self) -> impl fmt::Display + use<> {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(self.0.as_bytes());
-        let mut hex = String::with_capacity(16);
-        for b in &digest[..8] {
-            hex.push_str(&format!("{b:02x}"));
-        }
-        hex
+        crate::telemetry::keyed_hash(self.0.as_bytes())
     }
 }
 

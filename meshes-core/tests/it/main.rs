@@ -3,6 +3,7 @@
 mod common;
 mod endpoints;
 mod faults;
+mod log_key;
 mod props;
 mod secrets;
 mod validation;

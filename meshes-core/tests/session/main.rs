@@ -6,4 +6,5 @@
 //! into a failure.
 
 mod env;
+mod faulty;
 mod scenarios;

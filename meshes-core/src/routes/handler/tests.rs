@@ -13,7 +13,8 @@ fn csrf_rules() {
         }
     };
     let allowed = ["https://partner.example".to_owned()];
-    let check_ct = |m: &str, o, s, ct| check_same_site(m, headers(o, s, ct), &allowed).is_ok();
+    let check_ct =
+        |m: &str, o, s, ct| check_same_site(m, headers(o, s, ct), &allowed, None).is_ok();
     let check = |m: &str, o, s| check_ct(m, o, s, None);
     let (same, other) = ("http://127.0.0.1:3000", "http://127.0.0.1:4000");
     assert!(check("GET", Some(other), Some("cross-site")));
@@ -67,7 +68,42 @@ fn csrf_rules() {
         host: None,
         ..headers(Some(same), None, None)
     };
-    assert!(check_same_site("POST", no_host, &[]).is_err());
+    assert!(check_same_site("POST", no_host, &[], None).is_err());
+
+    // #20: without a public origin only hosts are compared (the scheme is unknown behind a
+    // TLS-terminating proxy), so an http: Origin passes for an https: app...
+    let https_app = SameSiteHeaders {
+        host: Some(b"app.example.com"),
+        ..headers(Some("http://app.example.com"), Some("same-site"), None)
+    };
+    assert!(check_same_site("POST", https_app, &[], None).is_ok());
+    // ...and with the public origin configured, the whole origin must match.
+    let public = Some("https://app.example.com");
+    assert!(check_same_site("POST", https_app, &[], public).is_err());
+    for (origin, ok) in [
+        ("https://app.example.com", true),
+        ("HTTPS://APP.EXAMPLE.COM", true),
+        ("https://app.example.com:8443", false),
+        ("https://evil.example", false),
+        ("null", false),
+        ("https://partner.example", true),
+    ] {
+        let h = SameSiteHeaders {
+            host: Some(b"app.example.com"),
+            ..headers(Some(origin), None, None)
+        };
+        assert_eq!(
+            check_same_site("POST", h, &allowed, public).is_ok(),
+            ok,
+            "{origin}"
+        );
+    }
+    // Even a Host that matches does not excuse another scheme.
+    let h = SameSiteHeaders {
+        host: Some(b"app.example.com"),
+        ..headers(Some("http://app.example.com"), None, Some("application/json"))
+    };
+    assert!(check_same_site("POST", h, &[], public).is_err());
 }
 
 #[test]
