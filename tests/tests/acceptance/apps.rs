@@ -31,8 +31,13 @@ pub(crate) struct Config {
     pub(crate) body_limit: Option<usize>,
     pub(crate) when_no_csp: Option<WhenAbsent>,
     pub(crate) csp_on_all_responses: bool,
-    /// Configure no embed origin: the manager learns it from the first launch URL.
+    /// Configure no embed origin: the manager's defaults (`https://embed.meshes.io`, learning
+    /// `https://*.meshes.io`).
     pub(crate) no_embed_origin: bool,
+    /// Configure these embed origins (or patterns) besides the mock's.
+    pub(crate) embed_origins: &'static [&'static str],
+    /// Configure the app's own URL as its public origin.
+    pub(crate) public_origin: bool,
 }
 
 /// A running host app.
@@ -146,6 +151,14 @@ pub(crate) async fn start(adapter: Adapter, config: Config) -> App {
     if !config.no_embed_origin {
         builder = builder.embed_origin(mock.embed_origin());
     }
+    for origin in config.embed_origins {
+        builder = builder.embed_origin(origin);
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    if config.public_origin {
+        builder = builder.public_origin(&url);
+    }
     builder = match config.mint_rate {
         Some((burst, per)) => builder.mint_rate(burst, per),
         None => builder.no_mint_rate_limit(),
@@ -161,8 +174,6 @@ pub(crate) async fn start(adapter: Adapter, config: Config) -> App {
         ..config
     };
     let manager = builder.build();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     match adapter {
         Adapter::Axum => serve_axum(listener, manager.clone(), &config),
         Adapter::Actix => serve_actix(listener, manager.clone(), &config),
@@ -176,6 +187,34 @@ pub(crate) async fn start(adapter: Adapter, config: Config) -> App {
             .build()
             .unwrap(),
         error_bodies: std::sync::Mutex::default(),
+    }
+}
+
+/// Builds (and drops) the adapter's routes state with `origin` allowed: panics when the
+/// adapter refuses it.
+pub(crate) fn with_allowed_origin(adapter: Adapter, origin: &str) {
+    let client = meshes_core::Client::builder(
+        meshes_core::Credentials::new(
+            "mk_abcdefghijklmnopqrstuv",
+            "s".repeat(43),
+            "00000000-0000-4000-8000-000000000099",
+        )
+        .unwrap(),
+    )
+    .build()
+    .unwrap();
+    let manager = SessionManager::builder(client).build();
+    match adapter {
+        Adapter::Axum => {
+            let resolver =
+                |_: &axum::http::request::Parts| async { Option::<(UserKey, Grant)>::None };
+            drop(meshes_axum::MeshesLayer::new(manager, resolver).allow_origin(origin));
+        }
+        Adapter::Actix => {
+            let resolver =
+                |_: &actix_web::HttpRequest| async { Option::<(UserKey, Grant)>::None };
+            drop(meshes_actix::MeshesState::new(manager, resolver).allow_origin(origin));
+        }
     }
 }
 

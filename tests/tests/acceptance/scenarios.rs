@@ -55,6 +55,8 @@ on_both_adapters!(
     csp_merges_every_header_and_leaves_other_content_alone,
     csp_settings_set_a_policy_on_pages_without_one_or_cover_every_response,
     csp_learns_the_embed_origin_from_launch_urls,
+    launch_urls_on_unexpected_origins_are_refused,
+    same_site_compares_whole_origins,
     embed_js_is_served_with_caching,
     refresh_without_a_user_is_401,
     a_session_gone_at_meshes_is_410_then_forgotten,
@@ -813,14 +815,17 @@ async fn csp_learns_the_embed_origin_from_launch_urls(adapter: Adapter) {
         ["default-src 'self'; frame-src 'self' https://embed.meshes.io"],
         "the default origin, before any mint"
     );
+    // #20: it learns only meshes.io hosts (until #20 it learned any origin, here the mock's
+    // http://127.0.0.1:…, which is now refused with 502).
+    app.mock.set_launch_origin(Some("https://eu.meshes.io"));
     app.mint("alice").await;
     assert_eq!(
         all(&app.get("/page").await, CONTENT_SECURITY_POLICY),
-        [format!(
-            "default-src 'self'; frame-src 'self' https://embed.meshes.io {}",
-            app.mock.embed_origin()
-        )]
+        ["default-src 'self'; frame-src 'self' https://embed.meshes.io https://eu.meshes.io"]
     );
+    app.mock.set_launch_origin(None);
+    let r = app.send(app.post("/meshes/sessions", Some("alice"))).await;
+    assert_eq!(error_of(&r), (StatusCode::BAD_GATEWAY, "upstream_error"));
     assert!(
         app.get("/bare")
             .await
@@ -829,6 +834,169 @@ async fn csp_learns_the_embed_origin_from_launch_urls(adapter: Adapter) {
             .is_none(),
         "a page without CSP stays without one after a mint"
     );
+    // The learned set is bounded: 16 origins, then a new one is refused (known ones still
+    // work).
+    for i in 1..16 {
+        app.mock
+            .set_launch_origin(Some(&format!("https://e{i}.meshes.io")));
+        app.mint("alice").await;
+    }
+    app.mock.set_launch_origin(Some("https://one-more.meshes.io"));
+    let r = app.send(app.post("/meshes/sessions", Some("alice"))).await;
+    assert_eq!(error_of(&r), (StatusCode::BAD_GATEWAY, "upstream_error"));
+    app.mock.set_launch_origin(Some("https://e7.meshes.io"));
+    app.mint("alice").await;
+    let csp = all(&app.get("/page").await, CONTENT_SECURITY_POLICY).join("");
+    assert!(!csp.contains("one-more"), "{csp}");
+    assert_eq!(csp.matches(".meshes.io").count(), 17, "{csp}");
+}
+
+/// #20: whatever answers at the API URL cannot choose what the host's pages frame. A launch
+/// URL whose origin is not an allowed embed origin (a wildcard, `http:` off loopback, an
+/// unknown host, user info) fails the mint with 502, enters no page's CSP, is logged at ERROR
+/// by its origin (never the URL, which holds the launch token), and its session is revoked at
+/// Meshes.
+async fn launch_urls_on_unexpected_origins_are_refused(adapter: Adapter) {
+    let app = start(
+        adapter,
+        Config {
+            embed_origins: &["https://*.meshes.example"],
+            ..Config::default()
+        },
+    )
+    .await;
+    let mock_origin = app.mock.embed_origin();
+    let with_userinfo = mock_origin.replace("http://", "http://user:pw@");
+    let lies = [
+        "https://*.evil.example",
+        "http://evil.example",
+        "https://evil.example",
+        "https://meshes.example",
+        "https://eu.meshes.example:8443",
+        with_userinfo.as_str(),
+    ];
+    for lie in lies {
+        app.mock.set_launch_origin(Some(lie));
+        let r = app.send(app.post("/meshes/sessions", Some("alice"))).await;
+        assert_eq!(
+            error_of(&r),
+            (StatusCode::BAD_GATEWAY, "upstream_error"),
+            "{lie}"
+        );
+        assert!(r.json.get("launch_url").is_none());
+    }
+    assert_eq!(app.mock.calls(Endpoint::Create), lies.len());
+    // Every one of those sessions is revoked upstream (in the background).
+    for _ in 0..100 {
+        if app.mock.sessions().iter().all(|s| s.status == "revoked") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let sessions = app.mock.sessions();
+    assert_eq!(sessions.len(), lies.len());
+    assert!(
+        sessions.iter().all(|s| s.status == "revoked"),
+        "{:?}",
+        sessions.iter().map(|s| &s.status).collect::<Vec<_>>()
+    );
+    let csp = all(&app.get("/page").await, CONTENT_SECURITY_POLICY).join("");
+    assert_eq!(
+        csp,
+        format!("default-src 'self'; frame-src 'self' {mock_origin} https://*.meshes.example")
+    );
+    let logs = String::from_utf8_lossy(&crate::apps::capture_logs().lock().unwrap()).into_owned();
+    for origin in ["https://evil.example", "https://*.evil.example"] {
+        assert!(
+            logs.lines().any(|l| l.contains("ERROR")
+                && l.contains("refused a launch URL")
+                && l.contains(&format!("origin=\"{origin}\""))),
+            "no ERROR line naming {origin}"
+        );
+    }
+    assert!(!logs.contains("?launch="), "a launch URL reached the logs");
+
+    // The configured pattern admits its subdomains, and the mock's own origin still works.
+    app.mock.set_launch_origin(Some("https://eu.meshes.example"));
+    let s = app.mint("alice").await;
+    assert!(
+        s["launch_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://eu.meshes.example/")
+    );
+    app.mock.set_launch_origin(None);
+    app.mint("alice").await;
+    assert_eq!(
+        all(&app.get("/page").await, CONTENT_SECURITY_POLICY).join(""),
+        csp,
+        "a pattern in frame-src already covers what it admits"
+    );
+}
+
+/// #20: with the app's public origin configured, the same-site check compares whole origins
+/// (an `http:` Origin cannot pass for the app on another scheme); an `allow_origin` that no
+/// browser would send is refused when the app is built, naming the value.
+async fn same_site_compares_whole_origins(adapter: Adapter) {
+    let app = start(
+        adapter,
+        Config {
+            public_origin: true,
+            ..Config::default()
+        },
+    )
+    .await;
+    let url = format!("{}/meshes/sessions", app.url);
+    let post = |origin: &str| {
+        app.send(
+            app.http
+                .post(&url)
+                .header("x-user", "alice")
+                .header("origin", origin)
+                .header("content-type", "application/json")
+                .body("{}"),
+        )
+    };
+    let other_scheme = app.url.replace("http://", "https://");
+    let r = post(&other_scheme).await;
+    assert_eq!(error_of(&r), (StatusCode::FORBIDDEN, "cross_site"));
+    let other_port = format!("{}1", app.url);
+    let r = post(&other_port).await;
+    assert_eq!(error_of(&r), (StatusCode::FORBIDDEN, "cross_site"));
+    assert_eq!(app.mock.calls(Endpoint::Create), 0);
+    let r = post(&app.url).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    // Without a public origin only the host is compared (documented: behind a TLS-terminating
+    // proxy the scheme is unknown).
+    let lax = start(adapter, Config::default()).await;
+    let r = lax
+        .send(
+            lax.http
+                .post(format!("{}/meshes/sessions", lax.url))
+                .header("x-user", "alice")
+                .header("origin", lax.url.replace("http://", "https://")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    for bad in [
+        "https://app.example.com/",
+        "https://app.example.com/path",
+        "app.example.com",
+        "https://App.Example.com",
+    ] {
+        let panicked = std::panic::catch_unwind(|| crate::apps::with_allowed_origin(adapter, bad));
+        let message = panicked.expect_err(bad);
+        let message = message
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .unwrap_or_default();
+        assert!(
+            message.contains(bad) && message.contains("allow_origin"),
+            "{message}"
+        );
+    }
+    crate::apps::with_allowed_origin(adapter, "https://app.example.com");
 }
 
 async fn refresh_without_a_user_is_401(adapter: Adapter) {
