@@ -4,16 +4,18 @@
 /** Options of `MeshesEmbed.mount`; the same as the `data-*` attributes of
  *  `[data-meshes-embed]` and the attributes of `<meshes-embed>` (kebab-case). */
 export interface MeshesEmbedOptions {
-  /** Where the routes are mounted: a same-origin absolute path (default `/meshes`).
-   *  Anything else (`//host`, a scheme, a backslash) fetches nothing and fires `meshes:error`. */
+  /** The mount of the routes. embed.js knows it from its own URL (`<mount>/embed.js`), or from
+   *  `MeshesEmbed.configure` for a bundled copy, and sends requests nowhere else: a basePath
+   *  that is not that mount (a trailing slash aside) fetches nothing and fires `meshes:error`
+   *  with `invalid_base_path`. */
   basePath?: string;
   /** Minimum iframe height in px (default 480). */
   minHeight?: number | string;
   /** Maximum iframe height in px (default none). */
   maxHeight?: number | string;
-  /** Timeout of each request in ms (default 15000). */
+  /** Timeout of each request in ms (default 15000; kept within 1000–60000). */
   timeout?: number | string;
-  /** Retries of a failed request before giving up (default 6). */
+  /** Retries of a failed request before giving up (default 6; at most 10). */
   retries?: number | string;
   /** The iframe's title (default "Meshes workspace"). */
   title?: string;
@@ -42,7 +44,7 @@ export interface MeshesErrorDetail {
   /** HTTP status; 0 for a network error or a timeout. */
   status: number;
   /** The route's `error` code (`rate_limited`, `forbidden`, …), or `network_error`,
-   *  `timeout`, `invalid_base_path`, `invalid_launch_url`. */
+   *  `timeout`, `invalid_base_path`, `invalid_launch_url`, `invalid_session`. */
   code: string;
   message: string;
   /** Whether it will try again by itself. */
@@ -67,6 +69,11 @@ export interface MeshesEmbedApi {
   mount(target: HTMLElement, options?: MeshesEmbedOptions): MeshesEmbedHandle;
   /** Unmounts every embed in every tab of this origin (also done on any 401). */
   logout(): void;
+  /** For a copy of embed.js not served by the library (bundled): where the routes are
+   *  mounted, e.g. `{ mount: "/meshes" }`. Embeds wait for it. Throws when the mount is
+   *  invalid or differs from the one the script was served from. Call it from your own code,
+   *  never with a value taken from the page. */
+  configure(config: { mount: string }): void;
 }
 
 declare global {

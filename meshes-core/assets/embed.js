@@ -8,6 +8,21 @@
   // Every option; the last four are the session hints sent with a mint.
   var OPTIONS = ['basePath', 'minHeight', 'maxHeight', 'timeout', 'retries', 'title',
     'launchPage', 'sessionType', 'resourceType', 'resourceId'];
+  // A mount path: "" or "/a/b", no "." or ".." segment, nothing a URL would reinterpret.
+  var MOUNT = /^(\/(?!\.\.?(\/|$))[\w.~!$&'()*+,;=:@%-]+)*$/;
+  // The mount (`home`): where the library served this script, from the script's own URL, read now
+  // (markup can never choose it). The getter is Document's own, so an injected
+  // <img name="currentScript"> cannot stand in for the script; `src` is resolved against the
+  // page's address, since a <base> injected after the script would move `el.src`.
+  var home = (function () {
+    try {
+      var el = Object.getOwnPropertyDescriptor(Document.prototype, 'currentScript').get.call(doc);
+      var u = el instanceof HTMLScriptElement && new URL(el.getAttribute('src'), location.href);
+      var m = u && u.origin === location.origin && /^(.*)\/embed\.js$/.exec(u.pathname);
+      return m && MOUNT.test(m[1]) ? m[1] : null;
+    } catch (e) { return null; }
+  })();
+  var waiting = []; // <meshes-embed> elements connected before the mount was known
 
   function snake(k, sep) { return k.replace(/[A-Z]/g, sep + '$&').toLowerCase(); }
 
@@ -16,17 +31,18 @@
     el.dispatchEvent(new CustomEvent('meshes:' + type, { bubbles: true, detail: detail || {} }));
   }
 
-  // A number >= min, or the default.
-  function num(v, def, min) {
+  // A number in [min, max], or the default.
+  function num(v, def, min, max) {
     v = v == null || v === '' ? NaN : Number(v);
-    return isFinite(v) && v >= min ? v : def;
+    return isFinite(v) && v >= min ? Math.min(v, max) : def;
   }
 
-  // A same-origin absolute path ("/meshes"): not "//host", no scheme, no backslash, no
-  // whitespace or control characters (browsers drop tabs and newlines from URLs).
-  function path(p) {
-    if (typeof p !== 'string' || !/^\/(?![\/\\])[^\\\x00-\x20\x7f]*$/.test(p)) return null;
-    return new URL(p, location.href).origin === location.origin ? p.replace(/\/$/, '') : null;
+  // An absolute URL of this origin and mount: `/sessions`, `/sessions/{id}` or
+  // `/sessions/{id}/refresh` below it, or null. Built from location.origin, so <base> does not
+  // count; checked again as a whole before any fetch.
+  function endpoint(id, refresh) {
+    var u = location.origin + home + '/sessions' + (id ? '/' + id + (refresh ? '/refresh' : '') : '');
+    return (!id || /^[\w~-][\w.~-]{0,199}$/.test(id)) && new URL(u).href === u ? u : null;
   }
 
   // An absolute https: URL (http: only while the page itself is http: on this machine).
@@ -40,9 +56,10 @@
   // Options: see embed.d.ts. Returns { unmount(), destroy(), remount() }.
   function mount(target, options) {
     var o = options || {};
-    var base = path(o.basePath == null ? '/meshes' : o.basePath);
-    var minHeight = num(o.minHeight, 480, 0), maxHeight = num(o.maxHeight, Infinity, minHeight);
-    var timeout = num(o.timeout, 15000, 1), retries = num(o.retries, 6, 0);
+    // basePath may only name the mount itself (trailing slash aside).
+    var base = home != null && (o.basePath == null || o.basePath === home || o.basePath === home + '/');
+    var minHeight = num(o.minHeight, 480, 0, Infinity), maxHeight = num(o.maxHeight, Infinity, minHeight, Infinity);
+    var timeout = num(o.timeout, 15000, 1000, 60000), retries = num(o.retries, 6, 0, 10);
     var hints = {};
     var frame = target.tagName === 'IFRAME' ? target : null, own = !frame;
     var s = null; // { id, token, generation, origin }: memory only
@@ -62,7 +79,8 @@
     }
 
     // A request to the routes; rejects with { status (0: network or timeout), code, message }.
-    function api(p, method, body) {
+    function api(url, method, body) {
+      if (!url) return Promise.reject({ status: 400, code: 'invalid_base_path', message: 'not a URL of the mount' });
       var ctl = new AbortController(), late = 0;
       var t = setTimeout(function () { late = 1; ctl.abort(); }, timeout);
       function done(e) {
@@ -70,7 +88,7 @@
         if (late) throw { status: 0, code: 'timeout', message: 'timed out' };
         if (e) throw e.status ? e : { status: 0, code: 'network_error', message: 'network error' };
       }
-      return fetch(base + p, {
+      return fetch(url, {
         method: method, credentials: 'same-origin', cache: 'no-store', redirect: 'error',
         headers: { 'Content-Type': 'application/json' },
         body: method === 'POST' ? JSON.stringify(body || {}) : undefined,
@@ -113,14 +131,18 @@
     // A launch URL serves one load: every (re)mount mints a new session.
     function mint() {
       if (!alive) return;
-      if (!base) { error({ code: 'invalid_base_path', message: 'basePath must be a same-origin path' }, false); return; }
+      if (!base) {
+        error({ code: 'invalid_base_path', message: 'basePath is not the mount of embed.js' }, false);
+        return;
+      }
       refreshing = null;
-      api('/sessions', 'POST', hints).then(function (m) {
+      api(endpoint(), 'POST', hints).then(function (m) {
         if (!alive) return;
         var url = launchUrl(m.launch_url);
-        if (!url) {
+        if (!url || !endpoint(m.session_id)) {
           s = null;
-          error({ status: 200, code: 'invalid_launch_url', message: 'the launch URL is not https' }, false);
+          error(url ? { status: 200, code: 'invalid_session', message: 'the session id is not valid' }
+            : { status: 200, code: 'invalid_launch_url', message: 'the launch URL is not https' }, false);
           return;
         }
         failures = 0;
@@ -135,8 +157,7 @@
       if (!s) return null;
       if (refreshing) return refreshing;
       var id = s.id;
-      refreshing = api('/sessions/' + encodeURIComponent(id) + '/refresh', 'POST',
-        { generation: s.generation }).then(function (t) {
+      refreshing = api(endpoint(id, 1), 'POST', { generation: s.generation }).then(function (t) {
         refreshing = null;
         if (!alive || !s || s.id !== id) return;
         failures = 0;
@@ -210,7 +231,7 @@
       destroy: function () {
         var id = s && s.id;
         unmount();
-        if (id) return api('/sessions/' + encodeURIComponent(id), 'DELETE').catch(function () {});
+        if (id) return api(endpoint(id), 'DELETE').catch(function () {});
       },
       remount: function () { if (alive) { failures = 0; mint(); } },
       // After giving up: try again (the tab was shown, or the browser is online again).
@@ -250,20 +271,36 @@
   }
 
   function auto() {
+    if (home == null) return;
     var els = doc.querySelectorAll('[data-meshes-embed]');
     for (var i = 0; i < els.length; i++) {
       if (!els[i].meshesEmbed) els[i].meshesEmbed = mount(els[i], fromAttributes(els[i], 'data-'));
     }
+    waiting.splice(0).forEach(function (el) { if (el.isConnected) el.connectedCallback(); });
   }
 
-  root.MeshesEmbed = { mount: mount, logout: function () { logout(true); } };
+  root.MeshesEmbed = {
+    mount: mount,
+    logout: function () { logout(true); },
+    // For a bundled copy (not served by the library): where the routes are mounted. Trusted
+    // JavaScript only; a copy served from `<mount>/embed.js` knows its mount already.
+    configure: function (c) {
+      var m = c && typeof c.mount === 'string' ? c.mount.replace(/\/$/, '') : null;
+      if (m == null || !MOUNT.test(m) || (home != null && m !== home)) {
+        throw new Error('meshes: invalid or conflicting mount');
+      }
+      home = m;
+      auto();
+    }
+  };
 
-  // <meshes-embed base-path="/meshes" launch-page="rules"></meshes-embed>
+  // <meshes-embed launch-page="rules"></meshes-embed>
   if (root.customElements && !customElements.get('meshes-embed')) {
     customElements.define('meshes-embed', class extends HTMLElement {
       connectedCallback() {
         if (!this.style.display) this.style.display = 'block';
-        if (!this.meshesEmbed) this.meshesEmbed = mount(this, fromAttributes(this, ''));
+        if (home == null) waiting.push(this);
+        else if (!this.meshesEmbed) this.meshesEmbed = mount(this, fromAttributes(this, ''));
       }
       disconnectedCallback() {
         if (this.meshesEmbed) this.meshesEmbed.unmount();
@@ -272,7 +309,7 @@
     });
   }
 
-  // <div data-meshes-embed data-base-path="/meshes" data-launch-page="rules"></div> mounts itself.
+  // <div data-meshes-embed data-launch-page="rules"></div> mounts itself.
   if (doc.readyState === 'loading') doc.addEventListener('DOMContentLoaded', auto);
   else auto();
 })(window, document);

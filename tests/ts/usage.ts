@@ -20,5 +20,9 @@ document.addEventListener("meshes:logout", () => handle.unmount());
 document.querySelector("meshes-embed")?.meshesEmbed?.remount();
 window.MeshesEmbed.logout();
 
+MeshesEmbed.configure({ mount: "/meshes" });
+// @ts-expect-error: the mount is a string
+MeshesEmbed.configure({ mount: 1 });
+
 // @ts-expect-error: not a known option type
 MeshesEmbed.mount(el, { basePath: 42 });

@@ -1,10 +1,13 @@
-//! A host app for the embed.js scenarios, on either adapter: fixture pages under a strict CSP,
-//! the library under `/meshes`, a fake mint route that answers a hostile launch URL, and a
-//! second origin ("evil") that counts every request it gets.
+//! A host app for the embed.js scenarios, on either adapter: fixture pages under a strict CSP
+//! (and two without any, where only embed.js can stop an attack), the library under `/meshes`,
+//! a copy of embed.js under a fake mount (`/fake`) whose mint answers a hostile launch URL,
+//! state-changing endpoints an attacker would aim at (`POST /logout`,
+//! `POST /api/account/delete`), a log of every request the host received, and a second origin
+//! ("evil") that counts every request it gets.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use meshes_core::routes::{MintHints, Resolution};
 use meshes_core::session::{Grant, SessionManager, UserKey};
@@ -32,8 +35,35 @@ const WATCH_JS: &str = r#"window.__events = [];
 /// What `/fake/sessions` answers: a well-formed mint with a `javascript:` launch URL.
 const FAKE_MINT: &str = r#"{"session_id":"sess_fake","access_token":"tok_fake","launch_url":"javascript:parent.__pwned=1","expires_at":"2099-01-01T00:00:00Z","generation":0}"#;
 
-/// The body of fixture `name`, and whether it may reach the evil origin.
-fn fixture(name: &str, evil: &str) -> Option<(String, bool)> {
+/// Base paths an attacker puts in markup: each must fetch nothing (#20).
+pub(crate) const HOSTILE_BASE_PATHS: [&str; 12] = [
+    "/logout?",
+    "/logout#",
+    "/logout?x=",
+    "/meshes?",
+    "/meshes#",
+    "/meshes?x=",
+    "/meshes/../logout",
+    "/meshes/%2e%2e/logout",
+    "/meshes/%2E%2E/api/account/delete?",
+    "/api/account/delete?",
+    "/other",
+    "/meshes/sessions",
+];
+
+/// Which CSP a fixture is served with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    Strict,
+    /// Strict, but the evil origin may be fetched.
+    EvilAllowed,
+    /// No CSP at all: only embed.js stands between the markup and the requests.
+    None,
+}
+
+/// The body of fixture `name`, its CSP, and the mount whose embed.js it loads.
+fn fixture(name: &str, evil: &str) -> Option<(String, Policy)> {
+    let (mut policy, mut mount) = (Policy::Strict, "/meshes");
     let body = match name {
         "evil-base" => format!(
             r#"<div id="a" data-meshes-embed data-base-path="//{host}/meshes" data-min-height="abc"></div>
@@ -41,7 +71,27 @@ fn fixture(name: &str, evil: &str) -> Option<(String, bool)> {
 <div id="c" data-meshes-embed data-base-path="/\{host}/meshes"></div>"#,
             host = evil.trim_start_matches("http://")
         ),
-        "js-launch" => r#"<div id="a" data-meshes-embed data-base-path="/fake"></div>"#.into(),
+        "js-launch" => {
+            mount = "/fake";
+            r#"<div id="a" data-meshes-embed></div>"#.into()
+        }
+        "hostile" => {
+            policy = Policy::None;
+            // An <img name="currentScript"> tries to stand in for embed.js's own script
+            // element (DOM clobbering); sanitizers keep `name` on images.
+            let mut body = String::from(r#"<img name="currentScript" src="/logout?clobber">"#);
+            for (i, p) in HOSTILE_BASE_PATHS.iter().enumerate() {
+                body.push_str(&format!(
+                    r#"<div id="d{i}" data-meshes-embed data-base-path="{p}" data-retries="1000"></div><meshes-embed id="e{i}" base-path="{p}"></meshes-embed>"#
+                ));
+            }
+            body.push_str(r#"<div id="ok" data-meshes-embed data-base-path="/meshes/"></div>"#);
+            body
+        }
+        "evil-base-tag" => {
+            policy = Policy::None;
+            format!(r#"<base href="{evil}/"><div id="a" data-meshes-embed></div>"#)
+        }
         "two" => r#"<div id="rules" data-meshes-embed data-launch-page="rules"></div>
 <meshes-embed id="conn" launch-page="connections"></meshes-embed>"#
             .into(),
@@ -51,12 +101,24 @@ fn fixture(name: &str, evil: &str) -> Option<(String, bool)> {
             .into(),
         _ => return None,
     };
+    if name == "evil-base" {
+        policy = Policy::EvilAllowed;
+    }
     let page = format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>{name}</title>
-<script src="/watch.js"></script><script src="/meshes/embed.js" defer></script></head>
+<script src="/watch.js"></script><script src="{mount}/embed.js" defer></script></head>
 <body>{body}</body></html>"#
     );
-    Some((page, name == "evil-base"))
+    Some((page, policy))
+}
+
+/// The CSP header value of a fixture, if it has one.
+fn policy_header(policy: Policy, evil: &str) -> Option<String> {
+    match policy {
+        Policy::Strict => Some(csp(None)),
+        Policy::EvilAllowed => Some(csp(Some(evil))),
+        Policy::None => None,
+    }
 }
 
 /// The resolver's rule: the user from the `user` cookie (a test stand-in; the examples use
@@ -75,10 +137,14 @@ fn resolve(cookie: Option<&str>, hints: Option<&MintHints>) -> Resolution {
     }
 }
 
+/// Every request the host received: `METHOD path?query`.
+pub(crate) type RequestLog = Arc<Mutex<Vec<String>>>;
+
 /// A running host.
 pub(crate) struct Host {
     pub(crate) url: String,
     evil_hits: Arc<AtomicUsize>,
+    requests: RequestLog,
     pub(crate) mock: MockMeshes,
 }
 
@@ -86,7 +152,20 @@ impl Host {
     pub(crate) fn evil_hits(&self) -> usize {
         self.evil_hits.load(Ordering::SeqCst)
     }
+
+    /// Every request the host received so far.
+    pub(crate) fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
 }
+
+fn record(log: &RequestLog, method: &str, path: &str, query: Option<&str>) {
+    let q = query.map_or(String::new(), |q| format!("?{q}"));
+    log.lock().unwrap().push(format!("{method} {path}{q}"));
+}
+
+/// The signed-out cookie that `/logout` and `/api/account/delete` answer with.
+const SIGNED_OUT: &str = "user=; Path=/; Max-Age=0";
 
 /// Starts the mock, the evil origin and the host on `adapter`.
 pub(crate) async fn start(adapter: Adapter) -> Host {
@@ -98,26 +177,31 @@ pub(crate) async fn start(adapter: Adapter) -> Host {
     let evil_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let evil = format!("http://{}", evil_listener.local_addr().unwrap());
     let hits = evil_hits.clone();
-    let evil_app = axum::Router::new().fallback(move || {
-        hits.fetch_add(1, Ordering::SeqCst);
+    // Every request counts, preflights included, except the browser's own favicon fetch.
+    let evil_app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        if uri.path() != "/favicon.ico" {
+            hits.fetch_add(1, Ordering::SeqCst);
+        }
         async { "{}" }
     });
     tokio::spawn(async move { axum::serve(evil_listener, evil_app).await.unwrap() });
 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let requests = RequestLog::default();
     match adapter {
-        Adapter::Axum => serve_axum(listener, manager, evil),
-        Adapter::Actix => serve_actix(listener, manager, evil),
+        Adapter::Axum => serve_axum(listener, manager, evil, requests.clone()),
+        Adapter::Actix => serve_actix(listener, manager, evil, requests.clone()),
     }
     Host {
         url,
         evil_hits,
+        requests,
         mock,
     }
 }
 
-fn serve_axum(listener: TcpListener, manager: SessionManager, evil: String) {
+fn serve_axum(listener: TcpListener, manager: SessionManager, evil: String, log: RequestLog) {
     use axum::extract::{Path, Query};
     use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, SET_COOKIE};
     use axum::http::request::Parts;
@@ -134,14 +218,35 @@ fn serve_axum(listener: TcpListener, manager: SessionManager, evil: String) {
             "/page/{name}",
             get(move |Path(name): Path<String>| async move {
                 match fixture(&name, &evil) {
-                    Some((page, lax)) => (
-                        [(CONTENT_SECURITY_POLICY, csp(lax.then_some(evil.as_str())))],
-                        Html(page),
-                    )
-                        .into_response(),
+                    Some((page, policy)) => {
+                        let mut reply = Html(page).into_response();
+                        if let Some(p) = policy_header(policy, &evil) {
+                            reply
+                                .headers_mut()
+                                .insert(CONTENT_SECURITY_POLICY, p.parse().unwrap());
+                        }
+                        reply
+                    }
                     None => axum::http::StatusCode::NOT_FOUND.into_response(),
                 }
             }),
+        )
+        .route(
+            "/fake/embed.js",
+            get(|| async {
+                (
+                    [(CONTENT_TYPE, "text/javascript")],
+                    meshes_core::embed_js::SOURCE,
+                )
+            }),
+        )
+        .route(
+            "/logout",
+            post(|| async { ([(SET_COOKIE, SIGNED_OUT)], "signed out") }),
+        )
+        .route(
+            "/api/account/delete",
+            post(|| async { ([(SET_COOKIE, SIGNED_OUT)], "deleted") }),
         )
         .route(
             "/watch.js",
@@ -161,13 +266,20 @@ fn serve_axum(listener: TcpListener, manager: SessionManager, evil: String) {
             ),
         )
         .nest("/meshes", meshes_axum::router())
-        .layer(meshes_axum::MeshesLayer::new(manager, resolver));
+        .layer(meshes_axum::MeshesLayer::new(manager, resolver))
+        .layer(axum::middleware::map_request(
+            move |req: axum::http::Request<axum::body::Body>| {
+                record(&log, req.method().as_str(), req.uri().path(), req.uri().query());
+                async move { req }
+            },
+        ));
     listener.set_nonblocking(true).unwrap();
     let listener = tokio::net::TcpListener::from_std(listener).unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 }
 
-fn serve_actix(listener: TcpListener, manager: SessionManager, evil: String) {
+fn serve_actix(listener: TcpListener, manager: SessionManager, evil: String, log: RequestLog) {
+    use actix_web::dev::Service as _;
     use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
     let resolver = |req: &HttpRequest| {
@@ -180,22 +292,28 @@ fn serve_actix(listener: TcpListener, manager: SessionManager, evil: String) {
         actix_web::rt::System::new().block_on(async move {
             actix_web::HttpServer::new(move || {
                 let evil = evil.clone();
+                let log = log.clone();
                 actix_web::App::new()
                     .app_data(state.clone())
                     .wrap(meshes_actix::FrameSrc::new(manager.embed_origins()))
+                    .wrap_fn(move |req, srv| {
+                        record(&log, req.method().as_str(), req.path(), Some(req.query_string()).filter(|q| !q.is_empty()));
+                        srv.call(req)
+                    })
                     .route(
                         "/page/{name}",
                         web::get().to(move |name: web::Path<String>| {
                             let evil = evil.clone();
                             async move {
                                 match fixture(&name, &evil) {
-                                    Some((page, lax)) => HttpResponse::Ok()
-                                        .content_type("text/html; charset=utf-8")
-                                        .insert_header((
-                                            "content-security-policy",
-                                            csp(lax.then_some(evil.as_str())),
-                                        ))
-                                        .body(page),
+                                    Some((page, policy)) => {
+                                        let mut reply = HttpResponse::Ok();
+                                        reply.content_type("text/html; charset=utf-8");
+                                        if let Some(p) = policy_header(policy, &evil) {
+                                            reply.insert_header(("content-security-policy", p));
+                                        }
+                                        reply.body(page)
+                                    }
                                     None => HttpResponse::NotFound().finish(),
                                 }
                             }
@@ -207,6 +325,30 @@ fn serve_actix(listener: TcpListener, manager: SessionManager, evil: String) {
                             HttpResponse::Ok()
                                 .content_type("text/javascript")
                                 .body(WATCH_JS)
+                        }),
+                    )
+                    .route(
+                        "/fake/embed.js",
+                        web::get().to(|| async {
+                            HttpResponse::Ok()
+                                .content_type("text/javascript")
+                                .body(meshes_core::embed_js::SOURCE)
+                        }),
+                    )
+                    .route(
+                        "/logout",
+                        web::post().to(|| async {
+                            HttpResponse::Ok()
+                                .insert_header(("set-cookie", SIGNED_OUT))
+                                .body("signed out")
+                        }),
+                    )
+                    .route(
+                        "/api/account/delete",
+                        web::post().to(|| async {
+                            HttpResponse::Ok()
+                                .insert_header(("set-cookie", SIGNED_OUT))
+                                .body("deleted")
                         }),
                     )
                     .route(

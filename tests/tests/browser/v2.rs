@@ -8,7 +8,7 @@ use meshes_mock::{Endpoint, Fault};
 use serde_json::Value;
 
 use crate::example_apps::Adapter;
-use crate::host::{self, Host};
+use crate::host::{self, HOSTILE_BASE_PATHS, Host};
 use crate::until;
 use crate::webdriver::{Browser, Session};
 
@@ -75,7 +75,79 @@ async fn hostile_base_paths_fetch_nothing(s: &Session, host: &Host) {
     );
 }
 
-/// A `javascript:` launch URL never reaches the iframe.
+/// #20: markup cannot choose where embed.js sends requests. On a page with no CSP at all,
+/// every base path an attacker could write (`?`, `#`, `?x=`, `..`, `%2e%2e`, another path),
+/// on data attributes and `<meshes-embed>` alike, with an `<img name="currentScript">`
+/// clobbering the script's own element, fires `invalid_base_path` and sends nothing: the
+/// only state-changing request the host sees is the one legitimate mint, and the user stays
+/// signed in.
+async fn markup_cannot_choose_where_requests_go(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    let before = host.requests().len();
+    open(s, host, "hostile").await;
+    event(s, "authenticated", "ok").await;
+    for i in 0..HOSTILE_BASE_PATHS.len() {
+        for id in [format!("d{i}"), format!("e{i}")] {
+            let e = event(s, "error", &id).await;
+            assert_eq!(e["detail"]["code"], "invalid_base_path", "{id}: {e}");
+            assert_eq!(e["detail"]["retrying"], false, "{id}: {e}");
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let requests = host.requests().split_off(before);
+    let session_route = |r: &str| {
+        let refresh = r
+            .strip_prefix("POST /meshes/sessions/sess_")
+            .and_then(|rest| rest.strip_suffix("/refresh"));
+        let revoke = r.strip_prefix("DELETE /meshes/sessions/sess_");
+        refresh.or(revoke).is_some_and(|id| {
+            !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+        })
+    };
+    for r in &requests {
+        assert!(
+            r.starts_with("GET ") || r == "POST /meshes/sessions" || session_route(r),
+            "a request embed.js must not send: {r} (all: {requests:?})"
+        );
+    }
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| *r == "POST /meshes/sessions")
+            .count(),
+        1,
+        "{requests:?}"
+    );
+    assert_eq!(host.mock.calls(Endpoint::Create), 1);
+    let cookie = s.exec("return document.cookie", vec![]).await;
+    assert_eq!(cookie, "user=alice", "still signed in");
+}
+
+/// #20: an injected `<base href>` to another origin changes nothing: embed.js builds every URL
+/// from `location.origin` and its mount, so not one request (nor a preflight) reaches that
+/// origin, and the embed authenticates on the real launch URL.
+async fn an_injected_base_tag_changes_nothing(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    open(s, host, "evil-base-tag").await;
+    let base = s.exec("return document.baseURI", vec![]).await;
+    assert!(
+        !base.as_str().unwrap().starts_with(&host.url),
+        "the attack is live: the page's base URL is the other origin ({base})"
+    );
+    event(s, "authenticated", "a").await;
+    let src = s
+        .exec("return document.querySelector('#a iframe').src", vec![])
+        .await;
+    assert!(
+        src.as_str().unwrap().starts_with(&host.mock.embed_origin()),
+        "{src}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(host.evil_hits(), 0, "no request reached the other origin");
+}
+
+/// A `javascript:` launch URL never reaches the iframe (a copy of embed.js served under
+/// `/fake`, whose mint answers one: the server itself would refuse it).
 async fn a_javascript_launch_url_is_refused(s: &Session, host: &Host) {
     open(s, host, "js-launch").await;
     let e = event(s, "error", "a").await;
@@ -336,6 +408,8 @@ pub(crate) async fn run(adapter: Adapter, browser: &Browser) {
         )+};
     }
     scenarios!(
+        markup_cannot_choose_where_requests_go,
+        an_injected_base_tag_changes_nothing,
         hostile_base_paths_fetch_nothing,
         a_javascript_launch_url_is_refused,
         one_session_kind_per_embed,
