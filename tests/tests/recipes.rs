@@ -106,3 +106,66 @@ async fn axum_with_tower_sessions() {
 async fn actix_with_actix_identity_and_actix_session() {
     sign_in_mint_sign_out(Adapter::Actix).await;
 }
+
+/// #20: the examples decide per user what an embed may open: an administrator (alice) gets a
+/// workspace session on the page asked for; anyone else a dashboard session, and a page or a
+/// session type beyond it is 403 whatever the markup asks (Meshes not called).
+async fn the_examples_decide_per_user(adapter: Adapter) {
+    let mock = MockMeshes::start().await.unwrap();
+    let url = serve(adapter, mock.manager_builder().build());
+    let http = reqwest::Client::new();
+    let mint = |cookie: String, body: &'static str| {
+        http.post(format!("{url}/meshes/sessions"))
+            .header("origin", &url)
+            .header("content-type", "application/json")
+            .header("cookie", cookie)
+            .body(body)
+            .send()
+    };
+    let mock = &mock;
+    let opened = |r: reqwest::Response| async move {
+        assert_eq!(r.status().as_u16(), 200);
+        let body: serde_json::Value = r.json().await.unwrap();
+        let s = mock.session(body["session_id"].as_str().unwrap()).unwrap();
+        (s.session_type, s.launch_page)
+    };
+    let (alice, bob) = (sign_in(&url, "alice").await, sign_in(&url, "bob").await);
+    assert_eq!(
+        opened(mint(alice.clone(), "{}").await.unwrap()).await,
+        ("workspace".to_owned(), "dashboard".to_owned())
+    );
+    assert_eq!(
+        opened(
+            mint(alice, r#"{"launch_page":"connections"}"#)
+                .await
+                .unwrap()
+        )
+        .await,
+        ("workspace".to_owned(), "connections".to_owned())
+    );
+    assert_eq!(
+        opened(mint(bob.clone(), "{}").await.unwrap()).await,
+        ("dashboard".to_owned(), "dashboard".to_owned())
+    );
+    let created = mock.calls(Endpoint::Create);
+    for asks in [
+        r#"{"session_type":"workspace"}"#,
+        r#"{"launch_page":"connections"}"#,
+        r#"{"launch_page":"rules"}"#,
+        r#"{"session_type":"resource","resource_type":"order","resource_id":"o-1"}"#,
+    ] {
+        let r = mint(bob.clone(), asks).await.unwrap();
+        assert_eq!(r.status().as_u16(), 403, "{asks}");
+    }
+    assert_eq!(mock.calls(Endpoint::Create), created);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_example_decides_per_user() {
+    the_examples_decide_per_user(Adapter::Axum).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_example_decides_per_user() {
+    the_examples_decide_per_user(Adapter::Actix).await;
+}

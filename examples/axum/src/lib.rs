@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use meshes_axum::meshes_core::embed_js;
-use meshes_axum::meshes_core::model::SessionType;
+use meshes_axum::meshes_core::model::{LaunchPage, SessionType};
 use meshes_axum::meshes_core::routes::{MintHints, Resolution};
 use meshes_axum::{Grant, MeshesLayer, SessionManager, UserKey};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -93,16 +93,41 @@ pub fn router(manager: SessionManager) -> Router {
         .layer(sessions)
 }
 
-/// What a signed-in user may open: here anyone may pick the launch page and the session type
-/// the page asks for (a real app decides per user); resource sessions are refused (403).
+/// The users who administer the app's integrations (a stand-in: a real app reads a role from
+/// its own user records).
+pub const ADMINS: &[&str] = &["alice"];
+
+/// What a signed-in user may open, decided per user: an administrator gets a `workspace`
+/// session on the page the embed asks for (the `connections` page included, where
+/// integrations' credentials are managed); everyone else gets a read-only `dashboard`
+/// session, and an embed asking them for more (a `workspace` session, another page) is refused
+/// (403). Resource sessions are refused for everyone. The page's hints grant nothing by
+/// themselves: injected markup can ask for anything.
 pub fn grant_for(user: UserKey, hints: Option<&MintHints>) -> Resolution {
-    match hints {
-        Some(h) if h.resource().is_some() || h.session_type() == Some(&SessionType::Resource) => {
-            Resolution::Refused
-        }
-        Some(h) => Resolution::User(user, h.apply(Grant::new())),
-        None => Resolution::User(user, Grant::new()),
+    if ADMINS.contains(&user.as_str()) {
+        return match hints {
+            Some(h)
+                if h.resource().is_some() || h.session_type() == Some(&SessionType::Resource) =>
+            {
+                Resolution::Refused
+            }
+            Some(h) => Resolution::User(user, h.apply(Grant::new())),
+            None => Resolution::User(user, Grant::new()),
+        };
     }
+    let asks_more = hints.is_some_and(|h| {
+        h.resource().is_some()
+            || h.session_type()
+                .is_some_and(|t| *t != SessionType::Dashboard)
+            || h.launch_page().is_some_and(|p| *p != LaunchPage::Dashboard)
+    });
+    if asks_more {
+        return Resolution::Refused;
+    }
+    let grant = Grant::new()
+        .session_type(SessionType::Dashboard)
+        .launch_page(LaunchPage::Dashboard);
+    Resolution::User(user, grant)
 }
 
 /// The host page. Its base CSP allows only itself; the layer adds the embed origin to
@@ -112,7 +137,7 @@ async fn home(session: Session) -> Response {
         Some(user) => format!(
             r#"<header><strong>Acme</strong> · signed in as <span id="user">{user}</span>
 <form method="post" action="/logout"><button>Sign out</button></form></header>
-<main><div id="meshes" data-meshes-embed data-base-path="/meshes"></div></main>
+<main><div id="meshes" data-meshes-embed></div></main>
 <script src="{script}" defer></script>"#,
             script = embed_js::script_path("/meshes")
         ),

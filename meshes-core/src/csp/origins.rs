@@ -125,10 +125,9 @@ impl Rule {
                 (p != if https { 443 } else { 80 }).then_some(p)
             }
         };
-        if !host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'*' | b'[' | b']' | b':'))
-        {
+        if !host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'*' | b'[' | b']' | b':')
+        }) {
             return Err("not an origin");
         }
         let host = host.to_ascii_lowercase();
@@ -437,7 +436,11 @@ mod tests {
             &*o.get(),
             ["https://embed.meshes.io", "https://*.meshes.io"]
         );
-        assert!(EmbedOrigins::new().learn("https://embed.meshes.io").is_err());
+        assert!(
+            EmbedOrigins::new()
+                .learn("https://embed.meshes.io")
+                .is_err()
+        );
     }
 
     #[test]

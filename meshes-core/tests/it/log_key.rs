@@ -46,7 +46,10 @@ fn processes_with_different_keys_disagree_and_a_shared_key_agrees() {
     assert_ne!(random_a, random_b, "each process draws its own key");
     let replica_a = hashes_in_a_process(Some("s3cret-shared-by-replicas"));
     let replica_b = hashes_in_a_process(Some("s3cret-shared-by-replicas"));
-    assert_eq!(replica_a, replica_b, "replicas sharing MESHES_LOG_KEY agree");
+    assert_eq!(
+        replica_a, replica_b,
+        "replicas sharing MESHES_LOG_KEY agree"
+    );
     let other = hashes_in_a_process(Some("another-deployment"));
     assert_ne!(replica_a, other);
     // Not the unkeyed SHA-256 prefix a dictionary could reverse.

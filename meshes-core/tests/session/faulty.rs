@@ -103,7 +103,9 @@ impl SessionStore for Faulty {
     }
     fn now(&self) -> Option<BoxFuture<'_, Result<OffsetDateTime, StoreError>>> {
         let skew = self.skew;
-        Some(Box::pin(async move { Ok(OffsetDateTime::now_utc() + skew) }))
+        Some(Box::pin(
+            async move { Ok(OffsetDateTime::now_utc() + skew) },
+        ))
     }
 }
 

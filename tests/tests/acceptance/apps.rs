@@ -211,8 +211,7 @@ pub(crate) fn with_allowed_origin(adapter: Adapter, origin: &str) {
             drop(meshes_axum::MeshesLayer::new(manager, resolver).allow_origin(origin));
         }
         Adapter::Actix => {
-            let resolver =
-                |_: &actix_web::HttpRequest| async { Option::<(UserKey, Grant)>::None };
+            let resolver = |_: &actix_web::HttpRequest| async { Option::<(UserKey, Grant)>::None };
             drop(meshes_actix::MeshesState::new(manager, resolver).allow_origin(origin));
         }
     }

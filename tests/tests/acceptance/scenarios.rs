@@ -841,7 +841,8 @@ async fn csp_learns_the_embed_origin_from_launch_urls(adapter: Adapter) {
             .set_launch_origin(Some(&format!("https://e{i}.meshes.io")));
         app.mint("alice").await;
     }
-    app.mock.set_launch_origin(Some("https://one-more.meshes.io"));
+    app.mock
+        .set_launch_origin(Some("https://one-more.meshes.io"));
     let r = app.send(app.post("/meshes/sessions", Some("alice"))).await;
     assert_eq!(error_of(&r), (StatusCode::BAD_GATEWAY, "upstream_error"));
     app.mock.set_launch_origin(Some("https://e7.meshes.io"));
@@ -917,7 +918,8 @@ async fn launch_urls_on_unexpected_origins_are_refused(adapter: Adapter) {
     assert!(!logs.contains("?launch="), "a launch URL reached the logs");
 
     // The configured pattern admits its subdomains, and the mock's own origin still works.
-    app.mock.set_launch_origin(Some("https://eu.meshes.example"));
+    app.mock
+        .set_launch_origin(Some("https://eu.meshes.example"));
     let s = app.mint("alice").await;
     assert!(
         s["launch_url"]

@@ -269,7 +269,12 @@ fn serve_axum(listener: TcpListener, manager: SessionManager, evil: String, log:
         .layer(meshes_axum::MeshesLayer::new(manager, resolver))
         .layer(axum::middleware::map_request(
             move |req: axum::http::Request<axum::body::Body>| {
-                record(&log, req.method().as_str(), req.uri().path(), req.uri().query());
+                record(
+                    &log,
+                    req.method().as_str(),
+                    req.uri().path(),
+                    req.uri().query(),
+                );
                 async move { req }
             },
         ));
@@ -297,7 +302,12 @@ fn serve_actix(listener: TcpListener, manager: SessionManager, evil: String, log
                     .app_data(state.clone())
                     .wrap(meshes_actix::FrameSrc::new(manager.embed_origins()))
                     .wrap_fn(move |req, srv| {
-                        record(&log, req.method().as_str(), req.path(), Some(req.query_string()).filter(|q| !q.is_empty()));
+                        record(
+                            &log,
+                            req.method().as_str(),
+                            req.path(),
+                            Some(req.query_string()).filter(|q| !q.is_empty()),
+                        );
                         srv.call(req)
                     })
                     .route(

@@ -101,7 +101,11 @@ fn csrf_rules() {
     // Even a Host that matches does not excuse another scheme.
     let h = SameSiteHeaders {
         host: Some(b"app.example.com"),
-        ..headers(Some("http://app.example.com"), None, Some("application/json"))
+        ..headers(
+            Some("http://app.example.com"),
+            None,
+            Some("application/json"),
+        )
     };
     assert!(check_same_site("POST", h, &[], public).is_err());
 }
