@@ -10,20 +10,33 @@
 //! failures, keeps the token in memory only, and removes its listener on `unmount()`.
 //!
 //! ```html
-//! <div data-meshes-embed data-base-path="/meshes"></div>
+//! <div data-meshes-embed></div>
 //! <script src="/meshes/embed.js?v=…" defer></script>
 //! ```
 //!
-//! or `<meshes-embed base-path="/meshes" launch-page="rules"></meshes-embed>`, or from your own
-//! script: `const embed = MeshesEmbed.mount(el, { basePath: '/meshes', launchPage: 'rules' });
-//! … embed.unmount();`. [`TYPES`] (served at `<mount>/embed.d.ts`) declares the API, the
-//! options and every event's detail for TypeScript.
+//! or `<meshes-embed launch-page="rules"></meshes-embed>`, or from your own script:
+//! `const embed = MeshesEmbed.mount(el, { launchPage: 'rules' }); … embed.unmount();`.
+//! [`TYPES`] (served at `<mount>/embed.d.ts`) declares the API, the options and every event's
+//! detail for TypeScript.
 //!
-//! **Inputs are hostile.** `basePath` must be a same-origin absolute path (`/…`; not `//…`, no
-//! scheme, no backslash), else nothing is fetched; a `launch_url` is used only when it is an
-//! absolute `https:` URL (`http:` only while the page itself is `http:` on `localhost`,
-//! `127.0.0.1` or `[::1]`); numeric options fall back to their defaults. Requests send JSON,
-//! never follow redirects and time out (15 s by default).
+//! **The page is hostile**, down to markup an attacker placed in it:
+//!
+//! - **Requests go to its own mount only.** The script learns the mount from its own URL
+//!   (`<mount>/embed.js`, through `Document`'s own `currentScript` getter, so an injected
+//!   `<img name="currentScript">` cannot stand in for it) when it first runs, builds every URL
+//!   absolute from `location.origin` and the mount (an injected `<base href>` changes
+//!   nothing), and checks each one (`<origin><mount>/sessions[/<id>[/refresh]]`, the id from
+//!   the mint answer checked too) before `fetch`. A `basePath` / `data-base-path` /
+//!   `base-path` is accepted only when it names that mount (a trailing slash aside); any other
+//!   (`/logout?`, `/meshes/../x`, `%2e%2e`, another origin) fetches nothing and fires
+//!   `meshes:error` with `invalid_base_path`. A copy not served by the library (bundled: its
+//!   URL is not `<mount>/embed.js`) waits for trusted code to call
+//!   `MeshesEmbed.configure({ mount: '/meshes' })`; markup can never set the mount.
+//! - A `launch_url` is used only when it is an absolute `https:` URL (`http:` only while the
+//!   page itself is `http:` on `localhost`, `127.0.0.1` or `[::1]`).
+//! - Numeric options fall back to their defaults; `retries` is capped at 10 and `timeout` kept
+//!   within 1–60 s, whatever the markup says. Requests send JSON, never follow redirects and
+//!   time out (15 s by default).
 //!
 //! **Events**, dispatched on the container and bubbling (so `document.addEventListener`
 //! works); no detail ever holds a token or a launch URL:
@@ -34,7 +47,7 @@
 //! | `meshes:authenticated` | the token was sent after the iframe's `meshes:ready` | `{sessionId}` |
 //! | `meshes:refreshed` | a refreshed token was sent | `{sessionId, generation}` |
 //! | `meshes:navigate` | the iframe navigated | its message's plain fields |
-//! | `meshes:error` | a request failed, or an input was refused | `{status, code, message, retrying}` (`status` 0: network error or timeout) |
+//! | `meshes:error` | a request failed, or an input was refused (`invalid_base_path`, `invalid_launch_url`, `invalid_session`) | `{status, code, message, retrying}` (`status` 0: network error or timeout) |
 //! | `meshes:expired` | it gave up (after `retries`, or on an error that retrying cannot fix) | `{}` |
 //! | `meshes:logout` (on `document`) | every embed of the origin was unmounted | `{}` |
 //!
@@ -173,6 +186,22 @@ mod tests {
             "postMessage target must be the embed origin"
         );
         assert!(SOURCE.contains("postMessage(msg, s.origin)"));
+    }
+
+    #[test]
+    fn builds_urls_from_its_own_mount_only() {
+        // The mount comes from Document's own currentScript getter (not a clobberable
+        // `document.currentScript`), and every URL starts from location.origin, not from a
+        // path `fetch` would resolve against `document.baseURI`.
+        assert!(SOURCE.contains("getOwnPropertyDescriptor(Document.prototype, 'currentScript')"));
+        assert!(!SOURCE.contains("document.currentScript"));
+        assert!(!SOURCE.contains("baseURI"));
+        assert!(SOURCE.contains("location.origin + home + '/sessions'"));
+        assert_eq!(
+            SOURCE.matches("fetch(").count(),
+            1,
+            "one place sends requests"
+        );
     }
 
     #[test]

@@ -248,7 +248,7 @@ impl EmbedOrigins {
         }
         let canonical = rule.to_string();
         state.rules.push(rule);
-        if !state.csp.iter().any(|o| *o == canonical) {
+        if !state.csp.contains(&canonical) {
             let mut next = state.csp.to_vec();
             next.push(canonical);
             state.csp = next.into();
@@ -285,12 +285,12 @@ impl EmbedOrigins {
             if !state.learn_only.iter().any(|r| r.allows(&rule)) {
                 return Err("not an allowed embed origin");
             }
-            if state.csp.iter().any(|o| *o == canonical) {
+            if state.csp.contains(&canonical) {
                 return Ok(false);
             }
         }
         let mut state = self.write();
-        if state.csp.iter().any(|o| *o == canonical) {
+        if state.csp.contains(&canonical) {
             return Ok(false);
         }
         if state.learned >= MAX_LEARNED_ORIGINS {

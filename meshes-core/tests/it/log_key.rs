@@ -10,6 +10,7 @@ const CHILD: &str = "MESHES_TEST_LOG_HASH_CHILD";
 
 /// In a child: prints the hash of two users. Elsewhere: does nothing.
 #[test]
+#[allow(clippy::print_stdout)] // the parent reads it
 fn log_hash_child() {
     if std::env::var_os(CHILD).is_some() {
         println!(
