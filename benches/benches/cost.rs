@@ -43,6 +43,7 @@ fn main() {
             let mock = MockMeshes::start().await.unwrap();
             let manager = SessionManager::builder(mock.client())
                 .default_grant(Grant::new().workspace(mock.workspace_id()))
+                .embed_origin(mock.embed_origin())
                 .embed_origin("https://embed.meshes.io")
                 .no_mint_rate_limit()
                 .build();

@@ -218,6 +218,7 @@ fn main() {
     let manager = |store: Option<RedisStore>| {
         let b = SessionManager::builder(mock.client())
             .default_grant(Grant::new().workspace(mock.workspace_id()))
+            .embed_origin(mock.embed_origin())
             .embed_origin("https://embed.meshes.io")
             .no_mint_rate_limit()
             .no_rotation_rate_limit()
@@ -315,6 +316,7 @@ fn main() {
         let answer = reqwest::Client::new()
             .post(format!("{mem}/meshes/sessions/{}/refresh", m.session_id))
             .header("x-user", "alice")
+            .header("content-type", "application/json")
             .body(r#"{"generation":0}"#)
             .send()
             .await
@@ -345,6 +347,7 @@ fn main() {
         move |h: &reqwest::Client| {
             h.post(format!("{base}/meshes/sessions/{id}/refresh"))
                 .header("x-user", "alice")
+                .header("content-type", "application/json")
                 .body(r#"{"generation":0}"#)
         }
     };
@@ -423,6 +426,7 @@ fn main() {
     let budgeted = |budget: bool, store: Option<RedisStore>| {
         let b = SessionManager::builder(mock.client())
             .default_grant(Grant::new().workspace(mock.workspace_id()))
+            .embed_origin(mock.embed_origin())
             .no_mint_rate_limit()
             .refresh_window(Duration::ZERO)
             .max_sessions_per_user(100_000);
@@ -479,6 +483,7 @@ fn main() {
             let (user, id) = &sessions[next.fetch_add(1, Ordering::Relaxed) % sessions.len()];
             h.post(format!("{base}/meshes/sessions/{id}/refresh"))
                 .header("x-user", user.as_str())
+                .header("content-type", "application/json")
         }
     };
     let mut rotations = vec![(

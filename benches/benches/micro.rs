@@ -119,6 +119,7 @@ fn store_and_manager(c: &mut Criterion) {
         let mock = meshes_mock::MockMeshes::start().await.unwrap();
         let manager = SessionManager::builder(mock.client())
             .default_grant(Grant::new().workspace(mock.workspace_id()))
+            .embed_origin(mock.embed_origin())
             .build();
         let alice = UserKey::new("alice");
         let m = manager.mint(&alice, &Grant::new()).await.unwrap();

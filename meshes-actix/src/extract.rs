@@ -17,6 +17,10 @@ use crate::{MeshesError, MeshesExt};
 /// [status table](meshes_core::routes) for mint failures. actix's `Option<T>` turns *every*
 /// error into `None`; [`MaybeMeshesSession`] is `None` only for nobody, as in meshes-axum.
 ///
+/// It mints on a GET, as the user who sends it: use it only in handlers of your own same-site
+/// pages (a cross-site link or `<img>` could otherwise make a signed-in user's browser mint).
+/// Each mint counts against the user's mint limit.
+///
 /// ```
 /// use actix_web::{HttpResponse, web};
 /// use meshes_actix::MeshesSession;

@@ -11,6 +11,7 @@ use meshes_mock::MockMeshes;
 fn state(mock: &MockMeshes) -> MeshesState {
     let manager = SessionManager::builder(mock.client())
         .default_grant(Grant::new().workspace(mock.workspace_id()))
+        .embed_origin(mock.embed_origin())
         .no_mint_rate_limit()
         .build();
     MeshesState::new(manager, |req: &HttpRequest| {

@@ -17,6 +17,10 @@ use crate::layer::MeshesState;
 ///
 /// A page that embeds the access token must be sent with `Cache-Control: no-store`.
 ///
+/// It mints on a GET, as the user who sends it: use it only in handlers of your own same-site
+/// pages (a cross-site link or `<img>` could otherwise make a signed-in user's browser mint).
+/// Each mint counts against the user's mint limit.
+///
 /// ```
 /// use axum::response::Html;
 /// use meshes_axum::MeshesSession;

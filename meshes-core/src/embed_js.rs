@@ -202,6 +202,9 @@ mod tests {
             1,
             "one place sends requests"
         );
+        // Markup cannot make it loud: at most 10 retries, a timeout within 1-60 s.
+        assert!(SOURCE.contains("timeout = num(o.timeout, 15000, 1000, 60000)"));
+        assert!(SOURCE.contains("retries = num(o.retries, 6, 0, 10)"));
     }
 
     #[test]

@@ -44,10 +44,12 @@
 //! # let mock = meshes_mock::MockMeshes::start().await?;
 //! # let client = mock.client();
 //! # let workspace = mock.workspace_id();
+//! # let embed_origin = mock.embed_origin();
 //! use meshes_core::session::{Grant, SessionError, SessionManager, UserKey};
 //!
 //! let manager = SessionManager::builder(client)
 //!     .default_grant(Grant::new().workspace(workspace))
+//!     .embed_origin(embed_origin) // launch URLs must be on it
 //!     .build();
 //! let alice = UserKey::new("alice");
 //!

@@ -117,6 +117,17 @@ pub(crate) fn is_bare_origin(s: &str) -> bool {
     matches!(url.scheme(), "http" | "https") && url.origin().ascii_serialization() == s
 }
 
+/// `origin`, if it is an origin as browsers send it in `Origin`; otherwise panics naming the
+/// `setting` and the value (a startup misconfiguration that would silently never match).
+pub(crate) fn browser_origin(setting: &str, origin: String) -> String {
+    assert!(
+        is_bare_origin(&origin),
+        "{setting}({origin:?}): not an origin as browsers send it \
+         (scheme://host[:port], lowercase, no path, no trailing slash)"
+    );
+    origin
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,15 +174,11 @@ impl<Res: ?Sized> Routes<Res> {
     /// trailing slash), which no browser would ever send and so would never match.
     #[must_use]
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
-        let origin = origin.into();
-        if !crate::validation::is_bare_origin(&origin) {
-            panic!(
-                "allow_origin({origin:?}): not an origin as browsers send it \
-                 (scheme://host[:port], lowercase, no path, no trailing slash)"
-            );
-        }
         let mut all = self.allowed_origins.to_vec();
-        all.push(origin);
+        all.push(crate::validation::browser_origin(
+            "allow_origin",
+            origin.into(),
+        ));
         self.allowed_origins = all.into();
         self
     }

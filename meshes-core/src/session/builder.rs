@@ -178,14 +178,10 @@ impl SessionManagerBuilder {
     /// When `origin` is not a bare origin as browsers send it (`scheme://host[:port]`,
     /// lowercase, no path, no trailing slash).
     pub fn public_origin(mut self, origin: impl Into<String>) -> Self {
-        let origin = origin.into();
-        if !crate::validation::is_bare_origin(&origin) {
-            panic!(
-                "public_origin({origin:?}): not an origin as browsers send it \
-                 (scheme://host[:port], lowercase, no path, no trailing slash)"
-            );
-        }
-        self.public_origin = Some(origin);
+        self.public_origin = Some(crate::validation::browser_origin(
+            "public_origin",
+            origin.into(),
+        ));
         self
     }
 

@@ -15,6 +15,7 @@ const TIMEOUT: Duration = Duration::from_millis(400);
 fn manager(client: Client, store: &MemoryStore, mock: &MockMeshes) -> SessionManager {
     SessionManager::builder(client)
         .default_grant(Grant::new().workspace(mock.workspace_id()))
+        .embed_origin(mock.embed_origin())
         .store(store.clone())
         .no_mint_rate_limit()
         // Every faulted refresh is a real rotation attempt for the same user: the budget

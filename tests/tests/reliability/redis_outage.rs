@@ -48,6 +48,7 @@ async fn outage(adapter: Adapter, mut redis: Redis) {
     let mock = MockMeshes::start().await.unwrap();
     let manager = SessionManager::builder(mock.client())
         .default_grant(Grant::new().workspace(mock.workspace_id()))
+        .embed_origin(mock.embed_origin())
         .store(redis.store().await)
         .no_mint_rate_limit()
         .build();
