@@ -29,7 +29,8 @@ fn main() {
     let _recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .expect("no other recorder");
-    let mut args = std::env::args().skip(1);
+    // (`cargo bench` appends `--bench`.)
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let case = args.next().unwrap_or_else(|| "axum-refresh".into());
     let n: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(1000);
     if case == "actix-page" {

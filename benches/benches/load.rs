@@ -22,12 +22,15 @@ use meshes_test_support::redis::{RedisCluster, RedisServer};
 const CONCURRENCY: usize = 32;
 const PAGE: &str = "<!doctype html><title>host</title><p>hello</p>";
 
+/// Seconds per measured case: `LOAD_SECS`, or 0.05 with `MESHES_BENCH_SMOKE` (CI: the bench
+/// must build and run; its numbers are not judged), else 2.
 fn secs() -> Duration {
+    let smoke = std::env::var_os("MESHES_BENCH_SMOKE").is_some();
     Duration::from_secs_f64(
         std::env::var("LOAD_SECS")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(2.0),
+            .unwrap_or(if smoke { 0.05 } else { 2.0 }),
     )
 }
 
@@ -79,7 +82,7 @@ async fn measure_with(
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(secs().min(Duration::from_millis(500))).await;
     measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
     tokio::time::sleep(secs()).await;
