@@ -677,6 +677,7 @@ fn main() {
             let n = next_user.fetch_add(1, Ordering::Relaxed);
             h.post(format!("{mint_app}/meshes/sessions"))
                 .header("x-user", format!("user-{n}"))
+                .header("content-type", "application/json")
         },
         200,
     ));
