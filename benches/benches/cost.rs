@@ -17,7 +17,7 @@ use axum::http::header::CONTENT_SECURITY_POLICY;
 use axum::http::{Request, request::Parts};
 use axum::response::Html;
 use meshes_core::ExposeSecret;
-use meshes_core::session::{Generation, Grant, SessionManager, UserKey};
+use meshes_core::session::{EmbedSessions, Generation, Grant, UserKey};
 use meshes_mock::MockMeshes;
 use tower::ServiceExt as _;
 
@@ -42,7 +42,7 @@ fn main() {
         .unwrap()
         .block_on(async move {
             let mock = MockMeshes::start().await.unwrap();
-            let manager = SessionManager::builder(mock.client())
+            let manager = EmbedSessions::builder(mock.client())
                 .default_grant(Grant::new().workspace(mock.workspace_id()))
                 .embed_origin(mock.embed_origin())
                 .embed_origin("https://embed.meshes.io")

@@ -15,7 +15,9 @@ use axum::http::header::CONTENT_SECURITY_POLICY;
 use axum::response::Html;
 use axum::routing::{get, post};
 use meshes_core::ExposeSecret;
-use meshes_core::session::{Generation, Grant, MemoryStore, RedisStore, SessionManager, UserKey};
+use meshes_core::session::{
+    EmbedSessions, Generation, Grant, MemoryEmbedStore, RedisEmbedStore, UserKey,
+};
 use meshes_mock::{Endpoint, MockMeshes};
 use meshes_test_support::redis::{RedisCluster, RedisServer};
 
@@ -149,7 +151,7 @@ enum ActixCase {
 }
 
 /// Serves an actix app (one worker) on its own thread.
-fn serve_actix(case: ActixCase, manager: SessionManager) -> String {
+fn serve_actix(case: ActixCase, manager: EmbedSessions) -> String {
     use actix_web::{App, HttpResponse, HttpServer, middleware, web};
     let l = free();
     let u = url(&l);
@@ -218,8 +220,8 @@ fn main() {
         .build()
         .unwrap();
     let mock = servers.block_on(MockMeshes::start()).unwrap();
-    let manager = |store: Option<RedisStore>| {
-        let b = SessionManager::builder(mock.client())
+    let manager = |store: Option<RedisEmbedStore>| {
+        let b = EmbedSessions::builder(mock.client())
             .default_grant(Grant::new().workspace(mock.workspace_id()))
             .embed_origin(mock.embed_origin())
             .embed_origin("https://embed.meshes.io")
@@ -228,7 +230,7 @@ fn main() {
             .max_sessions_per_user(100_000);
         match store {
             Some(s) => b.store(s).build(),
-            None => b.store(MemoryStore::default()).build(),
+            None => b.store(MemoryEmbedStore::default()).build(),
         }
     };
     let user_header = |p: &axum::http::request::Parts| {
@@ -301,7 +303,7 @@ fn main() {
     ));
 
     // 3. Refresh answered without an upstream call (older generation) vs a bare JSON handler.
-    let refresh_app = |m: SessionManager| {
+    let refresh_app = |m: EmbedSessions| {
         axum::Router::new()
             .nest("/meshes", meshes_axum::router())
             .layer(meshes_axum::MeshesLayer::new(m, user_header))
@@ -374,25 +376,25 @@ fn main() {
         "≥ 0.5".into(),
     ));
 
-    // 4. The same refresh path on RedisStore vs MemoryStore.
-    let redis = RedisServer::start("the RedisStore cases");
+    // 4. The same refresh path on RedisEmbedStore vs MemoryEmbedStore.
+    let redis = RedisServer::start("the RedisEmbedStore cases");
     let cluster = RedisCluster::start("the Redis Cluster cases");
     let shared_stores = [
         (
-            "RedisStore",
-            redis.as_ref().map(|r| RedisStore::builder(r.url())),
+            "RedisEmbedStore",
+            redis.as_ref().map(|r| RedisEmbedStore::builder(r.url())),
         ),
         (
-            "RedisStore on a 3-master cluster",
+            "RedisEmbedStore on a 3-master cluster",
             cluster
                 .as_ref()
-                .map(|c| RedisStore::cluster_builder(c.urls())),
+                .map(|c| RedisEmbedStore::cluster_builder(c.urls())),
         ),
     ];
     for (name, builder) in shared_stores {
         let Some(builder) = builder else {
             rows.push(Row(
-                format!("refresh on {name} / MemoryStore"),
+                format!("refresh on {name} / MemoryEmbedStore"),
                 "skipped (no redis-server)".into(),
                 "≥ 0.3".into(),
             ));
@@ -416,7 +418,7 @@ fn main() {
         ));
         rows.push(Row(
             format!(
-                "refresh on {name} / MemoryStore   [p99 {:?} vs {:?}]",
+                "refresh on {name} / MemoryEmbedStore   [p99 {:?} vs {:?}]",
                 s_red.p99, s_mem.p99
             ),
             ratio(s_red.rps, s_mem.rps),
@@ -426,8 +428,8 @@ fn main() {
 
     // The per-user rotation budget: never consulted on a refresh answered from the store; one
     // check (in process, or one Redis script) before each rotation at Meshes.
-    let budgeted = |budget: bool, store: Option<RedisStore>| {
-        let b = SessionManager::builder(mock.client())
+    let budgeted = |budget: bool, store: Option<RedisEmbedStore>| {
+        let b = EmbedSessions::builder(mock.client())
             .default_grant(Grant::new().workspace(mock.workspace_id()))
             .embed_origin(mock.embed_origin())
             .no_mint_rate_limit()
@@ -449,7 +451,7 @@ fn main() {
         serve_axum(&servers, refresh_app(with.clone())),
         serve_axum(&servers, refresh_app(without.clone())),
     );
-    let rotated = |m: &SessionManager| {
+    let rotated = |m: &EmbedSessions| {
         servers.block_on(async {
             let alice = UserKey::new("alice");
             let s = m.mint(&alice, &Grant::new()).await.unwrap();
@@ -471,7 +473,7 @@ fn main() {
     ));
     // Every request a rotation at Meshes: 64 users, one session each, an empty body (no
     // generation) and no refresh window.
-    let rotation_case = |m: &SessionManager, base: String| {
+    let rotation_case = |m: &EmbedSessions, base: String| {
         let sessions: Vec<(String, String)> = servers.block_on(async {
             let mut v = Vec::new();
             for i in 0..64 {
@@ -494,12 +496,12 @@ fn main() {
         with_url,
         without.clone(),
         without_url,
-        "MemoryStore",
+        "MemoryEmbedStore",
     )];
     if let Some(r) = &redis {
         let store = |ns: &str| {
             servers
-                .block_on(RedisStore::builder(r.url()).namespace(ns).connect())
+                .block_on(RedisEmbedStore::builder(r.url()).namespace(ns).connect())
                 .unwrap()
         };
         let (w, wo) = (
@@ -510,7 +512,7 @@ fn main() {
             serve_axum(&servers, refresh_app(w.clone())),
             serve_axum(&servers, refresh_app(wo.clone())),
         );
-        rotations.push((w, wu, wo, wou, "RedisStore"));
+        rotations.push((w, wu, wo, wou, "RedisEmbedStore"));
     }
     for (w, wu, wo, wou, name) in rotations {
         let (s_with, s_without) =

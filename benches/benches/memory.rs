@@ -1,8 +1,8 @@
-//! Memory per cached session in `MemoryStore`: `cargo bench -p meshes-benches --bench memory`.
+//! Memory per cached session in `MemoryEmbedStore`: `cargo bench -p meshes-benches --bench memory`.
 
 use meshes_core::SecretString;
 use meshes_core::model::SessionId;
-use meshes_core::session::{MemoryStore, SessionStore, StoredSession, UserKey};
+use meshes_core::session::{EmbedStore, MemoryEmbedStore, StoredSession, UserKey};
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -28,7 +28,7 @@ fn main() {
         &[100_000, 1_000_000]
     };
     for &n in sizes {
-        let store = MemoryStore::builder().max_capacity(n + 1).build();
+        let store = MemoryEmbedStore::builder().max_capacity(n + 1).build();
         let before = rss_kib();
         rt.block_on(async {
             let now = time::OffsetDateTime::now_utc();

@@ -8,7 +8,7 @@ use meshes_core::csp::EmbedOrigins;
 use meshes_core::http::{HeaderMap, HeaderValue, header::CONTENT_SECURITY_POLICY};
 use meshes_core::model::{CreateSession, LaunchPage, Role, SessionId};
 use meshes_core::session::{
-    Generation, Grant, MemoryStore, SessionManager, SessionStore, StoredSession, UserKey,
+    EmbedSessions, EmbedStore, Generation, Grant, MemoryEmbedStore, StoredSession, UserKey,
 };
 use meshes_core::{Credentials, SecretString, Uuid};
 
@@ -87,7 +87,7 @@ fn store_and_manager(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let store = MemoryStore::default();
+    let store = MemoryEmbedStore::default();
     let id = SessionId::from("sess_bench");
     let now = time::OffsetDateTime::now_utc();
     rt.block_on(async {
@@ -117,7 +117,7 @@ fn store_and_manager(c: &mut Criterion) {
 
     let (mock, manager, session) = rt.block_on(async {
         let mock = meshes_mock::MockMeshes::start().await.unwrap();
-        let manager = SessionManager::builder(mock.client())
+        let manager = EmbedSessions::builder(mock.client())
             .default_grant(Grant::new().workspace(mock.workspace_id()))
             .embed_origin(mock.embed_origin())
             .build();

@@ -44,7 +44,7 @@ pub struct FrameSrc {
 
 impl FrameSrc {
     /// Allows these origins: fixed ones (`["https://embed.meshes.io"]`), or a handle that
-    /// follows later additions ([`SessionManager::embed_origins`](meshes_core::session::SessionManager::embed_origins)).
+    /// follows later additions ([`EmbedSessions::embed_origins`](meshes_core::session::EmbedSessions::embed_origins)).
     pub fn new(origins: impl Into<EmbedOrigins>) -> Self {
         Self {
             merge: FrameSrcMerge::new(origins.into()),

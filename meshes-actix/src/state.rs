@@ -10,7 +10,7 @@ use actix_web::dev::ServiceRequest;
 use meshes_core::__private::Routes;
 use meshes_core::routes::Resolution;
 use meshes_core::routes::Resolver;
-use meshes_core::session::SessionManager;
+use meshes_core::session::EmbedSessions;
 
 /// Resolver futures need not be `Send`: actix runs each worker on one thread.
 type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
@@ -26,7 +26,7 @@ impl MeshesState {
     /// State for `manager`, with `resolver` deciding who the user is from the
     /// [`HttpRequest`] (see [`Resolver`]; its future need not be `Send`), and default route
     /// settings.
-    pub fn new(manager: SessionManager, resolver: impl Resolver<HttpRequest>) -> Self {
+    pub fn new(manager: EmbedSessions, resolver: impl Resolver<HttpRequest>) -> Self {
         let resolver = move |req: &HttpRequest| -> LocalBoxFuture<_> {
             let resolved = resolver.resolve(req);
             Box::pin(async move { resolved.await.into() })

@@ -3,13 +3,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpResponse, test, web};
 use meshes_actix::{
-    FrameSrc, Grant, MaybeMeshesSession, MeshesSession, MeshesState, SessionManager, UserKey,
+    EmbedSessions, FrameSrc, Grant, MaybeMeshesSession, MeshesSession, MeshesState, UserKey,
     WhenAbsent,
 };
 use meshes_mock::MockMeshes;
 
 fn state(mock: &MockMeshes) -> MeshesState {
-    let manager = SessionManager::builder(mock.client())
+    let manager = EmbedSessions::builder(mock.client())
         .default_grant(Grant::new().workspace(mock.workspace_id()))
         .embed_origin(mock.embed_origin())
         .no_mint_rate_limit()

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use http::request::Parts;
 use meshes_core::__private::Routes;
 use meshes_core::routes::Resolution;
-use meshes_core::session::{BoxFuture, SessionManager};
+use meshes_core::session::{BoxFuture, EmbedSessions};
 use tower_layer::Layer;
 
 use crate::Resolver;
@@ -26,7 +26,7 @@ pub struct MeshesLayer {
 impl MeshesLayer {
     /// The layer for `manager`, with `resolver` deciding who the user is from the request's
     /// [`Parts`] (see [`Resolver`]).
-    pub fn new<R>(manager: SessionManager, resolver: R) -> Self
+    pub fn new<R>(manager: EmbedSessions, resolver: R) -> Self
     where
         R: Resolver<Parts>,
         R::Future: Send,

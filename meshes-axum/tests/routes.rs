@@ -197,7 +197,7 @@ async fn streamed_bodies_without_a_length_are_limited_too() {
 #[tokio::test]
 async fn frame_src_layer_follows_a_shared_origins_handle() {
     let mock = MockMeshes::start().await.unwrap();
-    let manager = meshes_axum::SessionManager::builder(mock.client())
+    let manager = meshes_axum::EmbedSessions::builder(mock.client())
         .default_grant(Grant::new().workspace(mock.workspace_id()))
         .build();
     // A page outside the MeshesLayer, with the manager's origins.

@@ -14,11 +14,14 @@ use serde::de::DeserializeOwned;
 pub use pages::SessionPages;
 
 use crate::config::ClientBuilder;
+use crate::credentials::Credentials;
 use crate::error::ConfigError;
+use crate::error::{ClientError, Result};
 use crate::model::{
     CreateSession, ListSessions, Page, RefreshedSession, Session, SessionId, SessionRecord,
 };
-use crate::{Credentials, Error, Result, RetryPolicy, ValidationError};
+use crate::retry::RetryPolicy;
+use crate::validation::ValidationError;
 
 /// A client of the Meshes management API (`/api/v1/sessions`).
 ///
@@ -162,11 +165,11 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] before sending if `request` breaks a documented rule; otherwise
-    /// any [`Error`] variant. [`Error::Unexpected`] if Meshes answers for another workspace.
+    /// [`ClientError::Validation`] before sending if `request` breaks a documented rule; otherwise
+    /// any [`ClientError`] variant. [`ClientError::Unexpected`] if Meshes answers for another workspace.
     pub async fn create_session(&self, request: &CreateSession) -> Result<Session> {
         request.validate()?;
-        let body = serde_json::to_vec(request).map_err(|e| Error::Decode {
+        let body = serde_json::to_vec(request).map_err(|e| ClientError::Decode {
             status: StatusCode::OK,
             source: e,
         })?;
@@ -177,7 +180,7 @@ impl Client {
             .workspace_id
             .is_some_and(|ws| ws != request.workspace_id())
         {
-            return Err(Error::Unexpected {
+            return Err(ClientError::Unexpected {
                 status,
                 reason: "the minted session is for another workspace",
             });
@@ -191,8 +194,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] for an empty, `.`/`..` or over-long id; `Error::Api` with 404
-    /// (unknown) or 409 (revoked/expired: mint a new session) and any other [`Error`].
+    /// [`ClientError::Validation`] for an empty, `.`/`..` or over-long id; `ClientError::Api` with 404
+    /// (unknown) or 409 (revoked/expired: mint a new session) and any other [`ClientError`].
     pub async fn refresh_session(&self, id: &SessionId) -> Result<RefreshedSession> {
         let url = format!(
             "{}/sessions/{}/refresh",
@@ -202,7 +205,7 @@ impl Client {
         let (status, bytes) = self.send(Endpoint::Refresh, &url, None, None).await?;
         let refreshed: RefreshedSession = decode(status, &bytes)?;
         if refreshed.session_id != *id {
-            return Err(Error::Unexpected {
+            return Err(ClientError::Unexpected {
                 status,
                 reason: "the refreshed session has another id",
             });
@@ -214,7 +217,7 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] for a bad `limit`/`status`/`cursor`; otherwise any [`Error`].
+    /// [`ClientError::Validation`] for a bad `limit`/`status`/`cursor`; otherwise any [`ClientError`].
     pub async fn list_sessions(&self, query: &ListSessions) -> Result<Page<SessionRecord>> {
         query.validate()?;
         let url = format!("{}/sessions", self.inner.api_root);
@@ -234,8 +237,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] for a bad id; [`Error::Unexpected`] for `{"revoked": false}`;
-    /// otherwise any [`Error`] (404 for an unknown id).
+    /// [`ClientError::Validation`] for a bad id; [`ClientError::Unexpected`] for `{"revoked": false}`;
+    /// otherwise any [`ClientError`] (404 for an unknown id).
     pub async fn revoke_session(&self, id: &SessionId) -> Result<()> {
         #[derive(Deserialize)]
         struct Revoked {
@@ -249,7 +252,7 @@ impl Client {
         }
         let revoked: Revoked = decode(status, &bytes)?;
         if revoked.revoked == Some(false) {
-            return Err(Error::Unexpected {
+            return Err(ClientError::Unexpected {
                 status,
                 reason: "meshes answered revoked: false",
             });
@@ -259,7 +262,7 @@ impl Client {
 }
 
 fn decode<T: DeserializeOwned>(status: StatusCode, bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|source| Error::Decode { status, source })
+    serde_json::from_slice(bytes).map_err(|source| ClientError::Decode { status, source })
 }
 
 /// Percent-encodes a session id as one path segment (everything but `A-Za-z0-9-._~`).

@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use http::HeaderValue;
 
+use crate::auth;
+use crate::client::Client;
 use crate::credentials::{Credentials, ENV_API_URL};
 use crate::error::ConfigError;
-use crate::{Client, RetryPolicy, auth};
+use crate::retry::RetryPolicy;
 
 /// The real management API.
 pub const DEFAULT_BASE_URL: &str = "https://api.meshes.io";

@@ -20,7 +20,7 @@
 //! enforced policy either way.
 //!
 //! The origins come from an [`EmbedOrigins`] handle: the ones configured on the
-//! [`SessionManager`](crate::session::SessionManager) builder plus every allowed origin seen in
+//! [`EmbedSessions`](crate::session::EmbedSessions) builder plus every allowed origin seen in
 //! a launch URL since (a launch URL on any other origin is refused before it reaches a page). The layers of meshes-axum and meshes-actix read the handle on every
 //! response, so an origin learned on a mint is allowed on the next page.
 //!
@@ -47,10 +47,10 @@ pub(crate) mod merge;
 pub(crate) mod origins;
 
 /// The embed origin of meshes.io, allowed by a
-/// [`SessionManager`](crate::session::SessionManager) configured with no other.
+/// [`EmbedSessions`](crate::session::EmbedSessions) configured with no other.
 pub const DEFAULT_EMBED_ORIGIN: &str = "https://embed.meshes.io";
 
-/// The launch URL origins a [`SessionManager`](crate::session::SessionManager) configured with
+/// The launch URL origins an [`EmbedSessions`](crate::session::EmbedSessions) configured with
 /// no embed origin accepts (each is added to `frame-src` when first seen): the hosts of
 /// meshes.io.
 pub const DEFAULT_LEARNABLE_ORIGINS: &str = "https://*.meshes.io";

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 pub use crate::validation::{ValidationError, Violation};
 
-/// A `Result` whose error defaults to [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+/// A `Result` whose error defaults to [`ClientError`].
+pub(crate) type Result<T, E = ClientError> = std::result::Result<T, E>;
 
 /// Why a call to the Meshes management API failed.
 ///
@@ -18,16 +18,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// log.
 ///
 /// ```
-/// use meshes_core::{Error, ValidationError};
+/// use meshes_core::{ClientError, ValidationError};
 ///
-/// let err = Error::from(ValidationError::new("ttl_seconds", "must be between 300 and 3600"));
+/// let err = ClientError::from(ValidationError::new("ttl_seconds", "must be between 300 and 3600"));
 /// assert!(err.status().is_none());
 /// assert!(!err.is_retryable());
 /// assert_eq!(err.to_string(), "invalid request: ttl_seconds must be between 300 and 3600");
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum ClientError {
     /// The request broke a documented rule; nothing was sent.
     #[error(transparent)]
     Validation(#[from] ValidationError),
@@ -92,7 +92,7 @@ impl fmt::Display for RetryAfter {
     }
 }
 
-impl Error {
+impl ClientError {
     /// The HTTP status Meshes answered with, if it answered.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
@@ -104,7 +104,7 @@ impl Error {
         }
     }
 
-    /// The parsed error body, for [`Error::Api`] and [`Error::RateLimited`].
+    /// The parsed error body, for [`ClientError::Api`] and [`ClientError::RateLimited`].
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
             Self::Api(e) | Self::RateLimited { error: e, .. } => Some(e),
@@ -259,7 +259,9 @@ impl fmt::Display for ApiError {
     }
 }
 
-/// Why a [`Client`](crate::Client) could not be built.
+/// Why the library could not be set up: a [`Client`](crate::Client) (credentials, URLs, the
+/// HTTP client), an [`EmbedSessions`](crate::session::EmbedSessions) from the environment, or
+/// the session store it names. Each variant names the setting, never its value.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {

@@ -6,14 +6,14 @@
 //!
 //! - [`Client`]: one method per session endpoint (`create_session`, `refresh_session`,
 //!   `list_sessions` and [`SessionPages`], `revoke_session`), a fresh HS256 machine JWT per
-//!   attempt, local validation against the documented rules, typed [`Error`]s and a
+//!   attempt, local validation against the documented rules, typed [`ClientError`]s and a
 //!   [`RetryPolicy`] that never repeats a mint that may have created a session.
 //! - [`model`]: the request and response types. Unset fields are omitted, unknown response
 //!   fields and enum values are tolerated, tokens are [`secrecy`] types.
 //! - [`Credentials`]: the machine key; its `Debug` never shows the secret key.
-//! - [`session`]: the per-user [`SessionManager`](session::SessionManager) (ownership,
+//! - [`session`]: the per-user [`EmbedSessions`](session::EmbedSessions) (ownership,
 //!   single-flight refresh, generations, bounded load on Meshes) over a
-//!   [`MemoryStore`](session::MemoryStore) or a `RedisStore` (one node or a cluster).
+//!   [`MemoryEmbedStore`](session::MemoryEmbedStore) or a `RedisEmbedStore` (one node or a cluster).
 //! - [`routes`]: the HTTP contract of the mounted routes, which the adapters only translate;
 //!   [`csp`]: the `frame-src` merge and the [`EmbedOrigins`](csp::EmbedOrigins) it allows;
 //!   [`embed_js`]: the browser helper; [`telemetry`]: what is reported to an operator.
@@ -43,7 +43,7 @@
 //! |---|---|---|
 //! | `rustls` | yes | TLS through rustls with webpki roots |
 //! | `native-tls` | no | TLS through the platform library |
-//! | `redis` | no | `session::RedisStore`: one Redis node or a Redis Cluster for several replicas |
+//! | `redis` | no | `session::RedisEmbedStore`: one Redis node or a Redis Cluster for several replicas |
 //! | `metrics` | no | counters and histograms through the [`metrics`](https://docs.rs/metrics) facade (see [`telemetry`]) |
 //!
 //! # MSRV
@@ -77,11 +77,12 @@ pub use config::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DE
 pub use credentials::{
     Credentials, ENV_ACCESS_KEY, ENV_API_URL, ENV_ORG_ID, ENV_ORGANIZATION_ID, ENV_SECRET_KEY,
 };
-pub use error::{ApiError, ConfigError, Error, FieldError, Result, ValidationError, Violation};
+pub use error::{ApiError, ClientError, ConfigError, FieldError, ValidationError, Violation};
 
 #[doc(no_inline)]
 pub use http;
-pub use model::launch_origin;
+#[doc(no_inline)]
+pub use reqwest;
 pub use retry::RetryPolicy;
 #[doc(no_inline)]
 pub use secrecy::{ExposeSecret, SecretString};
@@ -105,8 +106,8 @@ pub mod __private {
     pub mod reexports {
         pub use crate::Client;
         pub use crate::csp::{EmbedOrigins, WhenAbsent};
-        pub use crate::routes::Resolver;
-        pub use crate::session::{Generation, Grant, SessionManager, UserKey};
+        pub use crate::routes::{MintHints, Resolution, Resolver};
+        pub use crate::session::{EmbedSessions, Generation, Grant, UserKey};
     }
 }
 

@@ -47,20 +47,3 @@ pub use request::{
 };
 pub use response::InvalidLaunchUrl;
 pub use response::{LaunchUrl, Page, RefreshedSession, Session, SessionId, SessionRecord};
-
-/// The embed origin of a launch URL (`scheme://host[:port]`), for server-rendered pages: the
-/// origin to allow in CSP `frame-src` and to post `meshes:auth` to. `None` if `launch_url` is
-/// not an absolute `http(s)` URL.
-///
-/// ```
-/// assert_eq!(
-///     meshes_core::launch_origin("https://embed.meshes.io/workspace/dashboard?launch=x").as_deref(),
-///     Some("https://embed.meshes.io")
-/// );
-/// assert_eq!(meshes_core::launch_origin("/relative"), None);
-/// ```
-pub fn launch_origin(launch_url: &str) -> Option<String> {
-    LaunchUrl::parse(launch_url)
-        .ok()
-        .map(|u| u.origin().to_owned())
-}

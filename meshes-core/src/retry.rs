@@ -7,7 +7,7 @@ use std::time::Duration;
 /// Attempt `n` (0-based) waits a random time in `0..=min(max_backoff, initial_backoff * 2^n)`,
 /// or exactly what `Retry-After` asked for when Meshes sent one. A `Retry-After` longer than
 /// `max_retry_after` is not waited for: the call fails at once with
-/// [`Error::RateLimited`](crate::Error::RateLimited) so the caller can tell its own user.
+/// [`ClientError::RateLimited`](crate::ClientError::RateLimited) so the caller can tell its own user.
 ///
 /// What is retried (see [`Client`](crate::Client)): a connection that failed before the
 /// request was sent, for every call; 429 for every call (Meshes did not act on it); 502, 503,

@@ -3,8 +3,8 @@
 //!
 //! # The model
 //!
-//! - **Ownership.** [`SessionManager::mint`] records the [`UserKey`] it minted for. Only that
-//!   user may [`refresh`](SessionManager::refresh) or [`revoke`](SessionManager::revoke) the
+//! - **Ownership.** [`EmbedSessions::mint`] records the [`UserKey`] it minted for. Only that
+//!   user may [`refresh`](EmbedSessions::refresh) or [`revoke`](EmbedSessions::revoke) the
 //!   session; anyone else, or an unknown id, gets [`SessionError::NotFound`], with no call to
 //!   Meshes and no way to tell the two apart.
 //! - **Generations.** Each token of a session has a [`Generation`]: 0 at mint, +1 per
@@ -33,7 +33,7 @@
 //! - **Expiry.** Entries end at the session's `expires_at` (plus a grace period in which a
 //!   refresh answers [`SessionError::Gone`]). A session Meshes reports gone (404/409 on
 //!   refresh) is forgotten and reported as `Gone`: the browser should mint again.
-//! - **Storage.** [`MemoryStore`] (moka) in one process; `RedisStore` (feature `redis`, one
+//! - **Storage.** [`MemoryEmbedStore`] (moka) in one process; `RedisEmbedStore` (feature `redis`, one
 //!   node or a Redis Cluster) for several replicas, which then share ownership, tokens,
 //!   generations, refresh locks and the per-user limits (one budget across replicas).
 //!
@@ -45,9 +45,9 @@
 //! # let client = mock.client();
 //! # let workspace = mock.workspace_id();
 //! # let embed_origin = mock.embed_origin();
-//! use meshes_core::session::{Grant, SessionError, SessionManager, UserKey};
+//! use meshes_core::session::{Grant, SessionError, EmbedSessions, UserKey};
 //!
-//! let manager = SessionManager::builder(client)
+//! let manager = EmbedSessions::builder(client)
 //!     .default_grant(Grant::new().workspace(workspace))
 //!     .embed_origin(embed_origin) // launch URLs must be on it
 //!     .build();
@@ -62,7 +62,7 @@
 //! // A duplicate message still holding generation 0 gets generation 1, with no new call.
 //! let again = manager.refresh(&alice, &minted.session_id, Some(minted.generation)).await?;
 //! assert_eq!(again.generation.0, 1);
-//! assert_eq!(manager.metrics().upstream_refreshes, 1);
+//! assert_eq!(manager.counts().upstream_refreshes, 1);
 //!
 //! // Bob cannot touch Alice's session.
 //! let bob = UserKey::new("bob");
@@ -72,12 +72,12 @@
 //! ```
 
 mod builder;
+mod counts;
 mod env;
 mod error;
 mod flight;
 mod limit;
 mod memory;
-mod metrics;
 mod observed;
 #[cfg(feature = "redis")]
 mod redis;
@@ -91,26 +91,26 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-pub use builder::SessionManagerBuilder;
+pub use builder::EmbedSessionsBuilder;
+pub use counts::Counts;
 pub use env::{
     ENV_EMBED_ORIGIN, ENV_PUBLIC_ORIGIN, ENV_REDIS_CLUSTER_NODES, ENV_REDIS_URL, ENV_WORKSPACE_ID,
 };
 pub use error::{SessionError, StoreError};
-pub use memory::{MemoryStore, MemoryStoreBuilder};
-pub use metrics::Metrics;
+pub use memory::{MemoryEmbedStore, MemoryEmbedStoreBuilder};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use redis::{RedisStore, RedisStoreBuilder};
-pub use store::{BoxFuture, LockToken, SessionStore};
+pub use redis::{RedisEmbedStore, RedisEmbedStoreBuilder};
+pub use store::{BoxFuture, EmbedStore, LockToken};
 pub use types::{Generation, Grant, MintedSession, SessionToken, StoredSession, UserKey};
 
 use crate::Client;
 use crate::csp::EmbedOrigins;
 use crate::model::SessionId;
 use crate::telemetry::{self, RefreshOutcome};
+use counts::{Counter, Counters};
 use flight::{Flight, wait};
 use limit::Limiter;
-use metrics::{Counter, Counters};
 
 type ExternalUserId = Arc<dyn Fn(&UserKey) -> Option<String> + Send + Sync>;
 /// A per-user limit: burst, interval, and its in-process buckets (used when the store keeps
@@ -121,13 +121,13 @@ type RateLimit = (u32, Duration, Limiter);
 ///
 /// Cheap to clone (an `Arc` inside).
 #[derive(Clone)]
-pub struct SessionManager {
+pub struct EmbedSessions {
     inner: Arc<Inner>,
 }
 
 struct Inner {
     client: Client,
-    store: Arc<dyn SessionStore>,
+    store: Arc<dyn EmbedStore>,
     store_name: &'static str,
     defaults: Grant,
     max_sessions_per_user: usize,
@@ -143,10 +143,10 @@ struct Inner {
     counters: Counters,
 }
 
-impl SessionManager {
+impl EmbedSessions {
     /// Starts configuring a manager that calls Meshes through `client`.
-    pub fn builder(client: Client) -> SessionManagerBuilder {
-        SessionManagerBuilder::new(client)
+    pub fn builder(client: Client) -> EmbedSessionsBuilder {
+        EmbedSessionsBuilder::new(client)
     }
 
     /// Mints a new session for `user` with `grant` (unset fields from the default grant).
@@ -363,7 +363,7 @@ impl SessionManager {
 
     /// The app's public origin (`https://app.example.com`), if configured: the routes then
     /// accept a POST or DELETE only when its `Origin` is exactly this (or an allowed origin).
-    /// See [`SessionManagerBuilder::public_origin`].
+    /// See [`EmbedSessionsBuilder::public_origin`].
     pub fn public_origin(&self) -> Option<&str> {
         self.inner.public_origin.as_deref()
     }
@@ -374,7 +374,7 @@ impl SessionManager {
     }
 
     /// A snapshot of the counters.
-    pub fn metrics(&self) -> Metrics {
+    pub fn counts(&self) -> Counts {
         self.inner.counters.snapshot()
     }
 }
@@ -399,7 +399,7 @@ impl Inner {
         taken.map_err(|retry_after| SessionError::RateLimited { retry_after })
     }
 
-    /// The time by the store's clock (see [`SessionStore::now`]), or by this process's.
+    /// The time by the store's clock (see [`EmbedStore::now`]), or by this process's.
     async fn now(&self) -> Result<OffsetDateTime, SessionError> {
         match self.store.now() {
             Some(clock) => Ok(clock.await?),
@@ -450,7 +450,7 @@ impl Inner {
                      revoking the session"
                 );
                 self.revoke_in_background(session.session_id.clone());
-                Err(crate::Error::Unexpected {
+                Err(crate::error::ClientError::Unexpected {
                     status: http::StatusCode::CREATED,
                     reason: "the launch URL is not on an allowed embed origin",
                 }
@@ -505,14 +505,14 @@ impl Inner {
     }
 }
 
-impl fmt::Debug for SessionManager {
+impl fmt::Debug for EmbedSessions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionManager")
+        f.debug_struct("EmbedSessions")
             .field("client", &self.inner.client)
             .field("store", &self.inner.store_name)
             .field("defaults", &self.inner.defaults)
             .field("origins", &self.inner.origins)
-            .field("metrics", &self.metrics())
+            .field("metrics", &self.counts())
             .finish_non_exhaustive()
     }
 }

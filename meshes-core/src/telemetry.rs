@@ -15,7 +15,7 @@
 //! | `meshes_upstream_request_duration_seconds` | histogram | `endpoint` |
 //! | `meshes_store_errors_total` | counter | `op`: `load`, `insert`, `rotate`, `remove`, `list`, `lock`, `renew`, `unlock`, `rate`, `clock` |
 //! | `meshes_route_request_duration_seconds` | histogram | `route`: `mint`, `refresh`, `revoke`, `embed_js`, `none`; `status`: `2xx`, `3xx`, `4xx`, `429`, `5xx` |
-//! | `meshes_sessions` | gauge | (sessions held, where the store can tell: `MemoryStore`) |
+//! | `meshes_sessions` | gauge | (sessions held, where the store can tell: `MemoryEmbedStore`) |
 //!
 //! Every route request runs in a `meshes.route` span (DEBUG, as tower-http's `TraceLayer`
 //! makes its spans) with `route`, `status` and

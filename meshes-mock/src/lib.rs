@@ -81,12 +81,12 @@ mod validate;
 pub use server::{ACCESS_KEY, MockBuilder, MockMeshes, ORG_ID, SECRET_KEY, WORKSPACE_ID};
 pub use state::{Endpoint, Fault, SessionInfo};
 
-use meshes_core::session::SessionManager;
+use meshes_core::session::EmbedSessions;
 
 /// The session manager of an app that runs on real Meshes when it is configured, and on a
-/// mock otherwise: with `MESHES_ACCESS_KEY` set, [`SessionManager::from_env`] (the mock is
+/// mock otherwise: with `MESHES_ACCESS_KEY` set, [`EmbedSessions::from_env`] (the mock is
 /// `None`); without it, a [`MockMeshes`] started here (returned: keep it alive) with
-/// [`configure_from_env`](meshes_core::session::SessionManagerBuilder::configure_from_env)
+/// [`configure_from_env`](meshes_core::session::EmbedSessionsBuilder::configure_from_env)
 /// applied, so `MESHES_REDIS_URL` and the other optional variables still count. The examples
 /// start this way.
 ///
@@ -100,9 +100,9 @@ use meshes_core::session::SessionManager;
 ///
 /// A [`ConfigError`](meshes_core::ConfigError) naming a variable, or the mock's sockets.
 pub async fn manager_from_env_or_mock()
--> Result<(SessionManager, Option<MockMeshes>), Box<dyn std::error::Error + Send + Sync>> {
+-> Result<(EmbedSessions, Option<MockMeshes>), Box<dyn std::error::Error + Send + Sync>> {
     if std::env::var_os(meshes_core::ENV_ACCESS_KEY).is_some() {
-        return Ok((SessionManager::from_env().await?, None));
+        return Ok((EmbedSessions::from_env().await?, None));
     }
     let mock = MockMeshes::start().await?;
     tracing::info!(api = %mock.api_url(), embed = %mock.embed_origin(), "no MESHES_ACCESS_KEY set: using meshes-mock in-process");

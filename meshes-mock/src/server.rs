@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use meshes_core::session::{Grant, SessionManager, SessionManagerBuilder};
+use meshes_core::session::{EmbedSessions, EmbedSessionsBuilder, Grant};
 use meshes_core::{Client, ClientBuilder, Credentials, RetryPolicy};
 use time::OffsetDateTime;
 use tokio::task::JoinHandle;
@@ -224,8 +224,8 @@ impl MockMeshes {
     /// assert_eq!(&*manager.embed_origins().get(), [mock.embed_origin()]);
     /// # Ok(()) }
     /// ```
-    pub fn manager_builder(&self) -> SessionManagerBuilder {
-        SessionManager::builder(self.client())
+    pub fn manager_builder(&self) -> EmbedSessionsBuilder {
+        EmbedSessions::builder(self.client())
             .default_grant(Grant::new().workspace(self.workspace_id()))
             .embed_origin(self.embed_origin())
     }

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use meshes_core::model::{CreateSession, ListSessions, SessionStatus};
-use meshes_core::{Error, ExposeSecret, RetryPolicy};
+use meshes_core::{ClientError, ExposeSecret, RetryPolicy};
 use meshes_mock::{ACCESS_KEY, Endpoint, Fault, MockMeshes, ORG_ID, SECRET_KEY};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -389,7 +389,7 @@ async fn fault_knobs_change_what_the_client_sees() {
         .await
         .unwrap_err();
     assert_eq!(err.retry_after(), Some(Duration::ZERO));
-    assert!(matches!(err, Error::RateLimited { .. }));
+    assert!(matches!(err, ClientError::RateLimited { .. }));
     assert_eq!(mock.calls(Endpoint::Create), 4);
 
     let s = client
@@ -414,7 +414,7 @@ async fn fault_knobs_change_what_the_client_sees() {
         Fault::status(200).raw_body(r#"{"session_id":"#, "application/json"),
     );
     let err = client.refresh_session(&s.session_id).await.unwrap_err();
-    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert!(matches!(err, ClientError::Decode { .. }), "{err:?}");
 
     let slow = mock
         .client_builder()
@@ -427,7 +427,7 @@ async fn fault_knobs_change_what_the_client_sees() {
         .list_sessions(&ListSessions::new(ws))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(matches!(err, ClientError::Timeout { .. }), "{err:?}");
 
     mock.fail_next(
         Endpoint::Revoke,

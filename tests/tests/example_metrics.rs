@@ -2,14 +2,14 @@
 //! series (upstream ones included) after a mint. Its own binary: the recorder is
 //! process-wide.
 
-use meshes_core::session::SessionManager;
+use meshes_core::session::EmbedSessions;
 use meshes_mock::MockMeshes;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn axum_example_serves_prometheus_metrics() {
     let mock = MockMeshes::start().await.unwrap();
     let manager = meshes_test_support::mock::manager(&mock).build();
-    let _: &SessionManager = &manager;
+    let _: &EmbedSessions = &manager;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {

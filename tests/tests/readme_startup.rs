@@ -8,7 +8,7 @@ mod axum_startup {
     use axum::http::request::Parts;
     use axum::response::Html;
     use axum::routing::get;
-    use meshes_axum::{Grant, MeshesLayer, SessionManager, UserKey};
+    use meshes_axum::{EmbedSessions, Grant, MeshesLayer, UserKey};
     use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
 
     async fn page() -> Html<&'static str> {
@@ -19,7 +19,7 @@ mod axum_startup {
     async fn app() -> Result<Router, meshes_axum::meshes_core::ConfigError> {
         let session_layer = SessionManagerLayer::new(MemoryStore::default());
         // README axum
-        let manager = SessionManager::from_env().await?;
+        let manager = EmbedSessions::from_env().await?;
         let resolver = |parts: &Parts| {
             let session = parts.extensions.get::<Session>().cloned(); // clone first
             async move { Some((UserKey::new(session?.get::<String>("user").await.ok()??), Grant::new())) }
@@ -40,7 +40,7 @@ mod actix_startup {
     use actix_session::storage::CookieSessionStore;
     use actix_web::cookie::Key;
     use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-    use meshes_actix::{FrameSrc, Grant, MeshesState, SessionManager, UserKey};
+    use meshes_actix::{EmbedSessions, FrameSrc, Grant, MeshesState, UserKey};
 
     async fn page() -> HttpResponse {
         HttpResponse::Ok().finish()
@@ -54,7 +54,7 @@ mod actix_startup {
     #[allow(unused_must_use)] // the README shows the app, not `.bind(…).run()`
     async fn run(key: Key) -> Result<(), Box<dyn std::error::Error>> {
         // README actix
-        let manager = SessionManager::from_env().await?;
+        let manager = EmbedSessions::from_env().await?;
         let resolver = |req: &HttpRequest| {
             let user = req.get_identity().ok().and_then(|id| id.id().ok()); // read first
             async move { user.map(|u| (UserKey::new(u), Grant::new())) }
@@ -80,7 +80,7 @@ fn the_readme_shows_the_code_compiled_here() {
         .split("```rust,ignore\n")
         .skip(1)
         .map(|b| b.split("```").next().unwrap())
-        .filter(|b| b.starts_with("let manager = SessionManager::from_env()"))
+        .filter(|b| b.starts_with("let manager = EmbedSessions::from_env()"))
         .collect();
     assert_eq!(
         blocks.len(),

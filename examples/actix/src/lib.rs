@@ -12,8 +12,7 @@ use actix_web::http::header::{CONTENT_SECURITY_POLICY, LOCATION};
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
 use meshes_actix::meshes_core::embed_js;
 use meshes_actix::meshes_core::model::{LaunchPage, SessionType};
-use meshes_actix::meshes_core::routes::{MintHints, Resolution};
-use meshes_actix::{FrameSrc, Grant, MeshesState, SessionManager, UserKey};
+use meshes_actix::{EmbedSessions, FrameSrc, Grant, MeshesState, MintHints, Resolution, UserKey};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// The signed-in user, from actix-identity (kept in actix-session's private, encrypted
@@ -58,7 +57,7 @@ async fn metrics() -> HttpResponse {
 /// # Errors
 ///
 /// When the server cannot start.
-pub async fn serve(listener: TcpListener, manager: SessionManager) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, manager: EmbedSessions) -> std::io::Result<()> {
     // Who is the user, and what may they see (the same rule as the axum example's)? Read
     // what the future needs from the request first (the user, the page's hints, if any); it
     // must not borrow `req`.
@@ -189,7 +188,7 @@ async fn login(req: HttpRequest, q: web::Query<LoginQuery>) -> HttpResponse {
 
 /// `POST /logout`: revokes the user's Meshes sessions (so none keeps refreshing after the
 /// next sign-in), then signs out.
-async fn logout(req: HttpRequest, manager: web::Data<SessionManager>) -> HttpResponse {
+async fn logout(req: HttpRequest, manager: web::Data<EmbedSessions>) -> HttpResponse {
     if let Ok(identity) = req.get_identity() {
         if let Ok(user) = identity.id()
             && let Err(e) = manager.revoke_user(&UserKey::new(&user)).await

@@ -5,7 +5,7 @@
 //! ```
 //!
 //! then open <http://127.0.0.1:3001/login?user=alice>. Without `MESHES_ACCESS_KEY` the app
-//! runs on meshes-mock, in-process; the variables are those of `SessionManager::from_env`.
+//! runs on meshes-mock, in-process; the variables are those of `EmbedSessions::from_env`.
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {

@@ -12,8 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use meshes_axum::meshes_core::embed_js;
 use meshes_axum::meshes_core::model::{LaunchPage, SessionType};
-use meshes_axum::meshes_core::routes::{MintHints, Resolution};
-use meshes_axum::{Grant, MeshesLayer, SessionManager, UserKey};
+use meshes_axum::{EmbedSessions, Grant, MeshesLayer, MintHints, Resolution, UserKey};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower_sessions::cookie::{Key, SameSite};
 use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
@@ -60,7 +59,7 @@ async fn metrics() -> Response {
 /// Sign-in is tower-sessions (a signed cookie holding a random session id; the user id stays
 /// on the server). The order of the layers matters: the session layer is added **last**, so
 /// it runs first and the Meshes routes' resolver finds the session in the request.
-pub fn router(manager: SessionManager) -> Router {
+pub fn router(manager: EmbedSessions) -> Router {
     prometheus();
     // Who is the user, and what may they see? The future must not borrow `parts`: clone
     // what it needs first (a `Session` is a cheap handle; the page's hints, if any).
@@ -186,7 +185,7 @@ async fn login(session: Session, Query(q): Query<LoginQuery>) -> Response {
 
 /// `POST /logout`: revokes the user's Meshes sessions (so none keeps refreshing after the
 /// next sign-in), then ends the login session.
-async fn logout(State(manager): State<SessionManager>, session: Session) -> Response {
+async fn logout(State(manager): State<EmbedSessions>, session: Session) -> Response {
     if let Some(user) = signed_in(&session).await
         && let Err(e) = manager.revoke_user(&UserKey::new(&user)).await
     {

@@ -5,7 +5,7 @@
 //! ```
 //!
 //! then open <http://127.0.0.1:3000/login?user=alice>. Without `MESHES_ACCESS_KEY` the app
-//! runs on meshes-mock, in-process; the variables are those of `SessionManager::from_env`.
+//! runs on meshes-mock, in-process; the variables are those of `EmbedSessions::from_env`.
 
 use std::net::Ipv4Addr;
 

@@ -4,17 +4,18 @@ use std::fmt;
 
 use http::StatusCode;
 
+use crate::client::Client;
+use crate::error::{ClientError, Result};
 use crate::model::{ListSessions, Page, SessionRecord};
-use crate::{Client, Error, Result};
 
 /// Every page of `GET /api/v1/sessions`, following `next_cursor` until it is `null`.
 ///
 /// Created by [`Client::session_pages`]. Pages are fetched one at a time, when asked for.
-/// A cursor that does not advance ends the walk with [`Error::Unexpected`] rather than
+/// A cursor that does not advance ends the walk with [`ClientError::Unexpected`] rather than
 /// looping forever.
 ///
 /// ```no_run
-/// # async fn run(client: meshes_core::Client, ws: meshes_core::Uuid) -> meshes_core::Result<()> {
+/// # async fn run(client: meshes_core::Client, ws: meshes_core::Uuid) -> Result<(), meshes_core::ClientError> {
 /// use meshes_core::model::{ListSessions, SessionStatus};
 ///
 /// let mut pages = client.session_pages(ListSessions::new(ws).status(SessionStatus::Active));
@@ -56,7 +57,7 @@ impl SessionPages {
             None => self.done = true,
             Some(next) if Some(next) == self.current_cursor() => {
                 self.done = true;
-                return Some(Err(Error::Unexpected {
+                return Some(Err(ClientError::Unexpected {
                     status: StatusCode::OK,
                     reason: "next_cursor did not advance",
                 }));

@@ -9,16 +9,17 @@ use tracing::Instrument as _;
 
 use super::{Client, Endpoint};
 use crate::error::ApiError;
+use crate::error::{ClientError, Result};
 use crate::model::ListSessions;
 use crate::retry::parse_retry_after;
-use crate::{Error, Result, auth, telemetry};
+use crate::{auth, telemetry};
 
 /// Sent on every request, like the official Node client's `X-Meshes-Client`.
 const CLIENT_HEADER: &str = concat!("meshes-rs/", env!("CARGO_PKG_VERSION"));
 
 /// What one attempt produced.
 struct Failure {
-    error: Error,
+    error: ClientError,
     retry_after: Option<std::time::Duration>,
 }
 
@@ -128,7 +129,7 @@ impl Client {
 
         let limit = inner.max_response_bytes;
         let too_large = || Failure {
-            error: Error::ResponseTooLarge { status, limit },
+            error: ClientError::ResponseTooLarge { status, limit },
             retry_after: None,
         };
         if resp.content_length().is_some_and(|len| len > limit as u64) {
@@ -147,24 +148,24 @@ impl Client {
         }
         let api = Box::new(ApiError::from_body(status, &bytes));
         let error = if status == StatusCode::TOO_MANY_REQUESTS {
-            Error::RateLimited {
+            ClientError::RateLimited {
                 retry_after,
                 error: api,
             }
         } else {
-            Error::Api(api)
+            ClientError::Api(api)
         };
         Err(Failure { error, retry_after })
     }
 
     fn transport(&self, e: reqwest::Error) -> Failure {
         let error = if e.is_timeout() {
-            Error::Timeout {
+            ClientError::Timeout {
                 after: self.inner.timeout,
                 source: e,
             }
         } else {
-            Error::Transport(e)
+            ClientError::Transport(e)
         };
         Failure {
             error,
@@ -174,13 +175,13 @@ impl Client {
 }
 
 /// Whether `error` may be retried for `endpoint`.
-fn should_retry(endpoint: Endpoint, error: &Error) -> bool {
+fn should_retry(endpoint: Endpoint, error: &ClientError) -> bool {
     match error {
         // Refused connections never reached Meshes; 429 means Meshes did not act.
-        Error::Transport(e) if e.is_connect() => true,
-        Error::RateLimited { .. } => true,
-        Error::Transport(_) | Error::Timeout { .. } => endpoint.repeatable_after_send(),
-        Error::Api(api) => {
+        ClientError::Transport(e) if e.is_connect() => true,
+        ClientError::RateLimited { .. } => true,
+        ClientError::Transport(_) | ClientError::Timeout { .. } => endpoint.repeatable_after_send(),
+        ClientError::Api(api) => {
             matches!(api.status.as_u16(), 502..=504) && endpoint.repeatable_after_send()
         }
         _ => false,
@@ -192,7 +193,7 @@ fn log_final(
     attempt: u32,
     status: Option<u16>,
     latency_ms: f64,
-    error: &Error,
+    error: &ClientError,
 ) {
     if error.is_auth_rejected() {
         tracing::warn!(

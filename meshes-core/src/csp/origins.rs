@@ -11,7 +11,7 @@ pub const MAX_LEARNED_ORIGINS: usize = 16;
 
 /// The embed origins to allow in CSP `frame-src`, and the rule for which origins a launch
 /// URL may be on: a small shared handle (cheap `Clone`, an `Arc` inside) that a
-/// [`SessionManager`](crate::session::SessionManager) fills and the CSP layers read.
+/// [`EmbedSessions`](crate::session::EmbedSessions) fills and the CSP layers read.
 ///
 /// **Entries** are origins (`https://embed.meshes.io`) or patterns whose leftmost label is
 /// `*` (`https://*.meshes.io`: any subdomain, at any depth, on the same scheme and port, as in
@@ -21,7 +21,7 @@ pub const MAX_LEARNED_ORIGINS: usize = 16;
 ///
 /// **Learning.** The manager checks the origin of every launch URL Meshes returns against the
 /// entries before the URL leaves the mint route; an origin that no entry allows is refused
-/// (the mint fails, see [`SessionManager::mint`](crate::session::SessionManager::mint)). An
+/// (the mint fails, see [`EmbedSessions::mint`](crate::session::EmbedSessions::mint)). An
 /// allowed origin that is not yet in `frame-src` (one matched by a pattern) is added to it, up
 /// to [`MAX_LEARNED_ORIGINS`].
 ///

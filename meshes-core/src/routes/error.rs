@@ -203,7 +203,7 @@ impl std::error::Error for RouteError {
 
 impl From<SessionError> for RouteError {
     fn from(e: SessionError) -> Self {
-        use crate::Error as E;
+        use crate::error::ClientError as E;
         let mapped = match &e {
             SessionError::NotFound => {
                 Self::new(StatusCode::NOT_FOUND, "not_found", "no such session")
@@ -289,7 +289,7 @@ mod tests {
     fn status_mapping() {
         let api = |status: u16| {
             let body = format!(r#"{{"message":"secret upstream text {status}"}}"#);
-            SessionError::Upstream(Arc::new(crate::Error::Api(Box::new(
+            SessionError::Upstream(Arc::new(crate::error::ClientError::Api(Box::new(
                 crate::ApiError::from_body(StatusCode::from_u16(status).unwrap(), body.as_bytes()),
             ))))
         };

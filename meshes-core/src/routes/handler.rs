@@ -14,7 +14,7 @@ use super::same_site::{SameSiteHeaders, check_same_site};
 use super::{DEFAULT_BODY_LIMIT, MintHints, Reply, Resolution, RouteError, json};
 use crate::embed_js;
 use crate::model::SessionId;
-use crate::session::{MintedSession, SessionManager, UserKey};
+use crate::session::{EmbedSessions, MintedSession, UserKey};
 use crate::telemetry;
 
 /// The request headers the routes read.
@@ -97,12 +97,12 @@ pub enum BodyError {
     Unreadable,
 }
 
-/// The mounted routes of one app: a [`SessionManager`], the app's resolver (type-erased by
+/// The mounted routes of one app: an [`EmbedSessions`], the app's resolver (type-erased by
 /// the adapter as `Res`) and the route settings. Adapters call [`Routes::handle`] with a
 /// request translated into [`RouteRequest`] and turn the reply (an `http::Response<Bytes>`)
 /// into their response type.
 pub struct Routes<Res: ?Sized> {
-    manager: SessionManager,
+    manager: EmbedSessions,
     resolver: Arc<Res>,
     allowed_origins: Arc<[String]>,
     body_limit: usize,
@@ -152,7 +152,7 @@ impl Route {
 impl<Res: ?Sized> Routes<Res> {
     /// The routes of `manager` and `resolver`, with no extra allowed origin and
     /// [`DEFAULT_BODY_LIMIT`].
-    pub fn new(manager: SessionManager, resolver: Arc<Res>) -> Self {
+    pub fn new(manager: EmbedSessions, resolver: Arc<Res>) -> Self {
         Self {
             manager,
             resolver,

@@ -1,27 +1,27 @@
-//! [`SessionManagerBuilder`]: the manager's settings.
+//! [`EmbedSessionsBuilder`]: the manager's settings.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::counts::Counters;
 use super::limit::Limiter;
-use super::metrics::Counters;
-use super::{ExternalUserId, Grant, Inner, MemoryStore, SessionManager, SessionStore, UserKey};
+use super::{EmbedSessions, EmbedStore, ExternalUserId, Grant, Inner, MemoryEmbedStore, UserKey};
 use crate::Client;
 use crate::csp::EmbedOrigins;
 
-/// Configures a [`SessionManager`]. Created by [`SessionManager::builder`].
+/// Configures an [`EmbedSessions`]. Created by [`EmbedSessions::builder`].
 ///
 /// ```
 /// use std::time::Duration;
-/// use meshes_core::session::{Grant, MemoryStore, SessionManager};
+/// use meshes_core::session::{Grant, MemoryEmbedStore, EmbedSessions};
 /// # let client = meshes_core::Client::builder(meshes_core::Credentials::new(
 /// #     "mk_abcdefghijklmnopqrstuv", "s".repeat(43), "00000000-0000-4000-8000-000000000099")?).build()?;
 ///
-/// let manager = SessionManager::builder(client)
+/// let manager = EmbedSessions::builder(client)
 ///     .default_grant(Grant::new().workspace(meshes_core::Uuid::nil()))
-///     .store(MemoryStore::builder().max_capacity(10_000).build())
+///     .store(MemoryEmbedStore::builder().max_capacity(10_000).build())
 ///     .max_sessions_per_user(5)
 ///     .mint_rate(10, Duration::from_secs(6))
 ///     .embed_origin("https://embed.meshes.io")
@@ -30,9 +30,9 @@ use crate::csp::EmbedOrigins;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[must_use]
-pub struct SessionManagerBuilder {
+pub struct EmbedSessionsBuilder {
     client: Client,
-    store: Option<(Arc<dyn SessionStore>, &'static str)>,
+    store: Option<(Arc<dyn EmbedStore>, &'static str)>,
     pub(super) defaults: Grant,
     max_sessions_per_user: usize,
     mint_limit: Option<(u32, Duration)>,
@@ -45,7 +45,7 @@ pub struct SessionManagerBuilder {
     public_origin: Option<String>,
 }
 
-impl SessionManagerBuilder {
+impl EmbedSessionsBuilder {
     pub(super) fn new(client: Client) -> Self {
         Self {
             client,
@@ -63,8 +63,8 @@ impl SessionManagerBuilder {
         }
     }
 
-    /// Where sessions live (default: a new [`MemoryStore`]).
-    pub fn store<S: SessionStore>(mut self, store: S) -> Self {
+    /// Where sessions live (default: a new [`MemoryEmbedStore`]).
+    pub fn store<S: EmbedStore>(mut self, store: S) -> Self {
         self.store = Some((Arc::new(store), std::any::type_name::<S>()));
         self
     }
@@ -201,7 +201,7 @@ impl SessionManagerBuilder {
     }
 
     /// Builds the manager.
-    pub fn build(self) -> SessionManager {
+    pub fn build(self) -> EmbedSessions {
         if !self.origins.is_configured() {
             self.origins.add(crate::csp::DEFAULT_EMBED_ORIGIN);
             self.origins
@@ -209,8 +209,8 @@ impl SessionManagerBuilder {
         }
         let (store, store_name) = self
             .store
-            .unwrap_or_else(|| (Arc::new(MemoryStore::default()), "MemoryStore"));
-        SessionManager {
+            .unwrap_or_else(|| (Arc::new(MemoryEmbedStore::default()), "MemoryEmbedStore"));
+        EmbedSessions {
             inner: Arc::new(Inner {
                 client: self.client,
                 store: Arc::new(super::observed::Observed(store)),
@@ -236,9 +236,9 @@ impl SessionManagerBuilder {
     }
 }
 
-impl fmt::Debug for SessionManagerBuilder {
+impl fmt::Debug for EmbedSessionsBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionManagerBuilder")
+        f.debug_struct("EmbedSessionsBuilder")
             .field("defaults", &self.defaults)
             .field("max_sessions_per_user", &self.max_sessions_per_user)
             .field("origins", &self.origins)

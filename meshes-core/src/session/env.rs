@@ -1,7 +1,7 @@
-//! A [`SessionManager`] from the environment: [`SessionManager::from_env`] and
-//! [`SessionManagerBuilder::configure_from_env`].
+//! An [`EmbedSessions`] from the environment: [`EmbedSessions::from_env`] and
+//! [`EmbedSessionsBuilder::configure_from_env`].
 
-use super::{SessionManager, SessionManagerBuilder};
+use super::{EmbedSessions, EmbedSessionsBuilder};
 use crate::config::ClientBuilder;
 use crate::credentials::parse_uuid;
 use crate::csp::origins::check_entry;
@@ -14,7 +14,7 @@ pub const ENV_WORKSPACE_ID: &str = "MESHES_WORKSPACE_ID";
 pub const ENV_EMBED_ORIGIN: &str = "MESHES_EMBED_ORIGIN";
 /// Environment variable holding the app's public origin as browsers see it
 /// (`https://app.example.com`), for the routes' same-site check (see
-/// [`SessionManagerBuilder::public_origin`]).
+/// [`EmbedSessionsBuilder::public_origin`]).
 pub const ENV_PUBLIC_ORIGIN: &str = "MESHES_PUBLIC_ORIGIN";
 /// Environment variable holding the URL of one Redis node to keep sessions in (feature
 /// `redis`).
@@ -122,7 +122,7 @@ impl Settings {
     }
 }
 
-impl SessionManager {
+impl EmbedSessions {
     /// A manager configured entirely from the environment:
     ///
     /// | variable | meaning |
@@ -135,12 +135,12 @@ impl SessionManager {
     /// | `MESHES_REDIS_URL` | keep sessions and limits in this Redis node (feature `redis`) |
     /// | `MESHES_REDIS_CLUSTER_NODES` | … or in this Redis Cluster: comma-separated node URLs (feature `redis`) |
     ///
-    /// Everything else has the builder's defaults; use [`SessionManager::builder`] and
-    /// [`configure_from_env`](SessionManagerBuilder::configure_from_env) to change more.
+    /// Everything else has the builder's defaults; use [`EmbedSessions::builder`] and
+    /// [`configure_from_env`](EmbedSessionsBuilder::configure_from_env) to change more.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), meshes_core::ConfigError> {
-    /// let manager = meshes_core::session::SessionManager::from_env().await?;
+    /// let manager = meshes_core::session::EmbedSessions::from_env().await?;
     /// # let _ = manager; Ok(()) }
     /// ```
     ///
@@ -164,22 +164,22 @@ impl SessionManager {
     }
 }
 
-impl SessionManagerBuilder {
+impl EmbedSessionsBuilder {
     /// Applies the environment's optional settings to this builder: `MESHES_WORKSPACE_ID`
     /// (the default grant's workspace), `MESHES_EMBED_ORIGIN`, `MESHES_PUBLIC_ORIGIN` and, with
     /// the `redis` feature,
     /// `MESHES_REDIS_URL` or `MESHES_REDIS_CLUSTER_NODES` (see
-    /// [`SessionManager::from_env`]). A variable that is not set changes nothing, so a
+    /// [`EmbedSessions::from_env`]). A variable that is not set changes nothing, so a
     /// builder on another client (a mock, say) still picks up the store.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let client = meshes_core::Client::builder(meshes_core::Credentials::new(
     /// #     "mk_abcdefghijklmnopqrstuv", "s".repeat(43), "00000000-0000-4000-8000-000000000099")?).build()?;
-    /// use meshes_core::session::SessionManager;
+    /// use meshes_core::session::EmbedSessions;
     ///
     /// // With none of the variables set: the builder as it was.
-    /// let manager = SessionManager::builder(client)
+    /// let manager = EmbedSessions::builder(client)
     ///     .embed_origin("http://127.0.0.1:4000")
     ///     .configure_from_env()
     ///     .await?
@@ -219,15 +219,15 @@ impl SessionManagerBuilder {
 
 #[cfg(feature = "redis")]
 async fn connect(
-    builder: SessionManagerBuilder,
+    builder: EmbedSessionsBuilder,
     store: Store,
-) -> Result<SessionManagerBuilder, ConfigError> {
-    use super::RedisStore;
+) -> Result<EmbedSessionsBuilder, ConfigError> {
+    use super::RedisEmbedStore;
     let (name, result) = match store {
-        Store::Node(url) => (ENV_REDIS_URL, RedisStore::connect(url).await),
+        Store::Node(url) => (ENV_REDIS_URL, RedisEmbedStore::connect(url).await),
         Store::Cluster(nodes) => (
             ENV_REDIS_CLUSTER_NODES,
-            RedisStore::cluster_builder(nodes).connect().await,
+            RedisEmbedStore::cluster_builder(nodes).connect().await,
         ),
     };
     match result {
@@ -238,9 +238,9 @@ async fn connect(
 
 #[cfg(not(feature = "redis"))]
 async fn connect(
-    _: SessionManagerBuilder,
+    _: EmbedSessionsBuilder,
     store: Store,
-) -> Result<SessionManagerBuilder, ConfigError> {
+) -> Result<EmbedSessionsBuilder, ConfigError> {
     let name = match store {
         Store::Node(_) => ENV_REDIS_URL,
         Store::Cluster(_) => ENV_REDIS_CLUSTER_NODES,
@@ -286,7 +286,7 @@ mod tests {
     }
 
     async fn error(changes: &[(&str, &str)]) -> String {
-        SessionManager::from_lookup(&env(changes))
+        EmbedSessions::from_lookup(&env(changes))
             .await
             .unwrap_err()
             .to_string()
@@ -341,7 +341,7 @@ mod tests {
 
     #[tokio::test]
     async fn settings_reach_the_manager() {
-        let manager = SessionManager::from_lookup(&env(&[
+        let manager = EmbedSessions::from_lookup(&env(&[
             (
                 ENV_EMBED_ORIGIN,
                 "https://embed.eu.meshes.io , http://127.0.0.1:4000",
@@ -365,13 +365,13 @@ mod tests {
                 .as_deref(),
             Some(WORKSPACE)
         );
-        let manager = SessionManager::from_lookup(&env(&[])).await.unwrap();
+        let manager = EmbedSessions::from_lookup(&env(&[])).await.unwrap();
         assert_eq!(
             &*manager.embed_origins().get(),
             [crate::csp::DEFAULT_EMBED_ORIGIN]
         );
         assert_eq!(manager.public_origin(), None);
-        assert_eq!(manager.inner.store_name, "MemoryStore");
+        assert_eq!(manager.inner.store_name, "MemoryEmbedStore");
     }
 
     #[cfg(feature = "redis")]
@@ -389,11 +389,11 @@ mod tests {
         else {
             return;
         };
-        let manager = SessionManager::from_lookup(&env(&[(ENV_REDIS_URL, &redis.url())]))
+        let manager = EmbedSessions::from_lookup(&env(&[(ENV_REDIS_URL, &redis.url())]))
             .await
             .unwrap();
         assert!(
-            manager.inner.store_name.ends_with("RedisStore"),
+            manager.inner.store_name.ends_with("RedisEmbedStore"),
             "{}",
             manager.inner.store_name
         );

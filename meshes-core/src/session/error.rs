@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::validation::ValidationError;
 
-/// Why a [`SessionManager`](super::SessionManager) call failed.
+/// Why an [`EmbedSessions`](super::EmbedSessions) call failed.
 ///
 /// Cheap to clone: concurrent refreshes of one session share one result, errors included.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -34,18 +34,18 @@ pub enum SessionError {
     /// The grant (merged with the defaults) breaks a documented rule.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
-    /// Meshes failed (see [`crate::Error`] for status, retry hints and so on).
+    /// Meshes failed (see [`crate::error::ClientError`] for status, retry hints and so on).
     #[error("meshes call failed")]
-    Upstream(#[source] Arc<crate::Error>),
+    Upstream(#[source] Arc<crate::error::ClientError>),
     /// The session store failed.
     #[error("session store failed")]
     Store(#[source] StoreError),
 }
 
-impl From<crate::Error> for SessionError {
-    fn from(e: crate::Error) -> Self {
+impl From<crate::error::ClientError> for SessionError {
+    fn from(e: crate::error::ClientError) -> Self {
         match e {
-            crate::Error::Validation(v) => Self::Invalid(v),
+            crate::error::ClientError::Validation(v) => Self::Invalid(v),
             other => Self::Upstream(Arc::new(other)),
         }
     }
@@ -57,7 +57,7 @@ impl From<StoreError> for SessionError {
     }
 }
 
-/// A [`SessionStore`](super::SessionStore) failure (e.g. Redis unreachable).
+/// An [`EmbedStore`](super::EmbedStore) failure (e.g. Redis unreachable).
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct StoreError {

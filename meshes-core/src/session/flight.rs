@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::metrics::Counter;
+use super::counts::Counter;
 use super::store::LockToken;
 use super::{Generation, Inner, SessionError, SessionToken, StoreError};
 use crate::model::SessionId;

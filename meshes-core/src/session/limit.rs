@@ -1,6 +1,6 @@
 //! Per-user rate limits in this process (mints, upstream rotations): a token bucket per user,
 //! forgotten when full and idle. Stores shared by several replicas limit in the store
-//! instead (see `SessionStore::take_rate`).
+//! instead (see `EmbedStore::take_rate`).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};

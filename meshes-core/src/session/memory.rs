@@ -1,4 +1,4 @@
-//! [`MemoryStore`]: sessions in this process, on moka.
+//! [`MemoryEmbedStore`]: sessions in this process, on moka.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -13,7 +13,7 @@ use moka::ops::compute::Op;
 use moka::policy::EvictionPolicy;
 use time::OffsetDateTime;
 
-use super::store::{BoxFuture, LockToken, SessionStore};
+use super::store::{BoxFuture, EmbedStore, LockToken};
 use super::{Generation, StoreError, StoredSession, UserKey};
 use crate::model::SessionId;
 
@@ -26,39 +26,39 @@ type Index = Arc<Mutex<HashMap<UserKey, Vec<(SessionId, OffsetDateTime)>>>>;
 /// when it is full, the **least recently used** session makes room, so a session whose
 /// `insert` returned `Ok` is always there afterwards (moka's default admission policy could
 /// refuse a new, never-read entry behind an `Ok`; this store does not use it). Use
-/// `RedisStore` when several replicas serve one app.
+/// `RedisEmbedStore` when several replicas serve one app.
 ///
 /// ```
-/// use meshes_core::session::MemoryStore;
-/// let store = MemoryStore::builder().max_capacity(10_000).build();
+/// use meshes_core::session::MemoryEmbedStore;
+/// let store = MemoryEmbedStore::builder().max_capacity(10_000).build();
 /// # let _ = store;
 /// ```
 #[derive(Clone)]
-pub struct MemoryStore {
+pub struct MemoryEmbedStore {
     cache: Cache<SessionId, Arc<StoredSession>>,
     index: Index,
     /// Sessions held: exact at once (moka's own count lags until its maintenance runs).
     held: Arc<AtomicI64>,
 }
 
-/// Configures a [`MemoryStore`].
+/// Configures a [`MemoryEmbedStore`].
 #[derive(Debug)]
 #[must_use]
-pub struct MemoryStoreBuilder {
+pub struct MemoryEmbedStoreBuilder {
     max_capacity: u64,
     grace: Duration,
 }
 
-impl Default for MemoryStore {
+impl Default for MemoryEmbedStore {
     fn default() -> Self {
         Self::builder().build()
     }
 }
 
-impl MemoryStore {
+impl MemoryEmbedStore {
     /// Starts configuring a store.
-    pub fn builder() -> MemoryStoreBuilder {
-        MemoryStoreBuilder {
+    pub fn builder() -> MemoryEmbedStoreBuilder {
+        MemoryEmbedStoreBuilder {
             max_capacity: 100_000,
             grace: Duration::from_secs(60),
         }
@@ -75,7 +75,7 @@ impl MemoryStore {
     }
 }
 
-impl MemoryStoreBuilder {
+impl MemoryEmbedStoreBuilder {
     /// Most sessions held at once.
     pub fn max_capacity(mut self, n: u64) -> Self {
         self.max_capacity = n;
@@ -89,7 +89,7 @@ impl MemoryStoreBuilder {
     }
 
     /// Builds the store.
-    pub fn build(self) -> MemoryStore {
+    pub fn build(self) -> MemoryEmbedStore {
         let index: Index = Arc::default();
         let listener_index = index.clone();
         let held = Arc::new(AtomicI64::new(0));
@@ -109,7 +109,7 @@ impl MemoryStoreBuilder {
                 },
             )
             .build();
-        MemoryStore { cache, index, held }
+        MemoryEmbedStore { cache, index, held }
     }
 }
 
@@ -156,7 +156,7 @@ impl Expiry<SessionId, Arc<StoredSession>> for UntilExpiry {
     }
 }
 
-impl SessionStore for MemoryStore {
+impl EmbedStore for MemoryEmbedStore {
     fn load<'a>(
         &'a self,
         id: &'a SessionId,
@@ -273,9 +273,9 @@ impl SessionStore for MemoryStore {
     }
 }
 
-impl fmt::Debug for MemoryStore {
+impl fmt::Debug for MemoryEmbedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryStore")
+        f.debug_struct("MemoryEmbedStore")
             .field("entries", &self.cache.entry_count())
             .finish_non_exhaustive()
     }
@@ -300,7 +300,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_ok_insert_is_there_at_capacity() {
-        let store = MemoryStore::builder().max_capacity(100).build();
+        let store = MemoryEmbedStore::builder().max_capacity(100).build();
         for i in 0..300 {
             let s = session(i);
             store.insert(&s).await.unwrap();
@@ -325,7 +325,7 @@ mod tests {
         assert_eq!(store.held(), Some(store.entry_count()));
     }
 
-    async fn futures_len(store: &MemoryStore) -> usize {
+    async fn futures_len(store: &MemoryEmbedStore) -> usize {
         let mut n = 0;
         for u in 0..7 {
             n += store

@@ -8,13 +8,13 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tracing::Instrument as _;
 
-use super::store::{BoxFuture, LockToken, SessionStore};
+use super::store::{BoxFuture, EmbedStore, LockToken};
 use super::{Generation, StoreError, StoredSession, UserKey};
 use crate::model::SessionId;
 use crate::telemetry;
 
 /// Wraps the configured store.
-pub(super) struct Observed(pub(super) Arc<dyn SessionStore>);
+pub(super) struct Observed(pub(super) Arc<dyn EmbedStore>);
 
 async fn observe<T>(
     op: &'static str,
@@ -29,7 +29,7 @@ async fn observe<T>(
     result
 }
 
-impl SessionStore for Observed {
+impl EmbedStore for Observed {
     fn load<'a>(
         &'a self,
         id: &'a SessionId,

@@ -1,4 +1,4 @@
-//! [`RedisStore`]: sessions shared by several replicas through Redis (one node or a cluster).
+//! [`RedisEmbedStore`]: sessions shared by several replicas through Redis (one node or a cluster).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -12,7 +12,7 @@ use redis::{AsyncCommands, Cmd, Pipeline, RedisFuture, Script, Value};
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 
-use super::store::{BoxFuture, LockToken, SessionStore};
+use super::store::{BoxFuture, EmbedStore, LockToken};
 use super::{Generation, StoreError, StoredSession, UserKey};
 use crate::model::SessionId;
 
@@ -116,8 +116,8 @@ impl ConnectionLike for Connection {
 /// session, ownership holds everywhere, refresh locks are shared and the per-user limits
 /// (mints, rotations) are one budget across replicas.
 ///
-/// **Supported:** a single node ([`RedisStore::builder`]) and a Redis Cluster
-/// ([`RedisStore::cluster_builder`], the redis crate's cluster client: slots are followed as
+/// **Supported:** a single node ([`RedisEmbedStore::builder`]) and a Redis Cluster
+/// ([`RedisEmbedStore::cluster_builder`], the redis crate's cluster client: slots are followed as
 /// they move). Every script touches one key, so no operation crosses hash slots: writing a
 /// session and indexing it under its user are two steps (index first, so a session is never
 /// stored unindexed). Sentinel is not supported (point the store at the current primary, or
@@ -136,15 +136,15 @@ impl ConnectionLike for Connection {
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use meshes_core::session::RedisStore;
-/// let store = RedisStore::builder("redis://127.0.0.1:6379").namespace("my-app").connect().await?;
-/// let cluster = RedisStore::cluster_builder(["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"])
+/// use meshes_core::session::RedisEmbedStore;
+/// let store = RedisEmbedStore::builder("redis://127.0.0.1:6379").namespace("my-app").connect().await?;
+/// let cluster = RedisEmbedStore::cluster_builder(["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"])
 ///     .connect()
 ///     .await?;
 /// # let _ = (store, cluster); Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct RedisStore {
+pub struct RedisEmbedStore {
     con: Connection,
     ns: String,
     grace: Duration,
@@ -176,9 +176,9 @@ static SCRIPTS: std::sync::LazyLock<Scripts> = std::sync::LazyLock::new(|| Scrip
     rate: Script::new(RATE),
 });
 
-/// Configures a [`RedisStore`].
+/// Configures a [`RedisEmbedStore`].
 #[must_use]
-pub struct RedisStoreBuilder {
+pub struct RedisEmbedStoreBuilder {
     nodes: Vec<String>,
     cluster: bool,
     ns: String,
@@ -186,10 +186,10 @@ pub struct RedisStoreBuilder {
     timeout: Duration,
 }
 
-impl RedisStore {
+impl RedisEmbedStore {
     /// Starts configuring a store for the Redis at `url` (`redis://[:password@]host:port/db`).
-    pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
-        RedisStoreBuilder {
+    pub fn builder(url: impl Into<String>) -> RedisEmbedStoreBuilder {
+        RedisEmbedStoreBuilder {
             nodes: vec![url.into()],
             cluster: false,
             ns: "meshes".into(),
@@ -200,7 +200,7 @@ impl RedisStore {
 
     /// Starts configuring a store for a Redis Cluster, from some of its nodes' URLs (the
     /// others are discovered).
-    pub fn cluster_builder<I, S>(nodes: I) -> RedisStoreBuilder
+    pub fn cluster_builder<I, S>(nodes: I) -> RedisEmbedStoreBuilder
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -239,7 +239,7 @@ impl RedisStore {
     }
 }
 
-impl RedisStoreBuilder {
+impl RedisEmbedStoreBuilder {
     /// Prefix of every key (default `meshes`).
     pub fn namespace(mut self, ns: impl Into<String>) -> Self {
         self.ns = ns.into();
@@ -263,7 +263,7 @@ impl RedisStoreBuilder {
     /// # Errors
     ///
     /// When a URL is invalid or Redis cannot be reached.
-    pub async fn connect(self) -> Result<RedisStore, StoreError> {
+    pub async fn connect(self) -> Result<RedisEmbedStore, StoreError> {
         let con = if self.cluster {
             let client = ClusterClientBuilder::new(self.nodes.iter().map(String::as_str))
                 .connection_timeout(self.timeout)
@@ -289,7 +289,7 @@ impl RedisStoreBuilder {
                 .map_err(|e| StoreError::with_source("could not connect to redis", e))?;
             Connection::Node(con)
         };
-        Ok(RedisStore {
+        Ok(RedisEmbedStore {
             con,
             ns: self.ns,
             grace: self.grace,
@@ -311,10 +311,10 @@ fn redacted(url: &str) -> String {
     }
 }
 
-impl fmt::Debug for RedisStoreBuilder {
+impl fmt::Debug for RedisEmbedStoreBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let nodes: Vec<String> = self.nodes.iter().map(|n| redacted(n)).collect();
-        f.debug_struct("RedisStoreBuilder")
+        f.debug_struct("RedisEmbedStoreBuilder")
             .field("nodes", &nodes)
             .field("cluster", &self.cluster)
             .field("namespace", &self.ns)
@@ -353,7 +353,7 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
-impl RedisStore {
+impl RedisEmbedStore {
     /// Which of `ids` still have a session entry.
     async fn alive(&self, ids: &[String]) -> Result<Vec<bool>, StoreError> {
         let mut con = self.con.clone();
@@ -374,7 +374,7 @@ impl RedisStore {
     }
 }
 
-impl SessionStore for RedisStore {
+impl EmbedStore for RedisEmbedStore {
     fn load<'a>(
         &'a self,
         id: &'a SessionId,
@@ -639,9 +639,9 @@ impl SessionStore for RedisStore {
     }
 }
 
-impl fmt::Debug for RedisStore {
+impl fmt::Debug for RedisEmbedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisStore")
+        f.debug_struct("RedisEmbedStore")
             .field(
                 "topology",
                 &match self.con {
@@ -661,11 +661,11 @@ mod tests {
 
     #[test]
     fn debug_redacts_passwords() {
-        let b = RedisStore::builder("redis://:hunter2@127.0.0.1:6379/0");
+        let b = RedisEmbedStore::builder("redis://:hunter2@127.0.0.1:6379/0");
         let shown = format!("{b:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("127.0.0.1:6379"), "{shown}");
-        let c = RedisStore::cluster_builder([
+        let c = RedisEmbedStore::cluster_builder([
             "redis://user:s3cret@10.0.0.1:6379",
             "redis://10.0.0.2:6379",
         ]);
@@ -674,7 +674,10 @@ mod tests {
             !shown.contains("s3cret") && shown.contains("user"),
             "{shown}"
         );
-        let odd = format!("{:?}", RedisStore::builder("not a url with pw:hunter2@"));
+        let odd = format!(
+            "{:?}",
+            RedisEmbedStore::builder("not a url with pw:hunter2@")
+        );
         assert!(!odd.contains("hunter2"), "{odd}");
     }
 }

@@ -1,4 +1,4 @@
-//! Where sessions live: the [`SessionStore`] trait.
+//! Where sessions live: the [`EmbedStore`] trait.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,10 +9,10 @@ use time::OffsetDateTime;
 use super::{Generation, StoreError, StoredSession, UserKey};
 use crate::model::SessionId;
 
-/// A boxed, `Send` future, as [`SessionStore`] methods return.
+/// A boxed, `Send` future, as [`EmbedStore`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Proof of holding a store lock, handed back to [`SessionStore::unlock`]. A store makes it
+/// Proof of holding a store lock, handed back to [`EmbedStore::unlock`]. A store makes it
 /// from whatever identifies its lock (e.g. a random value stored in the lock key).
 ///
 /// ```
@@ -43,7 +43,7 @@ impl std::fmt::Debug for LockToken {
 
 /// Storage of sessions, their owners and the per-user index.
 ///
-/// [`MemoryStore`](super::MemoryStore) (one process) and `RedisStore` (several replicas,
+/// [`MemoryEmbedStore`](super::MemoryEmbedStore) (one process) and `RedisEmbedStore` (several replicas,
 /// feature `redis`) implement it. An implementation must:
 ///
 /// - expire an entry some time after its `expires_at` (the manager treats an entry past
@@ -55,7 +55,7 @@ impl std::fmt::Debug for LockToken {
 ///   renew or [`unlock`](Self::unlock) it (a *lease*: a replica that dies frees it soon);
 /// - if several processes share it, keep the per-user limits in it
 ///   ([`take_rate`](Self::take_rate)), so that they hold across replicas.
-pub trait SessionStore: Send + Sync + 'static {
+pub trait EmbedStore: Send + Sync + 'static {
     /// The entry for `id`, if any.
     fn load<'a>(
         &'a self,

@@ -99,7 +99,7 @@ impl fmt::Display for Generation {
 
 /// What the host app allows one user: workspace, role, session type, launch page, resource,
 /// scopes, allowed origins and lifetimes. Unset fields take the manager's defaults (see
-/// [`SessionManagerBuilder::default_grant`](super::SessionManagerBuilder::default_grant)),
+/// [`EmbedSessionsBuilder::default_grant`](super::EmbedSessionsBuilder::default_grant)),
 /// then the API's.
 ///
 /// ```
@@ -302,7 +302,7 @@ pub struct SessionToken {
     pub generation: Generation,
 }
 
-/// What a [`SessionStore`](super::SessionStore) keeps per session.
+/// What an [`EmbedStore`](super::EmbedStore) keeps per session.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct StoredSession {

@@ -6,7 +6,7 @@ use hmac::{Hmac, Mac};
 use meshes_core::model::{
     CreateSession, LaunchPage, ListSessions, Role, Scope, SessionStatus, SessionType,
 };
-use meshes_core::{Client, Error, ExposeSecret, Uuid};
+use meshes_core::{Client, ClientError, ExposeSecret, Uuid};
 use sha2::Sha256;
 
 use crate::common::*;
@@ -128,7 +128,7 @@ async fn create_session_rejects_answer_for_another_workspace() {
         .create_session(&CreateSession::new(ws()))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Unexpected { .. }), "{err:?}");
+    assert!(matches!(err, ClientError::Unexpected { .. }), "{err:?}");
 }
 
 #[tokio::test]
@@ -159,7 +159,7 @@ async fn refresh_session_rejects_answer_for_another_session() {
         .refresh_session(&"sess_1".into())
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Unexpected { .. }), "{err:?}");
+    assert!(matches!(err, ClientError::Unexpected { .. }), "{err:?}");
 }
 
 #[tokio::test]
@@ -249,7 +249,7 @@ async fn session_pages_stop_on_a_cursor_that_does_not_advance() {
     assert!(pages.next_page().await.unwrap().is_ok());
     assert!(matches!(
         pages.next_page().await.unwrap(),
-        Err(Error::Unexpected { .. })
+        Err(ClientError::Unexpected { .. })
     ));
     assert!(pages.next_page().await.is_none());
     assert_eq!(server.requests().len(), 2);
@@ -281,7 +281,7 @@ async fn revoke_session_reports_revoked_false() {
         .revoke_session(&"sess_1".into())
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Unexpected { .. }), "{err:?}");
+    assert!(matches!(err, ClientError::Unexpected { .. }), "{err:?}");
 }
 
 #[tokio::test]
@@ -342,5 +342,5 @@ async fn an_own_http_client_is_used_with_our_headers_and_timeout() {
         .create_session(&CreateSession::new(ws))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(matches!(err, ClientError::Timeout { .. }), "{err:?}");
 }

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use meshes_core::model::{CreateSession, ListSessions};
-use meshes_core::{Client, Error, RetryPolicy, Uuid};
+use meshes_core::{Client, ClientError, RetryPolicy, Uuid};
 
 use crate::common::*;
 
@@ -76,7 +76,7 @@ async fn each_documented_error_status_is_typed() {
             .refresh_session(&"sess_1".into())
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::Api(_)), "{status}: {err:?}");
+        assert!(matches!(err, ClientError::Api(_)), "{status}: {err:?}");
         assert_eq!(err.status().unwrap().as_u16(), status);
         assert_eq!(err.is_retryable(), retryable, "{status}");
         assert_eq!(err.is_auth_rejected(), status == 401 || status == 403);
@@ -174,7 +174,7 @@ async fn persistent_429_is_rate_limited_with_retry_after() {
     let err = server.client().create_session(&mint()).await.unwrap_err();
     assert_eq!(server.requests().len(), 3);
     match &err {
-        Error::RateLimited { retry_after, error } => {
+        ClientError::RateLimited { retry_after, error } => {
             assert_eq!(*retry_after, Some(Duration::ZERO));
             assert_eq!(error.message, "slow down");
         }
@@ -248,7 +248,7 @@ async fn timeout_is_typed_and_retried_only_where_safe() {
     let started = Instant::now();
     let err = client.refresh_session(&"s".into()).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(matches!(err, ClientError::Timeout { .. }), "{err:?}");
     assert!(err.is_retryable());
     assert_eq!(err.to_string(), "meshes did not answer within 200ms");
     assert_eq!(
@@ -261,7 +261,7 @@ async fn timeout_is_typed_and_retried_only_where_safe() {
     server.reply(Reply::json(200, session_json("s", "t")).delay(Duration::from_secs(3)));
     let client = server.client_with(|b| b.timeout(Duration::from_millis(200)));
     let err = client.create_session(&mint()).await.unwrap_err();
-    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(matches!(err, ClientError::Timeout { .. }), "{err:?}");
     assert_eq!(
         server.requests().len(),
         1,
@@ -281,7 +281,7 @@ async fn refused_connection_is_a_transport_error() {
         .build()
         .unwrap();
     let err = client.create_session(&mint()).await.unwrap_err();
-    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(matches!(err, ClientError::Transport(_)), "{err:?}");
     assert!(err.is_retryable());
     assert!(err.status().is_none());
 }
@@ -299,7 +299,7 @@ async fn success_with_non_json_or_missing_fields_is_a_decode_error() {
     let client = server.client();
     for _ in 0..3 {
         let err = client.create_session(&mint()).await.unwrap_err();
-        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        assert!(matches!(err, ClientError::Decode { .. }), "{err:?}");
         assert_eq!(err.status().unwrap().as_u16(), 200);
     }
 }
@@ -316,7 +316,7 @@ async fn oversized_body_is_refused() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::ResponseTooLarge { limit: 4096, .. }),
+        matches!(err, ClientError::ResponseTooLarge { limit: 4096, .. }),
         "{err:?}"
     );
 }

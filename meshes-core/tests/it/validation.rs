@@ -1,7 +1,7 @@
 //! Local validation: the documented boundaries, and nothing is sent when they are broken.
 
 use meshes_core::model::{CreateSession, LaunchPage, ListSessions, Role, Scope, SessionType};
-use meshes_core::{Error, Uuid};
+use meshes_core::{ClientError, Uuid};
 
 use crate::common::*;
 
@@ -181,17 +181,17 @@ async fn invalid_requests_are_never_sent() {
         .create_session(&CreateSession::new(ws()).ttl_seconds(10))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Validation(_)), "{err:?}");
+    assert!(matches!(err, ClientError::Validation(_)), "{err:?}");
     let err = client
         .list_sessions(&ListSessions::new(ws()).limit(1000))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Validation(_)));
+    assert!(matches!(err, ClientError::Validation(_)));
     for bad in ["", ".", ".."] {
         let err = client.refresh_session(&bad.into()).await.unwrap_err();
-        assert!(matches!(err, Error::Validation(_)), "{bad:?}");
+        assert!(matches!(err, ClientError::Validation(_)), "{bad:?}");
         let err = client.revoke_session(&bad.into()).await.unwrap_err();
-        assert!(matches!(err, Error::Validation(_)), "{bad:?}");
+        assert!(matches!(err, ClientError::Validation(_)), "{bad:?}");
     }
     assert!(server.requests().is_empty());
 }

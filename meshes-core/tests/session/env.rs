@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use meshes_core::session::{SessionManager, SessionManagerBuilder};
+use meshes_core::session::{EmbedSessions, EmbedSessionsBuilder};
 use meshes_mock::MockMeshes;
 
 #[cfg(feature = "redis")]
@@ -31,7 +31,7 @@ impl Env {
 
     /// A manager builder on this env's store, with no mint limit, no rotation budget, no
     /// refresh window and a generous bound, so that scenarios opt into those.
-    pub(crate) async fn builder(&self) -> SessionManagerBuilder {
+    pub(crate) async fn builder(&self) -> EmbedSessionsBuilder {
         let builder = meshes_test_support::mock::manager(&self.mock)
             .no_rotation_rate_limit()
             .refresh_window(Duration::ZERO)
@@ -48,21 +48,21 @@ impl Env {
         builder
     }
 
-    pub(crate) async fn manager(&self) -> SessionManager {
+    pub(crate) async fn manager(&self) -> EmbedSessions {
         self.builder().await.build()
     }
 }
 
 #[cfg(feature = "redis")]
 mod redis_env {
-    use meshes_core::session::RedisStore;
+    use meshes_core::session::RedisEmbedStore;
     use meshes_test_support::redis::{RedisCluster, RedisServer};
 
     use super::Env;
 
     impl Env {
         pub(crate) async fn redis() -> Option<Self> {
-            let redis = RedisServer::start("the RedisStore scenario")?;
+            let redis = RedisServer::start("the RedisEmbedStore scenario")?;
             Some(Self {
                 mock: meshes_mock::MockMeshes::start().await.unwrap(),
                 redis: Some(redis),
@@ -81,8 +81,8 @@ mod redis_env {
     }
 
     /// A store on `cluster`, under the tests' namespace.
-    pub(crate) async fn cluster_store(cluster: &RedisCluster) -> RedisStore {
-        RedisStore::cluster_builder(cluster.urls())
+    pub(crate) async fn cluster_store(cluster: &RedisCluster) -> RedisEmbedStore {
+        RedisEmbedStore::cluster_builder(cluster.urls())
             .namespace("test")
             .connect()
             .await
@@ -90,8 +90,8 @@ mod redis_env {
     }
 
     /// A store on `server`, under the tests' namespace.
-    pub(crate) async fn store(server: &RedisServer) -> RedisStore {
-        RedisStore::builder(server.url())
+    pub(crate) async fn store(server: &RedisServer) -> RedisEmbedStore {
+        RedisEmbedStore::builder(server.url())
             .namespace("test")
             .connect()
             .await

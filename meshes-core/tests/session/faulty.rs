@@ -10,8 +10,8 @@ use meshes_core::ExposeSecret;
 use meshes_core::OffsetDateTime;
 use meshes_core::model::SessionId;
 use meshes_core::session::{
-    BoxFuture, Generation, Grant, LockToken, MemoryStore, SessionError, SessionStore, StoreError,
-    StoredSession, UserKey,
+    BoxFuture, EmbedStore, Generation, Grant, LockToken, MemoryEmbedStore, SessionError,
+    StoreError, StoredSession, UserKey,
 };
 use meshes_mock::{Endpoint, Fault};
 
@@ -21,14 +21,14 @@ use crate::env::Env;
 /// process's clock plus `skew`.
 #[derive(Clone)]
 struct Faulty {
-    inner: Arc<dyn SessionStore>,
+    inner: Arc<dyn EmbedStore>,
     fail_renew: Arc<AtomicBool>,
     renew_failures: Arc<AtomicUsize>,
     skew: time::Duration,
 }
 
 impl Faulty {
-    fn new(inner: impl SessionStore) -> Self {
+    fn new(inner: impl EmbedStore) -> Self {
         Self {
             inner: Arc::new(inner),
             fail_renew: Arc::default(),
@@ -38,7 +38,7 @@ impl Faulty {
     }
 }
 
-impl SessionStore for Faulty {
+impl EmbedStore for Faulty {
     fn load<'a>(
         &'a self,
         id: &'a SessionId,
@@ -117,7 +117,7 @@ const LEASE: Duration = Duration::from_millis(600);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_lease_publishes_nothing() {
     let env = Env::memory().await;
-    let store = Faulty::new(MemoryStore::default());
+    let store = Faulty::new(MemoryEmbedStore::default());
     let manager = env
         .builder()
         .await
@@ -211,7 +211,7 @@ async fn the_refresh_window_follows_the_store_clock() {
     for skew in [time::Duration::hours(-1), time::Duration::hours(1)] {
         let store = Faulty {
             skew,
-            ..Faulty::new(MemoryStore::default())
+            ..Faulty::new(MemoryEmbedStore::default())
         };
         let manager = env
             .builder()

@@ -1,5 +1,5 @@
-//! The SessionManager behaviour suite, run against `MemoryStore` and (feature `redis`)
-//! `RedisStore`, on meshes-mock.
+//! The EmbedSessions behaviour suite, run against `MemoryEmbedStore` and (feature `redis`)
+//! `RedisEmbedStore`, on meshes-mock.
 //!
 //! Redis scenarios start a `redis-server` on a free port when the binary is installed and
 //! otherwise skip with a notice; `MESHES_REQUIRE_REDIS=1` (set by `.ci/run`) turns the skip

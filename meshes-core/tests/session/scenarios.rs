@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use meshes_core::ExposeSecret;
 use meshes_core::model::SessionId;
-use meshes_core::session::{Generation, Grant, SessionError, SessionManager, UserKey};
+use meshes_core::session::{EmbedSessions, Generation, Grant, SessionError, UserKey};
 use meshes_mock::{Endpoint, Fault};
 
 use crate::env::Env;
@@ -14,7 +14,7 @@ fn user(name: &str) -> UserKey {
     UserKey::new(name)
 }
 
-async fn mint(manager: &SessionManager, who: &UserKey) -> (SessionId, String) {
+async fn mint(manager: &EmbedSessions, who: &UserKey) -> (SessionId, String) {
     let m = manager.mint(who, &Grant::new()).await.unwrap();
     (m.session_id, m.access_token.expose_secret().to_owned())
 }
@@ -98,7 +98,7 @@ async fn concurrent_refreshes_of_one_session_make_one_call(env: &Env) {
     let token = tokens.into_iter().next().unwrap();
     assert_ne!(token, first);
     assert!(env.mock.token_is_current(&token));
-    let m = manager.metrics();
+    let m = manager.counts();
     assert_eq!((m.refreshes, m.upstream_refreshes), (200, 1));
     assert_eq!(m.coalesced + m.generation_hits, 199, "{m:?}");
 }
@@ -182,7 +182,7 @@ async fn other_users_get_not_found_without_a_call(env: &Env) {
     assert_eq!(env.mock.calls(Endpoint::Refresh), 0);
     assert_eq!(env.mock.calls(Endpoint::Revoke), 0);
     assert!(env.mock.token_is_current(&token), "alice's token untouched");
-    assert_eq!(manager.metrics().not_found, 4);
+    assert_eq!(manager.counts().not_found, 4);
 }
 
 async fn old_generation_gets_current_token_without_a_call(env: &Env) {
@@ -203,7 +203,7 @@ async fn old_generation_gets_current_token_without_a_call(env: &Env) {
         g1.access_token.expose_secret()
     );
     assert_eq!(env.mock.calls(Endpoint::Refresh), 1);
-    assert_eq!(manager.metrics().generation_hits, 1);
+    assert_eq!(manager.counts().generation_hits, 1);
 }
 
 /// Replaces the earlier rule that a refresh naming the current generation always rotates,
@@ -234,7 +234,7 @@ async fn current_generation_within_the_window_is_refused_without_a_call(env: &En
         other => panic!("expected RateLimited, got {other:?}"),
     }
     assert_eq!(env.mock.calls(Endpoint::Refresh), 1);
-    assert_eq!(manager.metrics().rotation_rate_limited, 1);
+    assert_eq!(manager.counts().rotation_rate_limited, 1);
     // Older generations and callers naming none still get the current token.
     let old = manager
         .refresh(&alice, &id, Some(Generation(0)))
@@ -320,7 +320,7 @@ async fn a_looping_client_is_bounded_per_session_and_per_user(env: &Env) {
         .refresh(&user("carol"), &carol_session, Some(Generation(0)))
         .await
         .expect("the budget is per user");
-    assert_eq!(manager.metrics().rotation_rate_limited, 2);
+    assert_eq!(manager.counts().rotation_rate_limited, 2);
 }
 
 async fn no_generation_within_the_window_reuses_the_rotation(env: &Env) {
@@ -382,7 +382,7 @@ async fn gone_after_upstream_expiry_or_revocation(env: &Env) {
         );
     }
     assert_eq!(env.mock.calls(Endpoint::Refresh), 2);
-    assert_eq!(manager.metrics().gone, 2);
+    assert_eq!(manager.counts().gone, 2);
 }
 
 async fn gone_after_local_expiry_without_a_call(env: &Env) {
@@ -442,7 +442,7 @@ async fn live_session_bound_revokes_the_oldest(env: &Env) {
     let err = manager.refresh(&alice, &ids[0], None).await.unwrap_err();
     assert!(matches!(err, SessionError::NotFound));
     assert!(manager.refresh(&alice, &ids[4], None).await.is_ok());
-    assert_eq!(manager.metrics().evicted, 2);
+    assert_eq!(manager.counts().evicted, 2);
 }
 
 async fn mint_rate_limit_answers_without_calling_meshes(env: &Env) {
@@ -463,7 +463,7 @@ async fn mint_rate_limit_answers_without_calling_meshes(env: &Env) {
     }
     assert_eq!(env.mock.calls(Endpoint::Create), 2);
     mint(&manager, &user("bob")).await;
-    assert_eq!(manager.metrics().mint_rate_limited, 1);
+    assert_eq!(manager.counts().mint_rate_limited, 1);
 }
 
 async fn revoke_and_revoke_user(env: &Env) {

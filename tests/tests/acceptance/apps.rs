@@ -6,7 +6,7 @@ use std::time::Duration;
 use meshes_core::Client;
 use meshes_core::csp::WhenAbsent;
 use meshes_core::routes::{MintHints, Resolution};
-use meshes_core::session::{Grant, SessionManager, UserKey};
+use meshes_core::session::{EmbedSessions, Grant, UserKey};
 use meshes_mock::MockMeshes;
 
 /// Which adapter an app uses.
@@ -44,7 +44,7 @@ pub(crate) struct Config {
 pub(crate) struct App {
     pub(crate) url: String,
     pub(crate) mock: MockMeshes,
-    pub(crate) manager: SessionManager,
+    pub(crate) manager: EmbedSessions,
     pub(crate) http: reqwest::Client,
     /// Every error body the app answered, for the leak check.
     pub(crate) error_bodies: std::sync::Mutex<Vec<String>>,
@@ -147,7 +147,7 @@ pub(crate) async fn start(adapter: Adapter, config: Config) -> App {
         (None, None) => mock.client(),
     };
     let mut builder =
-        SessionManager::builder(client).default_grant(Grant::new().workspace(mock.workspace_id()));
+        EmbedSessions::builder(client).default_grant(Grant::new().workspace(mock.workspace_id()));
     if !config.no_embed_origin {
         builder = builder.embed_origin(mock.embed_origin());
     }
@@ -203,7 +203,7 @@ pub(crate) fn with_allowed_origin(adapter: Adapter, origin: &str) {
     )
     .build()
     .unwrap();
-    let manager = SessionManager::builder(client).build();
+    let manager = EmbedSessions::builder(client).build();
     match adapter {
         Adapter::Axum => {
             let resolver =
@@ -217,7 +217,7 @@ pub(crate) fn with_allowed_origin(adapter: Adapter, origin: &str) {
     }
 }
 
-pub(crate) fn serve_axum(listener: TcpListener, manager: SessionManager, config: &Config) {
+pub(crate) fn serve_axum(listener: TcpListener, manager: EmbedSessions, config: &Config) {
     use axum::http::HeaderMap;
     use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY};
     use axum::http::request::Parts;
@@ -305,7 +305,7 @@ pub(crate) fn serve_axum(listener: TcpListener, manager: SessionManager, config:
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 }
 
-pub(crate) fn serve_actix(listener: TcpListener, manager: SessionManager, config: &Config) {
+pub(crate) fn serve_actix(listener: TcpListener, manager: EmbedSessions, config: &Config) {
     use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
     let resolver = |req: &HttpRequest| {

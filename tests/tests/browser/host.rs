@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use meshes_core::routes::{MintHints, Resolution};
-use meshes_core::session::{Grant, SessionManager, UserKey};
+use meshes_core::session::{EmbedSessions, Grant, UserKey};
 use meshes_mock::MockMeshes;
 
 use crate::example_apps::Adapter;
@@ -201,7 +201,7 @@ pub(crate) async fn start(adapter: Adapter) -> Host {
     }
 }
 
-fn serve_axum(listener: TcpListener, manager: SessionManager, evil: String, log: RequestLog) {
+fn serve_axum(listener: TcpListener, manager: EmbedSessions, evil: String, log: RequestLog) {
     use axum::extract::{Path, Query};
     use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, SET_COOKIE};
     use axum::http::request::Parts;
@@ -283,7 +283,7 @@ fn serve_axum(listener: TcpListener, manager: SessionManager, evil: String, log:
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 }
 
-fn serve_actix(listener: TcpListener, manager: SessionManager, evil: String, log: RequestLog) {
+fn serve_actix(listener: TcpListener, manager: EmbedSessions, evil: String, log: RequestLog) {
     use actix_web::dev::Service as _;
     use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 

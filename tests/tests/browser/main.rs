@@ -13,7 +13,7 @@ mod webdriver;
 use std::time::Duration;
 
 use example_apps::{Adapter, serve};
-use meshes_core::session::{Grant, SessionManager};
+use meshes_core::session::{EmbedSessions, Grant};
 use meshes_mock::{Endpoint, MockMeshes};
 use serde_json::{Value, json};
 
@@ -64,7 +64,7 @@ async fn frame_state(s: &Session, auths: u32) -> String {
 async fn journey(adapter: Adapter, browser: &Browser) {
     let mock = MockMeshes::start().await.unwrap();
     mock.set_early_refresh(true);
-    let manager = SessionManager::builder(mock.client())
+    let manager = EmbedSessions::builder(mock.client())
         .default_grant(Grant::new().workspace(mock.workspace_id()))
         .embed_origin(mock.embed_origin())
         // Wider than the default 2 s, so that the second refresh below lands inside it even
@@ -108,7 +108,7 @@ async fn journey(adapter: Adapter, browser: &Browser) {
     assert_eq!(frame_state(&s, 3).await, first);
     assert_eq!(mock.session(&first).unwrap().refresh_count, 2);
     assert_eq!(
-        manager.metrics().rotation_rate_limited,
+        manager.counts().rotation_rate_limited,
         1,
         "embed.js honours Retry-After"
     );

@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 
-use meshes_core::session::SessionManager;
+use meshes_core::session::EmbedSessions;
 
 /// Which example app.
 #[derive(Clone, Copy, Debug)]
@@ -13,7 +13,7 @@ pub(crate) enum Adapter {
 }
 
 /// Serves the example app of `adapter` on `manager`; returns its base URL.
-pub(crate) fn serve(adapter: Adapter, manager: SessionManager) -> String {
+pub(crate) fn serve(adapter: Adapter, manager: EmbedSessions) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     match adapter {

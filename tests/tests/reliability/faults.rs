@@ -3,7 +3,7 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use meshes_core::session::{Generation, Grant, MemoryStore, SessionManager, UserKey};
+use meshes_core::session::{EmbedSessions, Generation, Grant, MemoryEmbedStore, UserKey};
 use meshes_core::{Client, ExposeSecret, RetryPolicy};
 use meshes_mock::MockMeshes;
 
@@ -12,8 +12,8 @@ use crate::bad_upstream::{self, Mode};
 
 const TIMEOUT: Duration = Duration::from_millis(400);
 
-fn manager(client: Client, store: &MemoryStore, mock: &MockMeshes) -> SessionManager {
-    SessionManager::builder(client)
+fn manager(client: Client, store: &MemoryEmbedStore, mock: &MockMeshes) -> EmbedSessions {
+    EmbedSessions::builder(client)
         .default_grant(Grant::new().workspace(mock.workspace_id()))
         .embed_origin(mock.embed_origin())
         .store(store.clone())
@@ -24,7 +24,7 @@ fn manager(client: Client, store: &MemoryStore, mock: &MockMeshes) -> SessionMan
         .build()
 }
 
-fn serve(adapter: Adapter, manager: SessionManager) -> String {
+fn serve(adapter: Adapter, manager: EmbedSessions) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     match adapter {
@@ -72,7 +72,7 @@ fn matrix() -> Vec<(Mode, u16, &'static str, Option<&'static str>)> {
 
 async fn run(adapter: Adapter) -> usize {
     let mock = MockMeshes::start().await.unwrap();
-    let store = MemoryStore::default();
+    let store = MemoryEmbedStore::default();
     let good = manager(mock.client(), &store, &mock);
     let http = reqwest::Client::new();
     let mut tried = 0;

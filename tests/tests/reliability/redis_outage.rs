@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use meshes_core::session::{Grant, RedisStore, SessionManager};
+use meshes_core::session::{EmbedSessions, Grant, RedisEmbedStore};
 use meshes_mock::MockMeshes;
 use meshes_test_support::redis::{RedisCluster, RedisServer};
 
@@ -17,10 +17,10 @@ enum Redis {
 }
 
 impl Redis {
-    async fn store(&self) -> RedisStore {
+    async fn store(&self) -> RedisEmbedStore {
         let builder = match self {
-            Self::Node(n) => RedisStore::builder(n.url()),
-            Self::Cluster(c) => RedisStore::cluster_builder(c.urls()),
+            Self::Node(n) => RedisEmbedStore::builder(n.url()),
+            Self::Cluster(c) => RedisEmbedStore::cluster_builder(c.urls()),
         };
         builder
             .timeout(Duration::from_millis(500))
@@ -46,7 +46,7 @@ impl Redis {
 
 async fn outage(adapter: Adapter, mut redis: Redis) {
     let mock = MockMeshes::start().await.unwrap();
-    let manager = SessionManager::builder(mock.client())
+    let manager = EmbedSessions::builder(mock.client())
         .default_grant(Grant::new().workspace(mock.workspace_id()))
         .embed_origin(mock.embed_origin())
         .store(redis.store().await)

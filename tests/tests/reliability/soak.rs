@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use std::io::BufRead;
 use std::process::{Command, Stdio};
 
-use meshes_core::session::{Grant, SessionManager};
+use meshes_core::session::{EmbedSessions, Grant};
 use meshes_core::{Client, Credentials};
 use meshes_mock::MockMeshes;
 
@@ -77,7 +77,7 @@ async fn soak() {
         meshes_mock::ORG_ID,
     )
     .unwrap();
-    let manager = SessionManager::builder(Client::builder(creds).base_url(api).build().unwrap())
+    let manager = EmbedSessions::builder(Client::builder(creds).base_url(api).build().unwrap())
         .default_grant(Grant::new().workspace(meshes_mock::WORKSPACE_ID.parse().unwrap()))
         .embed_origin(embed)
         .build();

@@ -4,15 +4,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::telemetry::{self, Event};
 
-/// Counters of a [`SessionManager`](super::SessionManager), from
-/// [`SessionManager::metrics`](super::SessionManager::metrics).
+/// Counts of what an [`EmbedSessions`](super::EmbedSessions) did, from
+/// [`EmbedSessions::counts`](super::EmbedSessions::counts) (in process; the `metrics` feature
+/// reports the same through the `metrics` facade).
 ///
 /// Every refresh request ends in exactly one of: an upstream rotation
 /// (`upstream_refreshes`), `coalesced`, `generation_hits`, `rotation_rate_limited`, or
 /// another error.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Metrics {
+pub struct Counts {
     /// Sessions minted and stored.
     pub mints: u64,
     /// Mint calls made to Meshes.
@@ -42,7 +43,7 @@ pub struct Metrics {
     pub evicted: u64,
 }
 
-/// One counter of [`Metrics`].
+/// One counter of [`Counts`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Counter {
     Mints,
@@ -82,9 +83,9 @@ impl Counters {
         telemetry::event(event);
     }
 
-    pub(crate) fn snapshot(&self) -> Metrics {
+    pub(crate) fn snapshot(&self) -> Counts {
         let get = |c: Counter| self.0[c as usize].load(Ordering::Relaxed);
-        Metrics {
+        Counts {
             mints: get(Counter::Mints),
             upstream_mints: get(Counter::UpstreamMints),
             mint_rate_limited: get(Counter::MintRateLimited),
