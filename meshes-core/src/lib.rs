@@ -97,9 +97,8 @@ pub use uuid::Uuid;
 pub mod __private {
     pub use crate::csp::merge::{CspHeader, CspHeaders, FrameSrcMerge, MergedValue};
     pub use crate::routes::body::parse_refresh_body;
-    pub use crate::routes::handler::{
-        BodyError, PATHS, RequestHeader, RequestHeaders, RouteRequest, Routes,
-    };
+    pub use crate::routes::handler::{PATHS, Routes};
+    pub use crate::routes::request::{BodyError, RequestHeader, RequestHeaders, RouteRequest};
     pub use bytes::Bytes;
 
     /// What both adapters re-export at their root, so that most apps depend on one crate.

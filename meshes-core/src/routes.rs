@@ -49,6 +49,7 @@ pub(crate) mod body;
 mod error;
 pub(crate) mod handler;
 mod hints;
+pub(crate) mod request;
 mod resolver;
 mod same_site;
 

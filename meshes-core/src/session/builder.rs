@@ -1,15 +1,33 @@
 //! [`EmbedSessionsBuilder`]: the manager's settings.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::counts::Counters;
-use super::limit::Limiter;
-use super::{EmbedSessions, EmbedStore, ExternalUserId, Grant, Inner, MemoryEmbedStore, UserKey};
-use crate::Client;
+use super::limit::Limit;
+use super::manager::{EmbedSessions, ExternalUserId};
+use super::store::EmbedStore;
+use super::store::memory::MemoryEmbedStore;
+use super::store::observed::Observed;
+use super::types::{Grant, UserKey};
+use crate::client::Client;
 use crate::csp::EmbedOrigins;
+
+/// What [`EmbedSessionsBuilder::build`] hands the manager: the settings, resolved.
+pub(super) struct Settings {
+    pub(super) client: Client,
+    pub(super) store: Observed,
+    pub(super) defaults: Grant,
+    pub(super) max_sessions_per_user: usize,
+    pub(super) mint_limit: Option<Limit>,
+    pub(super) rotation_limit: Option<Limit>,
+    pub(super) refresh_window: Duration,
+    pub(super) external_user_id: ExternalUserId,
+    pub(super) lock_ttl: Duration,
+    pub(super) lock_wait: Duration,
+    pub(super) origins: EmbedOrigins,
+    pub(super) public_origin: Option<String>,
+}
 
 /// Configures an [`EmbedSessions`]. Created by [`EmbedSessions::builder`].
 ///
@@ -210,29 +228,24 @@ impl EmbedSessionsBuilder {
         let (store, store_name) = self
             .store
             .unwrap_or_else(|| (Arc::new(MemoryEmbedStore::default()), "MemoryEmbedStore"));
-        EmbedSessions {
-            inner: Arc::new(Inner {
-                client: self.client,
-                store: Arc::new(super::observed::Observed(store)),
-                store_name,
-                defaults: self.defaults,
-                max_sessions_per_user: self.max_sessions_per_user,
-                mint_limit: self
-                    .mint_limit
-                    .map(|(b, per)| (b, per, Limiter::new(b, per))),
-                rotation_limit: self
-                    .rotation_limit
-                    .map(|(b, per)| (b, per, Limiter::new(b, per))),
-                refresh_window: self.refresh_window,
-                external_user_id: self.external_user_id,
-                lock_ttl: self.lock_ttl,
-                lock_wait: self.lock_wait,
-                origins: self.origins,
-                public_origin: self.public_origin,
-                flights: Mutex::new(HashMap::new()),
-                counters: Counters::default(),
-            }),
-        }
+        EmbedSessions::from_settings(Settings {
+            client: self.client,
+            store: Observed::new(store, store_name),
+            defaults: self.defaults,
+            max_sessions_per_user: self.max_sessions_per_user,
+            mint_limit: self
+                .mint_limit
+                .map(|(burst, per)| Limit::new("mint", burst, per)),
+            rotation_limit: self
+                .rotation_limit
+                .map(|(burst, per)| Limit::new("rotate", burst, per)),
+            refresh_window: self.refresh_window,
+            external_user_id: self.external_user_id,
+            lock_ttl: self.lock_ttl,
+            lock_wait: self.lock_wait,
+            origins: self.origins,
+            public_origin: self.public_origin,
+        })
     }
 }
 

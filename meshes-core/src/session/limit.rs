@@ -1,6 +1,6 @@
-//! Per-user rate limits in this process (mints, upstream rotations): a token bucket per user,
-//! forgotten when full and idle. Stores shared by several replicas limit in the store
-//! instead (see `EmbedStore::take_rate`).
+//! Per-user rate limits (mints, upstream rotations): counted in the store when it keeps shared
+//! limits ([`SharedLimits`](super::SharedLimits)), otherwise in this process with a token
+//! bucket per user, forgotten when full and idle.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -8,7 +8,39 @@ use std::time::{Duration, Instant};
 use moka::future::Cache;
 use moka::policy::EvictionPolicy;
 
-use super::UserKey;
+use super::store::observed::Observed;
+use super::{SessionError, UserKey};
+
+/// One per-user limit: `burst` at once, then one more every `per`.
+pub(crate) struct Limit {
+    kind: &'static str,
+    burst: u32,
+    per: Duration,
+    local: Limiter,
+}
+
+impl Limit {
+    /// A limit named `kind` (a key prefix in a shared store: `mint`, `rotate`).
+    pub(crate) fn new(kind: &'static str, burst: u32, per: Duration) -> Self {
+        Self {
+            kind,
+            burst,
+            per,
+            local: Limiter::new(burst, per),
+        }
+    }
+
+    /// Takes one request from `user`'s budget: in the store when it keeps shared limits,
+    /// otherwise in this process.
+    pub(crate) async fn take(&self, store: &Observed, user: &UserKey) -> Result<(), SessionError> {
+        let key = format!("{}:{}", self.kind, user.as_str());
+        let taken = match store.take_rate(&key, self.burst, self.per).await {
+            Some(shared) => shared?,
+            None => self.local.take(user).await,
+        };
+        taken.map_err(|retry_after| SessionError::RateLimited { retry_after })
+    }
+}
 
 #[derive(Debug)]
 struct Bucket {

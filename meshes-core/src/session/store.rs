@@ -1,4 +1,16 @@
-//! Where sessions live: the [`EmbedStore`] trait.
+//! Where sessions live: [`EmbedStore`] (storage, required), and what a store shared by
+//! several replicas adds: [`RefreshLease`] (one rotation of a session at a time across
+//! replicas) and [`SharedLimits`] (one per-user budget across replicas).
+//!
+//! A store used by one process implements [`EmbedStore`] alone: the manager then serializes
+//! rotations and counts the per-user limits in its own process. A store shared by several
+//! replicas implements all three and returns itself from [`EmbedStore::lease`] and
+//! [`EmbedStore::limits`].
+
+pub(crate) mod memory;
+pub(crate) mod observed;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -41,20 +53,73 @@ impl std::fmt::Debug for LockToken {
     }
 }
 
-/// Storage of sessions, their owners and the per-user index.
+/// Storage of sessions, their owners and the per-user index: the one trait every store
+/// implements.
 ///
-/// [`MemoryEmbedStore`](super::MemoryEmbedStore) (one process) and `RedisEmbedStore` (several replicas,
-/// feature `redis`) implement it. An implementation must:
+/// [`MemoryEmbedStore`](super::MemoryEmbedStore) (one process) and `RedisEmbedStore`
+/// (several replicas, feature `redis`) implement it. An implementation must:
 ///
 /// - expire an entry some time after its `expires_at` (the manager treats an entry past
 ///   `expires_at` as gone either way);
-/// - make [`rotate`](Self::rotate) a compare-and-set on the generation;
-/// - make [`lock`](Self::lock) exclusive across every process sharing the store (a store used
-///   by one process may always grant it), expire it after its `ttl` unless
-///   [`renew`](Self::renew)ed by the holder of its [`LockToken`], and let only that holder
-///   renew or [`unlock`](Self::unlock) it (a *lease*: a replica that dies frees it soon);
-/// - if several processes share it, keep the per-user limits in it
-///   ([`take_rate`](Self::take_rate)), so that they hold across replicas.
+/// - make [`rotate`](Self::rotate) a compare-and-set on the generation: it never overwrites a
+///   newer generation, whichever process wrote it;
+/// - if several processes share it, also implement [`RefreshLease`] and [`SharedLimits`] and
+///   return `Some(self)` from [`lease`](Self::lease) and [`limits`](Self::limits), and give
+///   its clock through [`now`](Self::now): otherwise each replica serializes rotations and
+///   counts limits on its own (two replicas may rotate one session at once; N replicas allow
+///   N budgets).
+///
+/// A minimal store, for one process:
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+/// use meshes_core::OffsetDateTime;
+/// use meshes_core::model::SessionId;
+/// use meshes_core::session::{BoxFuture, EmbedStore, Generation, StoreError, StoredSession, UserKey};
+///
+/// #[derive(Default)]
+/// struct MapStore(Mutex<HashMap<SessionId, StoredSession>>);
+///
+/// impl EmbedStore for MapStore {
+///     fn load<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>> {
+///         let found = self.0.lock().unwrap().get(id).cloned();
+///         Box::pin(async move { Ok(found) })
+///     }
+///     fn insert<'a>(&'a self, s: &'a StoredSession) -> BoxFuture<'a, Result<(), StoreError>> {
+///         self.0.lock().unwrap().insert(s.session_id.clone(), s.clone());
+///         Box::pin(async { Ok(()) })
+///     }
+///     fn rotate<'a>(&'a self, s: &'a StoredSession, expected: Generation) -> BoxFuture<'a, Result<bool, StoreError>> {
+///         let mut map = self.0.lock().unwrap();
+///         let swapped = match map.get(&s.session_id) {
+///             Some(current) if current.generation == expected => {
+///                 map.insert(s.session_id.clone(), s.clone());
+///                 true
+///             }
+///             _ => false,
+///         };
+///         Box::pin(async move { Ok(swapped) })
+///     }
+///     fn remove<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>> {
+///         let removed = self.0.lock().unwrap().remove(id);
+///         Box::pin(async move { Ok(removed) })
+///     }
+///     fn user_sessions<'a>(&'a self, user: &'a UserKey) -> BoxFuture<'a, Result<Vec<(SessionId, OffsetDateTime)>, StoreError>> {
+///         let mut mine: Vec<_> = self.0.lock().unwrap().values()
+///             .filter(|s| s.owner == *user)
+///             .map(|s| (s.session_id.clone(), s.created_at))
+///             .collect();
+///         mine.sort_by_key(|(_, at)| *at);
+///         Box::pin(async move { Ok(mine) })
+///     }
+/// }
+/// # let _ = meshes_core::session::EmbedSessions::builder(
+/// #     meshes_core::Client::builder(meshes_core::Credentials::new(
+/// #         "mk_abcdefghijklmnopqrstuv", "s".repeat(43), "00000000-0000-4000-8000-000000000099").unwrap())
+/// #     .build().unwrap(),
+/// # ).store(MapStore::default()).build();
+/// ```
 pub trait EmbedStore: Send + Sync + 'static {
     /// The entry for `id`, if any.
     fn load<'a>(
@@ -85,45 +150,17 @@ pub trait EmbedStore: Send + Sync + 'static {
         user: &'a UserKey,
     ) -> BoxFuture<'a, Result<Vec<(SessionId, OffsetDateTime)>, StoreError>>;
 
-    /// Tries to take the refresh lock of `id` for at most `ttl`. `None` when someone else
-    /// holds it.
-    fn lock<'a>(
-        &'a self,
-        id: &'a SessionId,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<Option<LockToken>, StoreError>>;
+    /// The refresh lease shared by every process using this store. `None`, the default: the
+    /// manager serializes the rotations of a session in its own process only (right for a
+    /// store used by one process).
+    fn lease(&self) -> Option<&dyn RefreshLease> {
+        None
+    }
 
-    /// Extends a lock taken with [`lock`](Self::lock) to `ttl` from now, if `token` still
-    /// holds it. Returns whether it does. The manager renews its lock while its call to
-    /// Meshes runs, so the lock never lapses under a live refresh.
-    fn renew<'a>(
-        &'a self,
-        id: &'a SessionId,
-        token: &'a LockToken,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, StoreError>>;
-
-    /// Releases a lock taken with [`lock`](Self::lock) (no-op if it already expired or
-    /// someone else holds it now).
-    fn unlock<'a>(
-        &'a self,
-        id: &'a SessionId,
-        token: LockToken,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
-
-    /// Takes one request from the rate limit `key` (a burst of `burst`, then one more every
-    /// `per`): `Ok(Ok(()))` when allowed, `Ok(Err(wait))` when refused for `wait`.
-    ///
-    /// `None`, the default, means this store keeps no shared limits and the manager limits in
-    /// its own process: right for a store used by one process. A store shared by several
-    /// replicas returns `Some`, so that N replicas allow one budget, not N.
-    fn take_rate<'a>(
-        &'a self,
-        key: &'a str,
-        burst: u32,
-        per: Duration,
-    ) -> Option<BoxFuture<'a, Result<Result<(), Duration>, StoreError>>> {
-        let _ = (key, burst, per);
+    /// The per-user limits shared by every process using this store. `None`, the default: the
+    /// manager counts them in its own process (right for a store used by one process; N
+    /// replicas would allow N budgets).
+    fn limits(&self) -> Option<&dyn SharedLimits> {
         None
     }
 
@@ -140,4 +177,54 @@ pub trait EmbedStore: Send + Sync + 'static {
     fn held(&self) -> Option<u64> {
         None
     }
+}
+
+/// The refresh lock of each session, as a *lease* shared by every process using a store: at
+/// most one rotation of a session at a time across replicas, and a replica that dies holding
+/// it frees it within its `ttl`.
+///
+/// An implementation must make [`lock`](Self::lock) exclusive across every process sharing
+/// the store, expire it after its `ttl` unless [`renew`](Self::renew)ed by the holder of its
+/// [`LockToken`], and let only that holder renew or [`unlock`](Self::unlock) it. The manager
+/// renews its lease every third of its `ttl` while its call to Meshes runs, and publishes
+/// nothing when the lease was lost.
+pub trait RefreshLease: Send + Sync {
+    /// Tries to take the refresh lock of `id` for at most `ttl`. `None` when someone else
+    /// holds it.
+    fn lock<'a>(
+        &'a self,
+        id: &'a SessionId,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Option<LockToken>, StoreError>>;
+
+    /// Extends a lock taken with [`lock`](Self::lock) to `ttl` from now, if `token` still
+    /// holds it. Returns whether it does.
+    fn renew<'a>(
+        &'a self,
+        id: &'a SessionId,
+        token: &'a LockToken,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Releases a lock taken with [`lock`](Self::lock) (no-op if it already expired or
+    /// someone else holds it now).
+    fn unlock<'a>(
+        &'a self,
+        id: &'a SessionId,
+        token: LockToken,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// Per-user rate limits kept in a store shared by several processes, so that N replicas allow
+/// one budget, not N.
+pub trait SharedLimits: Send + Sync {
+    /// Takes one request from the rate limit `key` (a burst of `burst`, then one more every
+    /// `per`): `Ok(Ok(()))` when allowed, `Ok(Err(wait))` when refused for `wait`. It must be
+    /// atomic across every process sharing the store.
+    fn take_rate<'a>(
+        &'a self,
+        key: &'a str,
+        burst: u32,
+        per: Duration,
+    ) -> BoxFuture<'a, Result<Result<(), Duration>, StoreError>>;
 }

@@ -12,6 +12,8 @@ pub(crate) use redis_env::{cluster_store, store};
 
 pub(crate) struct Env {
     pub(crate) mock: MockMeshes,
+    /// Managers on a store that implements storage alone.
+    minimal: bool,
     #[cfg(feature = "redis")]
     pub(crate) redis: Option<RedisServer>,
     #[cfg(feature = "redis")]
@@ -22,10 +24,19 @@ impl Env {
     pub(crate) async fn memory() -> Self {
         Self {
             mock: MockMeshes::start().await.unwrap(),
+            minimal: false,
             #[cfg(feature = "redis")]
             redis: None,
             #[cfg(feature = "redis")]
             cluster: None,
+        }
+    }
+
+    /// Managers on a fresh [`MapStore`](crate::minimal::MapStore) each.
+    pub(crate) async fn minimal() -> Self {
+        Self {
+            minimal: true,
+            ..Self::memory().await
         }
     }
 
@@ -37,6 +48,9 @@ impl Env {
             .refresh_window(Duration::ZERO)
             .max_sessions_per_user(1000)
             .lock_ttl(Duration::from_secs(5));
+        if self.minimal {
+            return builder.store(crate::minimal::MapStore::default());
+        }
         #[cfg(feature = "redis")]
         if let Some(redis) = &self.redis {
             return builder.store(store(redis).await);
@@ -65,6 +79,7 @@ mod redis_env {
             let redis = RedisServer::start("the RedisEmbedStore scenario")?;
             Some(Self {
                 mock: meshes_mock::MockMeshes::start().await.unwrap(),
+                minimal: false,
                 redis: Some(redis),
                 cluster: None,
             })
@@ -74,6 +89,7 @@ mod redis_env {
             let cluster = RedisCluster::start("the Redis Cluster scenario")?;
             Some(Self {
                 mock: meshes_mock::MockMeshes::start().await.unwrap(),
+                minimal: false,
                 redis: None,
                 cluster: Some(cluster),
             })

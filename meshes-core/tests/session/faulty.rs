@@ -10,8 +10,8 @@ use meshes_core::ExposeSecret;
 use meshes_core::OffsetDateTime;
 use meshes_core::model::SessionId;
 use meshes_core::session::{
-    BoxFuture, EmbedStore, Generation, Grant, LockToken, MemoryEmbedStore, SessionError,
-    StoreError, StoredSession, UserKey,
+    BoxFuture, EmbedStore, Generation, Grant, LockToken, MemoryEmbedStore, RefreshLease,
+    SessionError, SharedLimits, StoreError, StoredSession, UserKey,
 };
 use meshes_mock::{Endpoint, Fault};
 
@@ -67,12 +67,32 @@ impl EmbedStore for Faulty {
     ) -> BoxFuture<'a, Result<Vec<(SessionId, OffsetDateTime)>, StoreError>> {
         self.inner.user_sessions(user)
     }
+    fn lease(&self) -> Option<&dyn RefreshLease> {
+        Some(self)
+    }
+    fn limits(&self) -> Option<&dyn SharedLimits> {
+        self.inner.limits()
+    }
+    fn now(&self) -> Option<BoxFuture<'_, Result<OffsetDateTime, StoreError>>> {
+        let skew = self.skew;
+        Some(Box::pin(
+            async move { Ok(OffsetDateTime::now_utc() + skew) },
+        ))
+    }
+}
+
+/// The inner store's lease (or, for a store of one process, one always granted), with
+/// `renew` failing while `fail_renew` is set.
+impl RefreshLease for Faulty {
     fn lock<'a>(
         &'a self,
         id: &'a SessionId,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<Option<LockToken>, StoreError>> {
-        self.inner.lock(id, ttl)
+        match self.inner.lease() {
+            Some(lease) => lease.lock(id, ttl),
+            None => Box::pin(async { Ok(Some(LockToken::new("local"))) }),
+        }
     }
     fn renew<'a>(
         &'a self,
@@ -84,28 +104,20 @@ impl EmbedStore for Faulty {
             self.renew_failures.fetch_add(1, Ordering::SeqCst);
             return Box::pin(async { Err(StoreError::new("injected: renew failed")) });
         }
-        self.inner.renew(id, token, ttl)
+        match self.inner.lease() {
+            Some(lease) => lease.renew(id, token, ttl),
+            None => Box::pin(async { Ok(true) }),
+        }
     }
     fn unlock<'a>(
         &'a self,
         id: &'a SessionId,
         token: LockToken,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.inner.unlock(id, token)
-    }
-    fn take_rate<'a>(
-        &'a self,
-        key: &'a str,
-        burst: u32,
-        per: Duration,
-    ) -> Option<BoxFuture<'a, Result<Result<(), Duration>, StoreError>>> {
-        self.inner.take_rate(key, burst, per)
-    }
-    fn now(&self) -> Option<BoxFuture<'_, Result<OffsetDateTime, StoreError>>> {
-        let skew = self.skew;
-        Some(Box::pin(
-            async move { Ok(OffsetDateTime::now_utc() + skew) },
-        ))
+        match self.inner.lease() {
+            Some(lease) => lease.unlock(id, token),
+            None => Box::pin(async { Ok(()) }),
+        }
     }
 }
 

@@ -7,4 +7,5 @@
 
 mod env;
 mod faulty;
+mod minimal;
 mod scenarios;

@@ -30,6 +30,14 @@ macro_rules! on_every_store {
                 }
             )*
         }
+        mod minimal {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(&crate::env::Env::minimal().await).await;
+                }
+            )*
+        }
         #[cfg(feature = "redis")]
         mod redis {
             $(

@@ -1,17 +1,36 @@
-//! Single-flight rotation: concurrent refreshes of one session share one upstream call, which
-//! runs in its own task under the store's refresh lock, a short lease its holder renews while
-//! the call runs.
+//! [`Rotation`]: a session's token rotated at Meshes, once. Concurrent refreshes of one session
+//! share one upstream call (single flight), which runs in its own task under the store's
+//! refresh lock (a short lease its holder renews while the call runs), takes one rotation
+//! from the user's budget, and publishes its result only while it holds the lease and only
+//! over the generation it started from.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::counts::Counter;
+use super::counts::{Counter, Counters};
+use super::error::{SessionError, StoreError};
+use super::limit::Limit;
 use super::store::LockToken;
-use super::{Generation, Inner, SessionError, SessionToken, StoreError};
+use super::store::observed::Observed;
+use super::types::{Generation, SessionToken};
+use crate::client::Client;
 use crate::model::SessionId;
+
+/// Everything a rotation needs, and the flights in progress in this process.
+pub(super) struct Rotation {
+    client: Client,
+    store: Arc<Observed>,
+    /// The per-user rotation budget.
+    budget: Option<Limit>,
+    lock_ttl: Duration,
+    lock_wait: Duration,
+    flights: Mutex<HashMap<SessionId, Flight>>,
+    counters: Arc<Counters>,
+}
 
 /// What one rotation produced: the newest token, and whether this flight called Meshes to
 /// get it (otherwise a newer generation was already stored).
@@ -24,9 +43,28 @@ pub(super) struct Rotated {
 pub(super) type Outcome = Result<Rotated, SessionError>;
 
 /// A flight in progress: its result, once published.
-pub(super) type Flight = watch::Receiver<Option<Outcome>>;
+#[derive(Clone)]
+pub(super) struct Flight(watch::Receiver<Option<Outcome>>);
 
-impl Inner {
+impl Rotation {
+    pub(super) fn new(
+        client: Client,
+        store: Arc<Observed>,
+        budget: Option<Limit>,
+        (lock_ttl, lock_wait): (Duration, Duration),
+        counters: Arc<Counters>,
+    ) -> Self {
+        Self {
+            client,
+            store,
+            budget,
+            lock_ttl,
+            lock_wait,
+            flights: Mutex::new(HashMap::new()),
+            counters,
+        }
+    }
+
     /// Joins the rotation in flight for `id`, or starts one from `from`. Returns whether this
     /// caller started it.
     pub(super) fn join_or_start(
@@ -35,24 +73,25 @@ impl Inner {
         from: Generation,
     ) -> (Flight, bool) {
         let mut flights = this.flights.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(rx) = flights.get(id) {
-            return (rx.clone(), false);
+        if let Some(flight) = flights.get(id) {
+            return (flight.clone(), false);
         }
         let (tx, rx) = watch::channel(None);
-        flights.insert(id.clone(), rx.clone());
+        let flight = Flight(rx);
+        flights.insert(id.clone(), flight.clone());
         drop(flights);
         let guard = FlightGuard {
-            inner: this.clone(),
+            rotation: this.clone(),
             id: id.clone(),
         };
         tokio::spawn(async move {
-            let outcome = guard.inner.rotate(&guard.id, from).await;
+            let outcome = guard.rotation.rotate(&guard.id, from).await;
             // Forget the flight before publishing: a caller that arrives in between starts a
             // new flight, which finds the stored rotation and makes no call.
             drop(guard);
             tx.send_replace(Some(outcome));
         });
-        (rx, true)
+        (flight, true)
     }
 
     async fn rotate(&self, id: &SessionId, from: Generation) -> Outcome {
@@ -132,10 +171,11 @@ impl Inner {
             self.forget_gone(id).await;
             return Err(SessionError::Gone);
         }
-        if let Err(e) = self
-            .take(&self.rotation_limit, "rotate", &current.owner)
-            .await
-        {
+        let budget = match &self.budget {
+            Some(limit) => limit.take(&self.store, &current.owner).await,
+            None => Ok(()),
+        };
+        if let Err(e) = budget {
             if matches!(e, SessionError::RateLimited { .. }) {
                 tracing::debug!(user = %current.owner.hashed(), "rotation budget reached");
             }
@@ -151,7 +191,7 @@ impl Inner {
             }
             Err(e) => return Err(e.into()),
         };
-        let rotated_at = self.now().await?;
+        let rotated_at = self.store.now().await?;
         if lost.load(Ordering::SeqCst) {
             // The lease lapsed during the call: another replica may be rotating this session
             // now, so this result is not published. Everyone gets the newest stored token, or
@@ -189,17 +229,25 @@ impl Inner {
             upstream: true,
         })
     }
+
+    /// Forgets a session that expired or that Meshes reports gone.
+    pub(super) async fn forget_gone(&self, id: &SessionId) {
+        self.counters.inc(Counter::Gone);
+        if let Err(e) = self.store.remove(id).await {
+            tracing::warn!(session_id = %id, error = %e, "could not forget a gone session");
+        }
+    }
 }
 
 /// Removes a flight from the map when its task ends, even by panic.
 struct FlightGuard {
-    inner: Arc<Inner>,
+    rotation: Arc<Rotation>,
     id: SessionId,
 }
 
 impl Drop for FlightGuard {
     fn drop(&mut self) {
-        self.inner
+        self.rotation
             .flights
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -207,18 +255,21 @@ impl Drop for FlightGuard {
     }
 }
 
-/// The flight's result, once published.
-pub(super) async fn wait(mut rx: Flight) -> Outcome {
-    loop {
-        if let Some(outcome) = rx.borrow_and_update().clone() {
-            return outcome;
-        }
-        if rx.changed().await.is_err() {
-            return rx.borrow().clone().unwrap_or_else(|| {
-                Err(SessionError::Store(StoreError::new(
-                    "the refresh task ended without a result",
-                )))
-            });
+impl Flight {
+    /// The flight's result, once published.
+    pub(super) async fn outcome(self) -> Outcome {
+        let mut rx = self.0;
+        loop {
+            if let Some(outcome) = rx.borrow_and_update().clone() {
+                return outcome;
+            }
+            if rx.changed().await.is_err() {
+                return rx.borrow().clone().unwrap_or_else(|| {
+                    Err(SessionError::Store(StoreError::new(
+                        "the refresh task ended without a result",
+                    )))
+                });
+            }
         }
     }
 }

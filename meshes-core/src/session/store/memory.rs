@@ -13,9 +13,10 @@ use moka::ops::compute::Op;
 use moka::policy::EvictionPolicy;
 use time::OffsetDateTime;
 
-use super::store::{BoxFuture, EmbedStore, LockToken};
-use super::{Generation, StoreError, StoredSession, UserKey};
 use crate::model::SessionId;
+use crate::session::error::StoreError;
+use crate::session::store::{BoxFuture, EmbedStore};
+use crate::session::types::{Generation, StoredSession, UserKey};
 
 type Index = Arc<Mutex<HashMap<UserKey, Vec<(SessionId, OffsetDateTime)>>>>;
 
@@ -242,34 +243,8 @@ impl EmbedStore for MemoryEmbedStore {
         })
     }
 
-    fn lock<'a>(
-        &'a self,
-        _: &'a SessionId,
-        _: Duration,
-    ) -> BoxFuture<'a, Result<Option<LockToken>, StoreError>> {
-        // One process: the manager's in-process single-flight already serializes rotations.
-        Box::pin(std::future::ready(Ok(Some(LockToken::new(String::new())))))
-    }
-
     fn held(&self) -> Option<u64> {
         Some(u64::try_from(self.held.load(Ordering::Relaxed)).unwrap_or(0))
-    }
-
-    fn renew<'a>(
-        &'a self,
-        _: &'a SessionId,
-        _: &'a LockToken,
-        _: Duration,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(std::future::ready(Ok(true)))
-    }
-
-    fn unlock<'a>(
-        &'a self,
-        _: &'a SessionId,
-        _: LockToken,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(std::future::ready(Ok(())))
     }
 }
 

@@ -1,116 +1,25 @@
 //! [`RedisEmbedStore`]: sessions shared by several replicas through Redis (one node or a cluster).
 
+mod connection;
+mod scripts;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
-use redis::cluster::ClusterClientBuilder;
-use redis::cluster_async::ClusterConnection;
-use redis::{AsyncCommands, Cmd, Pipeline, RedisFuture, Script, Value};
+use redis::AsyncCommands;
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 
-use super::store::{BoxFuture, EmbedStore, LockToken};
-use super::{Generation, StoreError, StoredSession, UserKey};
+use connection::Connection;
+pub use connection::RedisEmbedStoreBuilder;
+use scripts::Scripts;
+
 use crate::model::SessionId;
-
-/// Writes a session hash and its expiry (one key, so one slot in a cluster).
-const PUT: &str = r"
-redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', ARGV[2], 'expires_at', ARGV[3],
-  'generation', ARGV[4], 'rotated_at', ARGV[5], 'created_at', ARGV[6])
-redis.call('PEXPIRE', KEYS[1], ARGV[7])
-return 1
-";
-
-/// Adds a session to its user's index and keeps the index alive as long as the session.
-const INDEX: &str = r"
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-return 1
-";
-
-/// Keeps an existing index alive at least `ARGV[1]` ms more.
-const EXTEND: &str = r"
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl >= 0 and ttl < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return 1
-";
-
-/// Compare-and-set of a rotation on the generation.
-const ROTATE: &str = r"
-local g = redis.call('HGET', KEYS[1], 'generation')
-if (not g) or g ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'token', ARGV[2], 'expires_at', ARGV[3], 'generation', ARGV[4],
-  'rotated_at', ARGV[5])
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-return 1
-";
-
-/// Extends a lock's lease, fenced by its token.
-const RENEW: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-";
-
-/// Releases a lock, fenced by its token.
-const UNLOCK: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-";
-
-/// GCRA on Redis' clock (so replicas' clocks do not matter): a burst of `ARGV[2]`, one more
-/// every `ARGV[1]` ms. Returns 0 when allowed, else the milliseconds to wait.
-const RATE: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval = tonumber(ARGV[1])
-local tolerance = interval * (tonumber(ARGV[2]) - 1)
-local tat = tonumber(redis.call('GET', KEYS[1])) or now
-if tat < now then tat = now end
-local wait = tat - tolerance - now
-if wait > 0 then return wait end
-local next_tat = tat + interval
-redis.call('SET', KEYS[1], next_tat, 'PX', math.max(next_tat - now, 1))
-return 0
-";
-
-/// A connection to one node (re-established by itself) or to a cluster.
-#[derive(Clone)]
-enum Connection {
-    Node(ConnectionManager),
-    Cluster(ClusterConnection),
-}
-
-impl ConnectionLike for Connection {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            Self::Node(c) => c.req_packed_command(cmd),
-            Self::Cluster(c) => c.req_packed_command(cmd),
-        }
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            Self::Node(c) => c.req_packed_commands(pipeline, offset, count),
-            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
-        }
-    }
-
-    fn get_db(&self) -> i64 {
-        match self {
-            Self::Node(c) => c.get_db(),
-            Self::Cluster(c) => c.get_db(),
-        }
-    }
-}
+use crate::session::error::StoreError;
+use crate::session::store::{BoxFuture, EmbedStore, LockToken, RefreshLease, SharedLimits};
+use crate::session::types::{Generation, StoredSession, UserKey};
 
 /// Sessions in Redis, so that every replica behind a load balancer can refresh any user's
 /// session, ownership holds everywhere, refresh locks are shared and the per-user limits
@@ -155,36 +64,6 @@ pub struct RedisEmbedStore {
 
 /// How long a sample of Redis' clock is used before `TIME` is asked again.
 const CLOCK_SAMPLE: Duration = Duration::from_secs(15);
-
-struct Scripts {
-    put: Script,
-    index: Script,
-    extend: Script,
-    rotate: Script,
-    renew: Script,
-    unlock: Script,
-    rate: Script,
-}
-
-static SCRIPTS: std::sync::LazyLock<Scripts> = std::sync::LazyLock::new(|| Scripts {
-    put: Script::new(PUT),
-    index: Script::new(INDEX),
-    extend: Script::new(EXTEND),
-    rotate: Script::new(ROTATE),
-    renew: Script::new(RENEW),
-    unlock: Script::new(UNLOCK),
-    rate: Script::new(RATE),
-});
-
-/// Configures a [`RedisEmbedStore`].
-#[must_use]
-pub struct RedisEmbedStoreBuilder {
-    nodes: Vec<String>,
-    cluster: bool,
-    ns: String,
-    grace: Duration,
-    timeout: Duration,
-}
 
 impl RedisEmbedStore {
     /// Starts configuring a store for the Redis at `url` (`redis://[:password@]host:port/db`).
@@ -236,91 +115,6 @@ impl RedisEmbedStore {
         let left = (s.expires_at - OffsetDateTime::now_utc()).whole_milliseconds();
         let grace = i128::try_from(self.grace.as_millis()).unwrap_or(i128::MAX);
         i64::try_from((left.max(0) + grace).max(1)).unwrap_or(i64::MAX)
-    }
-}
-
-impl RedisEmbedStoreBuilder {
-    /// Prefix of every key (default `meshes`).
-    pub fn namespace(mut self, ns: impl Into<String>) -> Self {
-        self.ns = ns.into();
-        self
-    }
-
-    /// How long an entry outlives its `expires_at` (default 60 s).
-    pub fn grace(mut self, grace: Duration) -> Self {
-        self.grace = grace;
-        self
-    }
-
-    /// Connect and response timeout of each command (default 1 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Connects.
-    ///
-    /// # Errors
-    ///
-    /// When a URL is invalid or Redis cannot be reached.
-    pub async fn connect(self) -> Result<RedisEmbedStore, StoreError> {
-        let con = if self.cluster {
-            let client = ClusterClientBuilder::new(self.nodes.iter().map(String::as_str))
-                .connection_timeout(self.timeout)
-                .response_timeout(self.timeout)
-                .retries(1)
-                .build()
-                .map_err(|e| StoreError::with_source("invalid redis cluster URLs", e))?;
-            let con = client.get_async_connection().await.map_err(|e| {
-                StoreError::with_source("could not connect to the redis cluster", e)
-            })?;
-            Connection::Cluster(con)
-        } else {
-            let url = self.nodes.first().map_or("", String::as_str);
-            let client = redis::Client::open(url)
-                .map_err(|e| StoreError::with_source("invalid redis URL", e))?;
-            let config = ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(self.timeout))
-                .set_response_timeout(Some(self.timeout))
-                .set_number_of_retries(1)
-                .set_max_delay(Duration::from_millis(500));
-            let con = ConnectionManager::new_with_config(client, config)
-                .await
-                .map_err(|e| StoreError::with_source("could not connect to redis", e))?;
-            Connection::Node(con)
-        };
-        Ok(RedisEmbedStore {
-            con,
-            ns: self.ns,
-            grace: self.grace,
-            scripts: &SCRIPTS,
-            clock: Arc::default(),
-        })
-    }
-}
-
-/// A URL with its password (if any) replaced, for `Debug`.
-fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        Ok(u) => u.to_string(),
-        Err(_) => "<unparsable URL>".to_owned(),
-    }
-}
-
-impl fmt::Debug for RedisEmbedStoreBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let nodes: Vec<String> = self.nodes.iter().map(|n| redacted(n)).collect();
-        f.debug_struct("RedisEmbedStoreBuilder")
-            .field("nodes", &nodes)
-            .field("cluster", &self.cluster)
-            .field("namespace", &self.ns)
-            .field("grace", &self.grace)
-            .field("timeout", &self.timeout)
-            .finish()
     }
 }
 
@@ -521,6 +315,48 @@ impl EmbedStore for RedisEmbedStore {
         })
     }
 
+    fn lease(&self) -> Option<&dyn RefreshLease> {
+        Some(self)
+    }
+
+    fn limits(&self) -> Option<&dyn SharedLimits> {
+        Some(self)
+    }
+
+    /// Redis' `TIME`, through an offset to this process's clock sampled every 15 s (no round
+    /// trip in between).
+    fn now(&self) -> Option<BoxFuture<'_, Result<OffsetDateTime, StoreError>>> {
+        let offset = |sample: &Option<(std::time::Instant, i128)>| {
+            sample.and_then(|(at, offset)| (at.elapsed() < CLOCK_SAMPLE).then_some(offset))
+        };
+        let cached = offset(&self.clock.lock().unwrap_or_else(PoisonError::into_inner));
+        Some(Box::pin(async move {
+            let offset = match cached {
+                Some(offset) => offset,
+                None => {
+                    let mut con = self.con.clone();
+                    let asked = OffsetDateTime::now_utc();
+                    let (secs, micros): (i64, i64) = redis::cmd("TIME")
+                        .query_async(&mut con)
+                        .await
+                        .map_err(store_err("clock"))?;
+                    let answered = OffsetDateTime::now_utc();
+                    let local: OffsetDateTime = asked + (answered - asked) / 2;
+                    let theirs = i128::from(secs) * 1_000_000_000 + i128::from(micros) * 1_000;
+                    let offset = theirs - local.unix_timestamp_nanos();
+                    *self.clock.lock().unwrap_or_else(PoisonError::into_inner) =
+                        Some((std::time::Instant::now(), offset));
+                    offset
+                }
+            };
+            let now = OffsetDateTime::now_utc().unix_timestamp_nanos() + offset;
+            OffsetDateTime::from_unix_timestamp_nanos(now)
+                .map_err(|_| StoreError::new("redis' clock is out of range"))
+        }))
+    }
+}
+
+impl RefreshLease for RedisEmbedStore {
     fn lock<'a>(
         &'a self,
         id: &'a SessionId,
@@ -581,46 +417,16 @@ impl EmbedStore for RedisEmbedStore {
             Ok(())
         })
     }
+}
 
-    /// Redis' `TIME`, through an offset to this process's clock sampled every 15 s (no round
-    /// trip in between).
-    fn now(&self) -> Option<BoxFuture<'_, Result<OffsetDateTime, StoreError>>> {
-        let offset = |sample: &Option<(std::time::Instant, i128)>| {
-            sample.and_then(|(at, offset)| (at.elapsed() < CLOCK_SAMPLE).then_some(offset))
-        };
-        let cached = offset(&self.clock.lock().unwrap_or_else(PoisonError::into_inner));
-        Some(Box::pin(async move {
-            let offset = match cached {
-                Some(offset) => offset,
-                None => {
-                    let mut con = self.con.clone();
-                    let asked = OffsetDateTime::now_utc();
-                    let (secs, micros): (i64, i64) = redis::cmd("TIME")
-                        .query_async(&mut con)
-                        .await
-                        .map_err(store_err("clock"))?;
-                    let answered = OffsetDateTime::now_utc();
-                    let local: OffsetDateTime = asked + (answered - asked) / 2;
-                    let theirs = i128::from(secs) * 1_000_000_000 + i128::from(micros) * 1_000;
-                    let offset = theirs - local.unix_timestamp_nanos();
-                    *self.clock.lock().unwrap_or_else(PoisonError::into_inner) =
-                        Some((std::time::Instant::now(), offset));
-                    offset
-                }
-            };
-            let now = OffsetDateTime::now_utc().unix_timestamp_nanos() + offset;
-            OffsetDateTime::from_unix_timestamp_nanos(now)
-                .map_err(|_| StoreError::new("redis' clock is out of range"))
-        }))
-    }
-
+impl SharedLimits for RedisEmbedStore {
     fn take_rate<'a>(
         &'a self,
         key: &'a str,
         burst: u32,
         per: Duration,
-    ) -> Option<BoxFuture<'a, Result<Result<(), Duration>, StoreError>>> {
-        Some(Box::pin(async move {
+    ) -> BoxFuture<'a, Result<Result<(), Duration>, StoreError>> {
+        Box::pin(async move {
             let mut con = self.con.clone();
             let wait_ms: u64 = self
                 .scripts
@@ -635,7 +441,7 @@ impl EmbedStore for RedisEmbedStore {
                 0 => Ok(()),
                 ms => Err(Duration::from_millis(ms)),
             })
-        }))
+        })
     }
 }
 
@@ -656,28 +462,4 @@ impl fmt::Debug for RedisEmbedStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn debug_redacts_passwords() {
-        let b = RedisEmbedStore::builder("redis://:hunter2@127.0.0.1:6379/0");
-        let shown = format!("{b:?}");
-        assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains("127.0.0.1:6379"), "{shown}");
-        let c = RedisEmbedStore::cluster_builder([
-            "redis://user:s3cret@10.0.0.1:6379",
-            "redis://10.0.0.2:6379",
-        ]);
-        let shown = format!("{c:?}");
-        assert!(
-            !shown.contains("s3cret") && shown.contains("user"),
-            "{shown}"
-        );
-        let odd = format!(
-            "{:?}",
-            RedisEmbedStore::builder("not a url with pw:hunter2@")
-        );
-        assert!(!odd.contains("hunter2"), "{odd}");
-    }
-}
+mod tests;

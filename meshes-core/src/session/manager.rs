@@ -1,0 +1,400 @@
+//! [`EmbedSessions`]: the manager's public operations (mint, refresh, revoke, logout) and
+//! the state they share.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::builder::{EmbedSessionsBuilder, Settings};
+use super::counts::{Counter, Counters, Counts};
+use super::error::{SessionError, StoreError};
+use super::limit::Limit;
+use super::revoke;
+use super::rotation::Rotation;
+use super::store::observed::Observed;
+use super::types::{Generation, Grant, MintedSession, SessionToken, StoredSession, UserKey};
+use crate::client::Client;
+use crate::csp::EmbedOrigins;
+use crate::model::SessionId;
+use crate::telemetry::{self, RefreshOutcome};
+
+pub(super) type ExternalUserId = Arc<dyn Fn(&UserKey) -> Option<String> + Send + Sync>;
+
+/// Mints, refreshes and revokes embed sessions per user. See the [module docs](self).
+///
+/// Cheap to clone (an `Arc` inside).
+#[derive(Clone)]
+pub struct EmbedSessions {
+    inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    client: Client,
+    store: Arc<Observed>,
+    defaults: Grant,
+    max_sessions_per_user: usize,
+    mint_limit: Option<Limit>,
+    refresh_window: Duration,
+    external_user_id: ExternalUserId,
+    origins: EmbedOrigins,
+    public_origin: Option<String>,
+    counters: Arc<Counters>,
+    rotation: Arc<Rotation>,
+}
+
+impl EmbedSessions {
+    /// Starts configuring a manager that calls Meshes through `client`.
+    pub fn builder(client: Client) -> EmbedSessionsBuilder {
+        EmbedSessionsBuilder::new(client)
+    }
+
+    /// The manager the builder's settings describe.
+    pub(super) fn from_settings(b: Settings) -> Self {
+        let store = Arc::new(b.store);
+        let counters = Arc::new(Counters::default());
+        let rotation = Arc::new(Rotation::new(
+            b.client.clone(),
+            store.clone(),
+            b.rotation_limit,
+            (b.lock_ttl, b.lock_wait),
+            counters.clone(),
+        ));
+        Self {
+            inner: Arc::new(Inner {
+                client: b.client,
+                store,
+                defaults: b.defaults,
+                max_sessions_per_user: b.max_sessions_per_user,
+                mint_limit: b.mint_limit,
+                refresh_window: b.refresh_window,
+                external_user_id: b.external_user_id,
+                origins: b.origins,
+                public_origin: b.public_origin,
+                counters,
+                rotation,
+            }),
+        }
+    }
+
+    /// Mints a new session for `user` with `grant` (unset fields from the default grant).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::RateLimited`] past the per-user mint rate (Meshes is not called);
+    /// [`SessionError::Invalid`] if the merged grant breaks a documented rule;
+    /// [`SessionError::Upstream`] if Meshes fails; [`SessionError::Store`] if the store
+    /// fails (the new session is then revoked in the background).
+    pub async fn mint(&self, user: &UserKey, grant: &Grant) -> Result<MintedSession, SessionError> {
+        let inner = &self.inner;
+        let limited = match &inner.mint_limit {
+            Some(limit) => limit.take(&inner.store, user).await,
+            None => Ok(()),
+        };
+        if let Err(e) = limited {
+            if matches!(e, SessionError::RateLimited { .. }) {
+                inner.counters.inc(Counter::MintRateLimited);
+                tracing::debug!(user = %user.hashed(), "mint rate limit reached");
+            }
+            return Err(e);
+        }
+        let request = grant
+            .or(&inner.defaults)
+            .to_request((inner.external_user_id)(user))?;
+        inner.counters.inc(Counter::UpstreamMints);
+        telemetry::called_upstream();
+        let session = inner.client.create_session(&request).await?;
+        inner.check_launch_url(&session)?;
+        let now = match inner.store.now().await {
+            Ok(now) => now,
+            Err(e) => {
+                revoke::in_background(&inner.client, session.session_id.clone());
+                return Err(e.into());
+            }
+        };
+        let stored = StoredSession::new(
+            session.session_id.clone(),
+            user.clone(),
+            session.access_token.clone(),
+            session.expires_at,
+            now,
+        );
+        if let Err(e) = inner.store.insert(&stored).await {
+            // The store error itself is logged where the answer is built.
+            tracing::warn!(session_id = %session.session_id, "the new session could not be stored; revoking it at meshes");
+            revoke::in_background(&inner.client, session.session_id.clone());
+            return Err(e.into());
+        }
+        inner.counters.inc(Counter::Mints);
+        telemetry::sessions_held(inner.store.held());
+        tracing::debug!(user = %user.hashed(), session_id = %session.session_id, "session minted");
+        inner.enforce_bound(user).await;
+        Ok(MintedSession {
+            session_id: session.session_id,
+            access_token: session.access_token,
+            launch_url: session.launch_url,
+            expires_at: session.expires_at,
+            generation: Generation(0),
+        })
+    }
+
+    /// The current token of `user`'s session `id`, rotating it when needed. `held` is the
+    /// generation the caller holds (see the [module docs](self)).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::NotFound`] for an unknown session or someone else's;
+    /// [`SessionError::Gone`] once the session expired or Meshes answered 404/409 (mint a new
+    /// one); [`SessionError::InvalidGeneration`] for a generation newer than the session's;
+    /// [`SessionError::RateLimited`] for the current generation within the refresh window or
+    /// past the user's rotation budget (Meshes is not called);
+    /// [`SessionError::Upstream`] / [`SessionError::Store`] otherwise (the current token
+    /// and entry stay as they were).
+    pub async fn refresh(
+        &self,
+        user: &UserKey,
+        id: &SessionId,
+        held: Option<Generation>,
+    ) -> Result<SessionToken, SessionError> {
+        let counters = &self.inner.counters;
+        counters.inc(Counter::Refreshes);
+        // Each caller is counted once, here, by how it got its token (or why not).
+        let result = self.refresh_uncounted(user, id, held).await;
+        let outcome = match &result {
+            Ok((_, outcome)) => *outcome,
+            Err(SessionError::RateLimited { .. }) => RefreshOutcome::Refused,
+            Err(_) => RefreshOutcome::Failed,
+        };
+        match outcome {
+            RefreshOutcome::Joined => counters.inc(Counter::Coalesced),
+            RefreshOutcome::NewerGeneration => counters.inc(Counter::GenerationHits),
+            RefreshOutcome::Refused => counters.inc(Counter::RotationRateLimited),
+            RefreshOutcome::Rotated => telemetry::called_upstream(),
+            RefreshOutcome::Failed => {}
+        }
+        telemetry::refresh(outcome);
+        result.map(|(token, _)| token)
+    }
+
+    async fn refresh_uncounted(
+        &self,
+        user: &UserKey,
+        id: &SessionId,
+        held: Option<Generation>,
+    ) -> Result<(SessionToken, RefreshOutcome), SessionError> {
+        let inner = &self.inner;
+        let entry = inner.owned(user, id).await?;
+        // Expiry is Meshes' `expires_at` against this process's clock; the refresh window is
+        // measured by the store's clock, which stamped `rotated_at` (replicas agree on it).
+        if OffsetDateTime::now_utc() >= entry.expires_at {
+            inner.rotation.forget_gone(id).await;
+            return Err(SessionError::Gone);
+        }
+        let now = if entry.generation.0 > 0 {
+            inner.store.now().await?
+        } else {
+            entry.rotated_at
+        };
+        let in_window = || entry.generation.0 > 0 && now - entry.rotated_at < inner.refresh_window;
+        match held {
+            Some(g) if g < entry.generation => {
+                return Ok((entry.token(), RefreshOutcome::NewerGeneration));
+            }
+            Some(g) if g > entry.generation => {
+                inner.counters.inc(Counter::Rejected);
+                return Err(SessionError::InvalidGeneration { held: g.0 });
+            }
+            None if in_window() => return Ok((entry.token(), RefreshOutcome::Joined)),
+            Some(_) if in_window() => {
+                // The caller holds the token rotated moments ago: at most one rotation per
+                // window, whatever a client does.
+                let left = inner.refresh_window - (now - entry.rotated_at);
+                return Err(SessionError::RateLimited {
+                    retry_after: Duration::try_from(left).unwrap_or(inner.refresh_window),
+                });
+            }
+            _ => {}
+        }
+        let from = held.unwrap_or(entry.generation);
+        loop {
+            let (flight, leader) = Rotation::join_or_start(&inner.rotation, id, from);
+            match flight.outcome().await {
+                Ok(rotated) if rotated.token.generation > from => {
+                    let outcome = match (leader, rotated.upstream) {
+                        (false, _) => RefreshOutcome::Joined,
+                        (true, true) => RefreshOutcome::Rotated,
+                        (true, false) => RefreshOutcome::NewerGeneration,
+                    };
+                    return Ok((rotated.token, outcome));
+                }
+                // We joined a rotation from an older generation: start our own.
+                Ok(_) => tokio::task::yield_now().await,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Revokes `user`'s session `id` at Meshes and forgets it.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::NotFound`] for an unknown session or someone else's;
+    /// [`SessionError::Upstream`] if Meshes fails (the entry is kept so you can retry).
+    pub async fn revoke(&self, user: &UserKey, id: &SessionId) -> Result<(), SessionError> {
+        let inner = &self.inner;
+        inner.owned(user, id).await?;
+        telemetry::called_upstream();
+        revoke::at_meshes(&inner.client, id).await?;
+        inner.store.remove(id).await?;
+        inner.counters.inc(Counter::Revokes);
+        telemetry::sessions_held(inner.store.held());
+        Ok(())
+    }
+
+    /// Logout: revokes every live session of `user` at Meshes and forgets them. Returns how
+    /// many were revoked.
+    ///
+    /// # Errors
+    ///
+    /// The first failure, after every session was tried (the ones that failed are kept).
+    pub async fn revoke_user(&self, user: &UserKey) -> Result<usize, SessionError> {
+        let sessions = self.inner.store.user_sessions(user).await?;
+        let mut tasks = tokio::task::JoinSet::new();
+        for (id, _) in sessions {
+            let manager = self.clone();
+            let user = user.clone();
+            tasks.spawn(async move { manager.revoke(&user, &id).await });
+        }
+        let mut revoked = 0;
+        let mut first_error = None;
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(Ok(())) => revoked += 1,
+                Ok(Err(SessionError::NotFound)) => {}
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(join) => {
+                    first_error.get_or_insert(SessionError::Store(StoreError::new(format!(
+                        "revoke task failed: {join}"
+                    ))));
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(revoked),
+        }
+    }
+
+    /// The embed origins configured or seen in launch URLs so far: the handle the CSP layers
+    /// read (cheap to clone; it follows later additions).
+    pub fn embed_origins(&self) -> EmbedOrigins {
+        self.inner.origins.clone()
+    }
+
+    /// The app's public origin (`https://app.example.com`), if configured: the routes then
+    /// accept a POST or DELETE only when its `Origin` is exactly this (or an allowed origin).
+    /// See [`EmbedSessionsBuilder::public_origin`].
+    pub fn public_origin(&self) -> Option<&str> {
+        self.inner.public_origin.as_deref()
+    }
+
+    /// The store's type name and the default grant, for this crate's tests.
+    #[cfg(test)]
+    pub(super) fn store_name_and_defaults(&self) -> (&'static str, &Grant) {
+        (self.inner.store.name(), &self.inner.defaults)
+    }
+
+    /// The client this manager calls Meshes with.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// A snapshot of the counters.
+    pub fn counts(&self) -> Counts {
+        self.inner.counters.snapshot()
+    }
+}
+
+impl Inner {
+    /// The entry, if `user` owns it.
+    async fn owned(&self, user: &UserKey, id: &SessionId) -> Result<StoredSession, SessionError> {
+        match self.store.load(id).await? {
+            Some(s) if s.owner == *user => Ok(s),
+            Some(_) => {
+                self.counters.inc(Counter::NotFound);
+                tracing::warn!(session_id = %id, "refused access to another user's session");
+                tracing::debug!(user = %user.hashed(), session_id = %id, "the user asking");
+                Err(SessionError::NotFound)
+            }
+            None => {
+                self.counters.inc(Counter::NotFound);
+                Err(SessionError::NotFound)
+            }
+        }
+    }
+
+    /// Refuses a launch URL that is not on an allowed embed origin (or carries user info):
+    /// whatever answers at the API URL must not choose what the host's pages frame. The
+    /// session is revoked; an allowed origin new to `frame-src` is added to it.
+    fn check_launch_url(&self, session: &crate::model::Session) -> Result<(), SessionError> {
+        let origin = session.launch_url.origin();
+        match self.origins.admit(&session.launch_url) {
+            Ok(true) => {
+                tracing::info!(origin, "new embed origin seen in a launch URL");
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(why) => {
+                tracing::error!(
+                    origin,
+                    why,
+                    session_id = %session.session_id,
+                    "refused a launch URL from meshes: its origin is not an allowed embed origin \
+                     (configure it with `embed_origin` or MESHES_EMBED_ORIGIN if it is yours); \
+                     revoking the session"
+                );
+                revoke::in_background(&self.client, session.session_id.clone());
+                Err(crate::error::ClientError::Unexpected {
+                    status: http::StatusCode::CREATED,
+                    reason: "the launch URL is not on an allowed embed origin",
+                }
+                .into())
+            }
+        }
+    }
+
+    /// Revokes the oldest sessions of `user` past the per-user bound.
+    async fn enforce_bound(&self, user: &UserKey) {
+        let live = match self.store.user_sessions(user).await {
+            Ok(live) => live,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not count a user's sessions");
+                return;
+            }
+        };
+        let excess = live.len().saturating_sub(self.max_sessions_per_user);
+        for (id, _) in live.into_iter().take(excess) {
+            tracing::debug!(user = %user.hashed(), session_id = %id, "revoking the oldest session past the per-user bound");
+            if let Err(e) = self.store.remove(&id).await {
+                tracing::warn!(session_id = %id, error = %e, "could not forget an evicted session");
+            }
+            self.counters.inc(Counter::Evicted);
+            revoke::in_background(&self.client, id);
+        }
+    }
+}
+
+impl fmt::Debug for EmbedSessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbedSessions")
+            .field("client", &self.inner.client)
+            .field("store", &self.inner.store.name())
+            .field("defaults", &self.inner.defaults)
+            .field("origins", &self.inner.origins)
+            .field("counts", &self.counts())
+            .finish_non_exhaustive()
+    }
+}
