@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use meshes_core::__private::FrameSrcMerge;
+use meshes_core::adapter::FrameSrcMerge;
 use meshes_core::csp::EmbedOrigins;
 use meshes_core::http::{HeaderMap, HeaderValue, header::CONTENT_SECURITY_POLICY};
 use meshes_core::model::{CreateSession, LaunchPage, Role, SessionId};

@@ -4,7 +4,7 @@ use std::fmt;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use meshes_core::__private::Bytes;
+use meshes_core::adapter::Bytes;
 use meshes_core::routes::RouteError;
 
 /// An error answer: `{"error": code, "message": text}` with the status of the

@@ -32,7 +32,7 @@ use actix_web::http::header::{
     CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, CONTENT_TYPE, HeaderMap,
     HeaderName, HeaderValue,
 };
-use meshes_core::__private::{Bytes, CspHeader, CspHeaders, FrameSrcMerge, MergedValue};
+use meshes_core::adapter::{Bytes, CspHeader, CspHeaders, FrameSrcMerge, MergedValue};
 use meshes_core::csp::EmbedOrigins;
 
 /// Adds the embed origin(s) to responses' CSP. See the [module docs](self).
@@ -51,7 +51,7 @@ impl FrameSrc {
         }
     }
 
-    meshes_core::__csp_setters!(merge);
+    meshes_core::csp_setters!(merge);
 }
 
 impl<S, B> Transform<S, ServiceRequest> for FrameSrc

@@ -13,6 +13,6 @@ pub use frame_src::{FrameSrc, FrameSrcMiddleware};
 #[doc(no_inline)]
 pub use meshes_core;
 #[doc(inline)]
-pub use meshes_core::__private::reexports::*;
+pub use meshes_core::adapter::reexports::*;
 pub use scope::{configure, scope};
 pub use state::{MeshesExt, MeshesState};

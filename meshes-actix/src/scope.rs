@@ -3,7 +3,7 @@
 
 use actix_web::http::header::HeaderMap;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, Scope, web};
-use meshes_core::__private::{BodyError, PATHS, RequestHeader, RequestHeaders, RouteRequest};
+use meshes_core::adapter::{BodyError, PATHS, RequestHeader, RequestHeaders, RouteRequest};
 
 use crate::error::into_response;
 use crate::{MeshesError, MeshesExt};

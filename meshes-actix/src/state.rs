@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use actix_web::HttpRequest;
 use actix_web::dev::ServiceRequest;
-use meshes_core::__private::Routes;
+use meshes_core::adapter::Routes;
 use meshes_core::routes::Resolution;
 use meshes_core::routes::Resolver;
 use meshes_core::session::EmbedSessions;
@@ -34,7 +34,7 @@ impl MeshesState {
         Self(Routes::new(manager, Arc::new(resolver)))
     }
 
-    meshes_core::__route_setters!(0);
+    meshes_core::route_setters!(0);
 }
 
 /// Access to the registered [`MeshesState`], like actix-session's `SessionExt`.

@@ -25,7 +25,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use http::{Request, Response};
-use meshes_core::__private::FrameSrcMerge;
+use meshes_core::adapter::FrameSrcMerge;
 use meshes_core::csp::EmbedOrigins;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -48,7 +48,7 @@ impl FrameSrcLayer {
         }
     }
 
-    meshes_core::__csp_setters!(merge);
+    meshes_core::csp_setters!(merge);
 }
 
 impl<S> Layer<S> for FrameSrcLayer {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use http::request::Parts;
-use meshes_core::__private::Routes;
+use meshes_core::adapter::Routes;
 use meshes_core::routes::Resolution;
 use meshes_core::session::{BoxFuture, EmbedSessions};
 use tower_layer::Layer;
@@ -40,8 +40,8 @@ impl MeshesLayer {
         Self { state, frame_src }
     }
 
-    meshes_core::__route_setters!(state);
-    meshes_core::__csp_setters!(frame_src);
+    meshes_core::route_setters!(state);
+    meshes_core::csp_setters!(frame_src);
 }
 
 impl<S> Layer<S> for MeshesLayer {

@@ -13,6 +13,6 @@ pub use layer::MeshesLayer;
 #[doc(no_inline)]
 pub use meshes_core;
 #[doc(inline)]
-pub use meshes_core::__private::reexports::*;
+pub use meshes_core::adapter::reexports::*;
 pub use rejection::MeshesRejection;
 pub use router::router;

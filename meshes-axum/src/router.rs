@@ -6,7 +6,7 @@ use axum::routing::any;
 use axum_core::body::Body;
 use axum_core::extract::Request;
 use axum_core::response::{IntoResponse, Response};
-use meshes_core::__private::{BodyError, PATHS, RouteRequest};
+use meshes_core::adapter::{BodyError, PATHS, RouteRequest};
 
 use crate::MeshesRejection;
 use crate::layer::MeshesState;

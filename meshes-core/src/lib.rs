@@ -58,6 +58,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod adapter;
 mod auth;
 mod client;
 mod config;
@@ -91,31 +92,24 @@ pub use time::OffsetDateTime;
 #[doc(no_inline)]
 pub use uuid::Uuid;
 
-/// Plumbing for meshes-axum and meshes-actix, which pin this crate's exact version. Not part
-/// of the public API: it may change in any release.
-#[doc(hidden)]
-pub mod __private {
-    pub use crate::csp::merge::{CspHeader, CspHeaders, FrameSrcMerge, MergedValue};
-    pub use crate::routes::body::parse_refresh_body;
-    pub use crate::routes::handler::{PATHS, Routes};
-    pub use crate::routes::request::{BodyError, RequestHeader, RequestHeaders, RouteRequest};
-    pub use bytes::Bytes;
-
-    /// What both adapters re-export at their root, so that most apps depend on one crate.
-    pub mod reexports {
-        pub use crate::Client;
-        pub use crate::csp::{EmbedOrigins, WhenAbsent};
-        pub use crate::routes::{MintHints, Resolution, Resolver};
-        pub use crate::session::{EmbedSessions, Generation, Grant, UserKey};
-    }
-}
-
-/// The route settings the adapters offer (`allow_origin`, `body_limit`), delegating to a
-/// field holding the core routes: written once for meshes-axum's `MeshesLayer` and
-/// meshes-actix's `MeshesState`.
-#[doc(hidden)]
+/// For [adapter authors](crate::adapter): the route settings every adapter offers
+/// (`allow_origin`, `body_limit`), as methods of a builder type delegating to a field that
+/// holds the core [`Routes`](crate::adapter::Routes) (written once for meshes-axum's
+/// `MeshesLayer` and meshes-actix's `MeshesState`, so both spell them alike).
+///
+/// ```
+/// use meshes_core::adapter::Routes;
+///
+/// pub struct MyState<R: ?Sized> {
+///     routes: Routes<R>,
+/// }
+///
+/// impl<R: ?Sized> MyState<R> {
+///     meshes_core::route_setters!(routes);
+/// }
+/// ```
 #[macro_export]
-macro_rules! __route_setters {
+macro_rules! route_setters {
     ($($field:tt)+) => {
         /// Also accept POST/DELETE requests from this origin (CSRF exception), e.g. a separate
         /// frontend's origin.
@@ -137,12 +131,24 @@ macro_rules! __route_setters {
     };
 }
 
-/// The CSP settings every layer offers (`when_no_csp`, `csp_on_all_responses`), delegating
-/// to a field that has them: written once for meshes-axum's `MeshesLayer` and
-/// `FrameSrcLayer` and meshes-actix's `FrameSrc`.
-#[doc(hidden)]
+/// For [adapter authors](crate::adapter): the CSP settings every layer offers
+/// (`when_no_csp`, `csp_on_all_responses`), as methods of a builder type delegating to a
+/// field that holds a [`FrameSrcMerge`](crate::adapter::FrameSrcMerge) (written once for
+/// meshes-axum's `MeshesLayer` and `FrameSrcLayer` and meshes-actix's `FrameSrc`).
+///
+/// ```
+/// use meshes_core::adapter::FrameSrcMerge;
+///
+/// pub struct MyCspLayer {
+///     merge: FrameSrcMerge,
+/// }
+///
+/// impl MyCspLayer {
+///     meshes_core::csp_setters!(merge);
+/// }
+/// ```
 #[macro_export]
-macro_rules! __csp_setters {
+macro_rules! csp_setters {
     ($($field:tt)+) => {
         /// What to do with an HTML response that has no CSP (default
         /// [`WhenAbsent::Leave`]($crate::csp::WhenAbsent::Leave): leave it alone, so the

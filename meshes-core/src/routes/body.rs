@@ -51,7 +51,7 @@ pub(super) fn refresh_body(t: &SessionToken) -> Vec<u8> {
 
 /// Reads a refresh body: empty, or `{"generation": n}` (`null` and a missing field mean
 /// "none"; other fields are ignored); 400 `bad_request` for anything else.
-pub fn parse_refresh_body(body: &[u8]) -> Result<Option<Generation>, RouteError> {
+pub(crate) fn parse_refresh_body(body: &[u8]) -> Result<Option<Generation>, RouteError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }

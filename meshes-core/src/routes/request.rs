@@ -63,7 +63,7 @@ impl RequestHeaders for http::HeaderMap {
 pub struct RouteRequest<'a, H: ?Sized> {
     /// The method, e.g. `"POST"`.
     pub method: &'a str,
-    /// The path as received (percent-encoded), ending in one of [`PATHS`], e.g.
+    /// The path as received (percent-encoded), ending in one of [`PATHS`](super::handler::PATHS), e.g.
     /// `/meshes/sessions`.
     pub path: &'a str,
     /// The query string, if any.

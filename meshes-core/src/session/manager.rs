@@ -22,7 +22,7 @@ use crate::telemetry::{self, RefreshOutcome};
 
 pub(super) type ExternalUserId = Arc<dyn Fn(&UserKey) -> Option<String> + Send + Sync>;
 
-/// Mints, refreshes and revokes embed sessions per user. See the [module docs](self).
+/// Mints, refreshes and revokes embed sessions per user. See the [module docs](crate::session).
 ///
 /// Cheap to clone (an `Arc` inside).
 #[derive(Clone)]
@@ -140,7 +140,7 @@ impl EmbedSessions {
     }
 
     /// The current token of `user`'s session `id`, rotating it when needed. `held` is the
-    /// generation the caller holds (see the [module docs](self)).
+    /// generation the caller holds (see the [module docs](crate::session)).
     ///
     /// # Errors
     ///

@@ -24,7 +24,7 @@ use crate::model::SessionId;
 /// A boxed, `Send` future, as [`EmbedStore`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Proof of holding a store lock, handed back to [`EmbedStore::unlock`]. A store makes it
+/// Proof of holding a store lock, handed back to [`RefreshLease::unlock`]. A store makes it
 /// from whatever identifies its lock (e.g. a random value stored in the lock key).
 ///
 /// ```

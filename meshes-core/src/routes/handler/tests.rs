@@ -194,3 +194,12 @@ fn routing_table() {
         Err((400, "bad_request".into()))
     );
 }
+
+proptest::proptest! {
+    /// Any bytes as a refresh body: a generation, none, or a 400, never a panic (moved here
+    /// from the integration props when `parse_refresh_body` left the public API, #21).
+    #[test]
+    fn parsing_any_refresh_body_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+        let _ = parse_refresh_body(&bytes);
+    }
+}

@@ -1,0 +1,110 @@
+//! For adapter authors: the pieces meshes-axum and meshes-actix are built from, so that a
+//! third framework (poem, salvo, loco, leptos, a bare hyper service…) answers the same routes
+//! byte for byte and merges the CSP by the same rules.
+//!
+//! An adapter does three things, and decides nothing:
+//!
+//! 1. **Routes.** Register [`PATHS`] (any method) under a mount. For each request, build a
+//!    [`RouteRequest`] (method, path, query, authority, the headers through
+//!    [`RequestHeaders`], implemented here for [`http::HeaderMap`]), and call
+//!    [`Routes::handle`] with a body reader (at most the limit it is given, else
+//!    [`BodyError::TooLarge`]) and a call of the app's resolver (with a mint's
+//!    [`MintHints`](crate::routes::MintHints) put where the resolver reads them, e.g. the
+//!    request's extensions). Turn the reply, an `http::Response<Bytes>`, into the framework's
+//!    response.
+//! 2. **CSP.** Run [`FrameSrcMerge::apply`] on the headers of every response of the app
+//!    (a layer or middleware): [`CspHeaders`] is implemented for [`http::HeaderMap`];
+//!    implement it for another header map ([`MergedValue::get`] keeps the framework's own
+//!    header value, built once per distinct policy).
+//! 3. **Names.** Re-export [`reexports`] at the adapter's root, so that most apps depend on one
+//!    crate, and offer the same settings with the same names: [`route_setters!`](crate::route_setters)
+//!    (`allow_origin`, `body_limit`) and [`csp_setters!`](crate::csp_setters) (`when_no_csp`,
+//!    `csp_on_all_responses`) write them for a type that holds [`Routes`] or a
+//!    [`FrameSrcMerge`].
+//!
+//! Status codes, error bodies, logging, the same-site rule, the body limit, `embed.js` and its
+//! caching all happen inside [`Routes::handle`]; an adapter that only translates cannot drift.
+//!
+//! # An adapter in a few dozen lines
+//!
+//! For a framework whose handlers take an `http::Request<Bytes>` and whose resolver reads the
+//! request head:
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use meshes_core::adapter::{BodyError, Bytes, FrameSrcMerge, RouteRequest, Routes};
+//! use meshes_core::http::{self, request::Parts};
+//! use meshes_core::routes::Resolution;
+//! use meshes_core::session::{Grant, UserKey};
+//!
+//! /// The app's resolver, as this framework calls it.
+//! type Resolve = dyn Fn(&Parts) -> Resolution + Send + Sync;
+//!
+//! /// Answers one request under the mount.
+//! async fn serve(routes: &Routes<Resolve>, req: http::Request<Bytes>) -> http::Response<Bytes> {
+//!     let (parts, body) = req.into_parts();
+//!     let request = RouteRequest {
+//!         method: parts.method.as_str(),
+//!         path: parts.uri.path(),
+//!         query: parts.uri.query(),
+//!         authority: parts.uri.authority().map(|a| a.as_str()),
+//!         headers: &parts.headers,
+//!     };
+//!     let read = |limit: usize| async move {
+//!         if body.len() > limit { Err(BodyError::TooLarge) } else { Ok(body) }
+//!     };
+//!     let resolve = |hints| {
+//!         let mut head = parts.clone();
+//!         if let Some(hints) = hints {
+//!             head.extensions.insert(hints); // where the resolver finds a mint's hints
+//!         }
+//!         std::future::ready(routes.resolver()(&head))
+//!     };
+//!     routes.handle(request, read, resolve).await
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let mock = meshes_mock::MockMeshes::start().await?;
+//! # let manager = mock.manager_builder().build();
+//! let resolver: Arc<Resolve> = Arc::new(|head: &Parts| match head.headers.get("x-user") {
+//!     Some(user) => Resolution::User(UserKey::new(user.to_str().unwrap_or("")), Grant::new()),
+//!     None => Resolution::Nobody,
+//! });
+//! let routes = Routes::new(manager.clone(), resolver);
+//! let mint = http::Request::post("/meshes/sessions")
+//!     .header("host", "app.test")
+//!     .header("origin", "http://app.test")
+//!     .header("x-user", "alice")
+//!     .body(Bytes::new())?;
+//! let reply = serve(&routes, mint).await;
+//! assert_eq!(reply.status(), 200);
+//! assert_eq!(reply.headers()["cache-control"], "no-store");
+//!
+//! // The CSP layer: every HTML response gets the embed origins in `frame-src`.
+//! let merge = FrameSrcMerge::new(manager.embed_origins());
+//! let mut page = http::Response::builder()
+//!     .header("content-type", "text/html")
+//!     .header("content-security-policy", "default-src 'self'")
+//!     .body(Bytes::new())?;
+//! merge.apply(page.headers_mut());
+//! let csp = page.headers()["content-security-policy"].to_str()?;
+//! assert!(csp.starts_with("default-src 'self'; frame-src 'self' http://127.0.0.1:"), "{csp}");
+//! # Ok(()) }
+//! ```
+
+pub use bytes::Bytes;
+
+pub use crate::csp::merge::{CspHeader, CspHeaders, FrameSrcMerge, MergedValue};
+pub use crate::routes::handler::{PATHS, Routes};
+pub use crate::routes::request::{BodyError, RequestHeader, RequestHeaders, RouteRequest};
+
+/// What both adapters re-export at their root (`pub use meshes_core::adapter::reexports::*`),
+/// so that most apps depend on one crate: the names a host app's startup code and resolver
+/// use.
+pub mod reexports {
+    pub use crate::client::Client;
+    pub use crate::csp::{EmbedOrigins, WhenAbsent};
+    pub use crate::routes::{MintHints, Resolution, Resolver};
+    pub use crate::session::{EmbedSessions, Generation, Grant, UserKey};
+}
