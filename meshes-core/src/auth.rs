@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 use sha2::Sha256;
 
-use crate::Credentials;
+use crate::credentials::Credentials;
 
 /// The audience Meshes expects.
 pub(crate) const AUDIENCE: &str = "meshes-api";

@@ -287,9 +287,9 @@ pub enum ConfigError {
     Store {
         /// The environment variable.
         name: &'static str,
-        /// Why.
+        /// Why (a [`StoreError`](crate::session::StoreError)).
         #[source]
-        source: crate::session::StoreError,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 

@@ -11,7 +11,8 @@ use bytes::Bytes;
 use http::header::{CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::{EmbedOrigins, WhenAbsent, merge_policy_list};
+use super::origins::EmbedOrigins;
+use super::{WhenAbsent, merge_policy_list};
 
 /// The headers the merge reads and writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -270,12 +270,13 @@ impl EmbedOrigins {
         }
     }
 
-    /// Checks a launch URL: no user info, and an origin [`learn`](Self::learn) accepts.
-    pub(crate) fn admit(&self, url: &crate::model::LaunchUrl) -> Result<bool, &'static str> {
-        if url.has_userinfo() {
+    /// Checks a launch URL by its `origin` and whether it carries user info: refused with
+    /// user info, else as [`learn`](Self::learn) says.
+    pub(crate) fn admit(&self, origin: &str, userinfo: bool) -> Result<bool, &'static str> {
+        if userinfo {
             return Err("has user info");
         }
-        self.learn(url.origin())
+        self.learn(origin)
     }
 
     /// Checks the origin of a launch URL: `Ok(true)` when it was newly added to `frame-src`,

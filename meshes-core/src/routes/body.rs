@@ -4,7 +4,7 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
-use super::RouteError;
+use super::error::RouteError;
 use crate::session::{Generation, MintedSession, SessionToken};
 
 fn rfc3339(t: time::OffsetDateTime) -> String {

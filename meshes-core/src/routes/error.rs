@@ -290,7 +290,10 @@ mod tests {
         let api = |status: u16| {
             let body = format!(r#"{{"message":"secret upstream text {status}"}}"#);
             SessionError::Upstream(Arc::new(crate::error::ClientError::Api(Box::new(
-                crate::ApiError::from_body(StatusCode::from_u16(status).unwrap(), body.as_bytes()),
+                crate::error::ApiError::from_body(
+                    StatusCode::from_u16(status).unwrap(),
+                    body.as_bytes(),
+                ),
             ))))
         };
         let cases = [

@@ -10,9 +10,11 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 
 use super::body::{mint_body, parse_refresh_body, refresh_body};
+use super::error::RouteError;
+use super::hints::{MintHints, Resolution};
 use super::request::{BodyError, RequestHeader, RequestHeaders, RouteRequest};
 use super::same_site::{SameSiteHeaders, check_same_site};
-use super::{DEFAULT_BODY_LIMIT, MintHints, Reply, Resolution, RouteError, json};
+use super::{DEFAULT_BODY_LIMIT, Reply, json};
 use crate::embed_js;
 use crate::model::SessionId;
 use crate::session::{EmbedSessions, MintedSession, UserKey};

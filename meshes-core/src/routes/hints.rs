@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::RouteError;
+use super::error::RouteError;
 use crate::model::{LaunchPage, SessionType};
 use crate::session::{Grant, UserKey};
 

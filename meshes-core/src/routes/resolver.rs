@@ -3,8 +3,8 @@
 use std::future::Future;
 
 #[cfg(doc)]
-use super::MintHints;
-use super::Resolution;
+use super::hints::MintHints;
+use super::hints::Resolution;
 
 /// Tells the library who the signed-in user is and what they may see, from the framework's
 /// request type `Req` (axum's `Parts`, actix-web's `HttpRequest`).

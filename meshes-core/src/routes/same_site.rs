@@ -1,6 +1,6 @@
 //! The same-site (CSRF) rule of the [routes](super): who may send a POST or a DELETE.
 
-use super::RouteError;
+use super::error::RouteError;
 
 /// What the same-site rule reads of a request.
 #[derive(Clone, Copy, Default)]

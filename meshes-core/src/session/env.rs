@@ -1,7 +1,8 @@
 //! An [`EmbedSessions`] from the environment: [`EmbedSessions::from_env`] and
 //! [`EmbedSessionsBuilder::configure_from_env`].
 
-use super::{EmbedSessions, EmbedSessionsBuilder};
+use super::builder::EmbedSessionsBuilder;
+use super::manager::EmbedSessions;
 use crate::config::ClientBuilder;
 use crate::credentials::parse_uuid;
 use crate::csp::origins::check_entry;
@@ -222,7 +223,7 @@ async fn connect(
     builder: EmbedSessionsBuilder,
     store: Store,
 ) -> Result<EmbedSessionsBuilder, ConfigError> {
-    use super::RedisEmbedStore;
+    use super::store::redis::RedisEmbedStore;
     let (name, result) = match store {
         Store::Node(url) => (ENV_REDIS_URL, RedisEmbedStore::connect(url).await),
         Store::Cluster(nodes) => (
@@ -232,7 +233,10 @@ async fn connect(
     };
     match result {
         Ok(store) => Ok(builder.store(store)),
-        Err(source) => Err(ConfigError::Store { name, source }),
+        Err(source) => Err(ConfigError::Store {
+            name,
+            source: Box::new(source),
+        }),
     }
 }
 

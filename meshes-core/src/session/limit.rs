@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use moka::future::Cache;
 use moka::policy::EvictionPolicy;
 
+use super::error::SessionError;
 use super::store::observed::Observed;
-use super::{SessionError, UserKey};
+use super::types::UserKey;
 
 /// One per-user limit: `burst` at once, then one more every `per`.
 pub(crate) struct Limit {

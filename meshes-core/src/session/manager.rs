@@ -341,7 +341,10 @@ impl Inner {
     /// session is revoked; an allowed origin new to `frame-src` is added to it.
     fn check_launch_url(&self, session: &crate::model::Session) -> Result<(), SessionError> {
         let origin = session.launch_url.origin();
-        match self.origins.admit(&session.launch_url) {
+        match self
+            .origins
+            .admit(origin, session.launch_url.has_userinfo())
+        {
             Ok(true) => {
                 tracing::info!(origin, "new embed origin seen in a launch URL");
                 Ok(())

@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::{Generation, StoreError, StoredSession, UserKey};
+use super::error::StoreError;
+use super::types::{Generation, StoredSession, UserKey};
 use crate::model::SessionId;
 
 /// A boxed, `Send` future, as [`EmbedStore`] methods return.
