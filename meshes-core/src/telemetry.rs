@@ -73,31 +73,6 @@ pub(crate) enum RefreshOutcome {
     Failed,
 }
 
-impl RefreshOutcome {
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-    fn label(self) -> &'static str {
-        match self {
-            Self::Rotated => "rotated",
-            Self::Joined => "joined",
-            Self::NewerGeneration => "newer_generation",
-            Self::Refused => "refused",
-            Self::Failed => "failed",
-        }
-    }
-}
-
-/// The class of an HTTP status, as a label.
-#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-fn class(status: u16) -> &'static str {
-    match status {
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        429 => "429",
-        400..=499 => "4xx",
-        _ => "5xx",
-    }
-}
-
 /// Something counted, besides requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Event {
@@ -127,22 +102,78 @@ pub(crate) fn event(event: Event) {
     let _ = event;
 }
 
+// Every label below is a literal in its own macro call, so each series' key is a `static`
+// built once: recording allocates nothing and hashes no label (#21).
+
 pub(crate) fn refresh(outcome: RefreshOutcome) {
     #[cfg(feature = "metrics")]
-    metrics::counter!("meshes_refreshes_total", "outcome" => outcome.label()).increment(1);
+    {
+        macro_rules! count {
+            ($label:literal) => {
+                metrics::counter!("meshes_refreshes_total", "outcome" => $label).increment(1)
+            };
+        }
+        match outcome {
+            RefreshOutcome::Rotated => count!("rotated"),
+            RefreshOutcome::Joined => count!("joined"),
+            RefreshOutcome::NewerGeneration => count!("newer_generation"),
+            RefreshOutcome::Refused => count!("refused"),
+            RefreshOutcome::Failed => count!("failed"),
+        }
+    }
     #[cfg(not(feature = "metrics"))]
     let _ = outcome;
+}
+
+/// Runs `$record!(<endpoint literal>)` for one of the client's endpoint labels.
+#[cfg(feature = "metrics")]
+macro_rules! by_endpoint {
+    ($endpoint:expr, $record:ident) => {
+        match $endpoint {
+            "create" => $record!("create"),
+            "refresh" => $record!("refresh"),
+            "list" => $record!("list"),
+            _ => $record!("revoke"),
+        }
+    };
+}
+
+/// Runs `$record!(<class literal>)` for the class of an HTTP status (`None`: no answer).
+#[cfg(feature = "metrics")]
+macro_rules! by_class {
+    ($status:expr, $record:ident) => {
+        match $status {
+            None => $record!("error"),
+            Some(200..=299) => $record!("2xx"),
+            Some(300..=399) => $record!("3xx"),
+            Some(429) => $record!("429"),
+            Some(400..=499) => $record!("4xx"),
+            Some(_) => $record!("5xx"),
+        }
+    };
 }
 
 /// One attempt at Meshes: its status (`None`: no answer) and how long it took.
 pub(crate) fn upstream(endpoint: &'static str, status: Option<u16>, took: Duration) {
     #[cfg(feature = "metrics")]
     {
-        let status = status.map_or("error", class);
-        metrics::counter!("meshes_upstream_requests_total", "endpoint" => endpoint, "status" => status)
-            .increment(1);
-        metrics::histogram!("meshes_upstream_request_duration_seconds", "endpoint" => endpoint)
-            .record(took.as_secs_f64());
+        let secs = took.as_secs_f64();
+        macro_rules! record {
+            ($e:literal) => {{
+                macro_rules! count {
+                    ($c:literal) => {
+                        metrics::counter!(
+                            "meshes_upstream_requests_total", "endpoint" => $e, "status" => $c
+                        )
+                        .increment(1)
+                    };
+                }
+                by_class!(status, count);
+                metrics::histogram!("meshes_upstream_request_duration_seconds", "endpoint" => $e)
+                    .record(secs);
+            }};
+        }
+        by_endpoint!(endpoint, record);
     }
     #[cfg(not(feature = "metrics"))]
     let _ = (endpoint, status, took);
@@ -150,22 +181,68 @@ pub(crate) fn upstream(endpoint: &'static str, status: Option<u16>, took: Durati
 
 pub(crate) fn upstream_retry(endpoint: &'static str) {
     #[cfg(feature = "metrics")]
-    metrics::counter!("meshes_upstream_retries_total", "endpoint" => endpoint).increment(1);
+    {
+        macro_rules! count {
+            ($e:literal) => {
+                metrics::counter!("meshes_upstream_retries_total", "endpoint" => $e).increment(1)
+            };
+        }
+        by_endpoint!(endpoint, count);
+    }
     #[cfg(not(feature = "metrics"))]
     let _ = endpoint;
 }
 
 pub(crate) fn store_error(op: &'static str) {
     #[cfg(feature = "metrics")]
-    metrics::counter!("meshes_store_errors_total", "op" => op).increment(1);
+    {
+        macro_rules! count {
+            ($op:literal) => {
+                metrics::counter!("meshes_store_errors_total", "op" => $op).increment(1)
+            };
+        }
+        match op {
+            "load" => count!("load"),
+            "insert" => count!("insert"),
+            "rotate" => count!("rotate"),
+            "remove" => count!("remove"),
+            "list" => count!("list"),
+            "lock" => count!("lock"),
+            "renew" => count!("renew"),
+            "unlock" => count!("unlock"),
+            "rate" => count!("rate"),
+            _ => count!("clock"),
+        }
+    }
     #[cfg(not(feature = "metrics"))]
     let _ = op;
 }
 
 pub(crate) fn route(route: &'static str, status: u16, took: Duration) {
     #[cfg(feature = "metrics")]
-    metrics::histogram!("meshes_route_request_duration_seconds", "route" => route, "status" => class(status))
-        .record(took.as_secs_f64());
+    {
+        let secs = took.as_secs_f64();
+        macro_rules! record {
+            ($r:literal) => {{
+                macro_rules! observe {
+                    ($c:literal) => {
+                        metrics::histogram!(
+                            "meshes_route_request_duration_seconds", "route" => $r, "status" => $c
+                        )
+                        .record(secs)
+                    };
+                }
+                by_class!(Some(status), observe);
+            }};
+        }
+        match route {
+            "mint" => record!("mint"),
+            "refresh" => record!("refresh"),
+            "revoke" => record!("revoke"),
+            "embed_js" => record!("embed_js"),
+            _ => record!("none"),
+        }
+    }
     #[cfg(not(feature = "metrics"))]
     let _ = (route, status, took);
 }
