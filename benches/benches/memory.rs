@@ -4,17 +4,6 @@ use meshes_core::SecretString;
 use meshes_core::model::SessionId;
 use meshes_core::session::{EmbedStore, MemoryEmbedStore, StoredSession, UserKey};
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -29,7 +18,7 @@ fn main() {
     };
     for &n in sizes {
         let store = MemoryEmbedStore::builder().max_capacity(n + 1).build();
-        let before = rss_kib();
+        let before = meshes_test_support::rss_kib();
         rt.block_on(async {
             let now = time::OffsetDateTime::now_utc();
             for i in 0..n {
@@ -49,7 +38,7 @@ fn main() {
             }
             store.run_pending_tasks().await;
         });
-        let after = rss_kib();
+        let after = meshes_test_support::rss_kib();
         let per = (after.saturating_sub(before)) as f64 * 1024.0 / n as f64;
         println!(
             "{n:>9} sessions: RSS +{} MiB, {per:.0} bytes per session (goal ≤ 1024)",

@@ -4,8 +4,7 @@
 //! mint, sign out: every session the user held is revoked at Meshes, and the cookie no longer
 //! signs anyone in.
 
-#[path = "example_apps/mod.rs"]
-mod example_apps;
+use meshes_test_support::example_apps;
 
 use example_apps::{Adapter, serve};
 use meshes_mock::{Endpoint, MockMeshes};

@@ -3,9 +3,7 @@
 //! of one session, a foreign refresh, an upstream 500 and a limiter refusal. One test per
 //! binary: the recorder is process-wide.
 
-#[path = "acceptance/apps.rs"]
-#[allow(dead_code)]
-mod apps;
+use meshes_test_support::apps;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -2,5 +2,5 @@
 //! app, each on a real loopback socket, driven by a real HTTP client, against meshes-mock.
 //! A scenario that passes on one adapter and fails on the other is an adapter bug.
 
-mod apps;
+use meshes_test_support::apps;
 mod scenarios;

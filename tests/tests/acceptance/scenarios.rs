@@ -71,7 +71,16 @@ struct Reply {
     json: Value,
 }
 
-impl App {
+/// The requests the scenarios send (an extension of the shared app).
+trait Requests {
+    async fn send(&self, req: reqwest::RequestBuilder) -> Reply;
+    fn post(&self, path: &str, user: Option<&str>) -> reqwest::RequestBuilder;
+    async fn mint(&self, user: &str) -> Value;
+    async fn refresh(&self, user: &str, id: &str, body: &str) -> Reply;
+    async fn get(&self, path: &str) -> Reply;
+}
+
+impl Requests for App {
     async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
         let resp = req.send().await.unwrap();
         let status = resp.status();
@@ -114,6 +123,11 @@ impl App {
                 .body(body.to_owned()),
         )
         .await
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.send(self.http.get(format!("{}{path}", self.url)))
+            .await
     }
 }
 
@@ -723,13 +737,6 @@ async fn embed_js_is_served_with_caching(adapter: Adapter) {
         resp.headers()["cache-control"],
         "public, max-age=31536000, immutable"
     );
-}
-
-impl App {
-    async fn get(&self, path: &str) -> Reply {
-        self.send(self.http.get(format!("{}{path}", self.url)))
-            .await
-    }
 }
 
 /// Every value of a header, in order.

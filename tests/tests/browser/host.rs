@@ -293,102 +293,91 @@ fn serve_actix(listener: TcpListener, manager: EmbedSessions, evil: String, log:
         async move { found }
     };
     let state = meshes_actix::MeshesState::new(manager.clone(), resolver);
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            actix_web::HttpServer::new(move || {
-                let evil = evil.clone();
-                let log = log.clone();
-                actix_web::App::new()
-                    .app_data(state.clone())
-                    .wrap(meshes_actix::FrameSrc::new(manager.embed_origins()))
-                    .wrap_fn(move |req, srv| {
-                        record(
-                            &log,
-                            req.method().as_str(),
-                            req.path(),
-                            Some(req.query_string()).filter(|q| !q.is_empty()),
-                        );
-                        srv.call(req)
-                    })
-                    .route(
-                        "/page/{name}",
-                        web::get().to(move |name: web::Path<String>| {
-                            let evil = evil.clone();
-                            async move {
-                                match fixture(&name, &evil) {
-                                    Some((page, policy)) => {
-                                        let mut reply = HttpResponse::Ok();
-                                        reply.content_type("text/html; charset=utf-8");
-                                        if let Some(p) = policy_header(policy, &evil) {
-                                            reply.insert_header(("content-security-policy", p));
-                                        }
-                                        reply.body(page)
-                                    }
-                                    None => HttpResponse::NotFound().finish(),
-                                }
-                            }
-                        }),
-                    )
-                    .route(
-                        "/watch.js",
-                        web::get().to(|| async {
-                            HttpResponse::Ok()
-                                .content_type("text/javascript")
-                                .body(WATCH_JS)
-                        }),
-                    )
-                    .route(
-                        "/fake/embed.js",
-                        web::get().to(|| async {
-                            HttpResponse::Ok()
-                                .content_type("text/javascript")
-                                .body(meshes_core::embed_js::SOURCE)
-                        }),
-                    )
-                    .route(
-                        "/logout",
-                        web::post().to(|| async {
-                            HttpResponse::Ok()
-                                .insert_header(("set-cookie", SIGNED_OUT))
-                                .body("signed out")
-                        }),
-                    )
-                    .route(
-                        "/api/account/delete",
-                        web::post().to(|| async {
-                            HttpResponse::Ok()
-                                .insert_header(("set-cookie", SIGNED_OUT))
-                                .body("deleted")
-                        }),
-                    )
-                    .route(
-                        "/fake/sessions",
-                        web::post().to(|| async {
-                            HttpResponse::Ok()
-                                .content_type("application/json")
-                                .body(FAKE_MINT)
-                        }),
-                    )
-                    .route(
-                        "/login",
-                        web::get().to(
-                            |q: web::Query<std::collections::HashMap<String, String>>| async move {
-                                let user = q.get("user").cloned().unwrap_or_default();
-                                HttpResponse::Ok()
-                                    .insert_header(("set-cookie", format!("user={user}; Path=/")))
-                                    .body("signed in")
-                            },
-                        ),
-                    )
-                    .service(meshes_actix::scope("/meshes"))
+    meshes_test_support::spawn_actix!(listener, move || {
+        let evil = evil.clone();
+        let log = log.clone();
+        actix_web::App::new()
+            .app_data(state.clone())
+            .wrap(meshes_actix::FrameSrc::new(manager.embed_origins()))
+            .wrap_fn(move |req, srv| {
+                record(
+                    &log,
+                    req.method().as_str(),
+                    req.path(),
+                    Some(req.query_string()).filter(|q| !q.is_empty()),
+                );
+                srv.call(req)
             })
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .unwrap()
-            .run()
-            .await
-            .unwrap();
-        });
+            .route(
+                "/page/{name}",
+                web::get().to(move |name: web::Path<String>| {
+                    let evil = evil.clone();
+                    async move {
+                        match fixture(&name, &evil) {
+                            Some((page, policy)) => {
+                                let mut reply = HttpResponse::Ok();
+                                reply.content_type("text/html; charset=utf-8");
+                                if let Some(p) = policy_header(policy, &evil) {
+                                    reply.insert_header(("content-security-policy", p));
+                                }
+                                reply.body(page)
+                            }
+                            None => HttpResponse::NotFound().finish(),
+                        }
+                    }
+                }),
+            )
+            .route(
+                "/watch.js",
+                web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("text/javascript")
+                        .body(WATCH_JS)
+                }),
+            )
+            .route(
+                "/fake/embed.js",
+                web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("text/javascript")
+                        .body(meshes_core::embed_js::SOURCE)
+                }),
+            )
+            .route(
+                "/logout",
+                web::post().to(|| async {
+                    HttpResponse::Ok()
+                        .insert_header(("set-cookie", SIGNED_OUT))
+                        .body("signed out")
+                }),
+            )
+            .route(
+                "/api/account/delete",
+                web::post().to(|| async {
+                    HttpResponse::Ok()
+                        .insert_header(("set-cookie", SIGNED_OUT))
+                        .body("deleted")
+                }),
+            )
+            .route(
+                "/fake/sessions",
+                web::post().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body(FAKE_MINT)
+                }),
+            )
+            .route(
+                "/login",
+                web::get().to(
+                    |q: web::Query<std::collections::HashMap<String, String>>| async move {
+                        let user = q.get("user").cloned().unwrap_or_default();
+                        HttpResponse::Ok()
+                            .insert_header(("set-cookie", format!("user={user}; Path=/")))
+                            .body("signed in")
+                    },
+                ),
+            )
+            .service(meshes_actix::scope("/meshes"))
     });
 }

@@ -4,8 +4,7 @@
 //!
 //! Without them the test prints a notice and passes; with `CI=true` a missing browser fails.
 
-#[path = "../example_apps/mod.rs"]
-mod example_apps;
+use meshes_test_support::example_apps;
 mod host;
 mod v2;
 mod webdriver;

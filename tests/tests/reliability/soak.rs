@@ -30,17 +30,6 @@ async fn soak_mock_server() {
     tokio::time::sleep(Duration::from_secs(3600)).await;
 }
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "soak: run by hand, see the module docs"]
 async fn soak() {
@@ -173,11 +162,11 @@ async fn soak() {
         })
         .collect();
     tokio::time::sleep_until(warmup.into()).await;
-    rss_start = rss_start.max(rss_kib());
+    rss_start = rss_start.max(meshes_test_support::rss_kib());
     for w in workers {
         w.await.unwrap();
     }
-    let rss_end = rss_kib();
+    let rss_end = meshes_test_support::rss_kib();
     println!(
         "soak {secs}s: {} requests, {} errors, RSS after warm-up {} KiB, at end {} KiB ({:+.1}%)",
         requests.load(Ordering::Relaxed),

@@ -1,4 +1,6 @@
-//! The same small host app, built with each adapter.
+//! The same small host app, built with each adapter, for the acceptance, reliability and
+//! telemetry suites: every route under `/meshes`, pages with every kind of CSP, a resolver
+//! reading `x-user`, and a check that no secret reached the logs or an error body.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -9,45 +11,51 @@ use meshes_core::routes::{MintHints, Resolution};
 use meshes_core::session::{EmbedSessions, Grant, UserKey};
 use meshes_mock::MockMeshes;
 
-/// Which adapter an app uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Adapter {
-    Axum,
-    Actix,
-}
+pub use crate::Adapter;
 
 /// How to build the app for a scenario.
-#[derive(Clone, Default)]
-pub(crate) struct Config {
-    pub(crate) client: Option<Client>,
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// A client of its own for the manager (default: one to the app's own mock).
+    pub client: Option<Client>,
     /// Per-attempt timeout (and no retries) of the client to the app's own mock.
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) mint_rate: Option<(u32, Duration)>,
+    pub timeout: Option<Duration>,
+    /// The per-user mint rate (default: none).
+    pub mint_rate: Option<(u32, Duration)>,
     /// The per-user rotation budget (default: the library's).
-    pub(crate) rotation_rate: Option<(u32, Duration)>,
+    pub rotation_rate: Option<(u32, Duration)>,
     /// The refresh window (default: the library's, 2 s).
-    pub(crate) refresh_window: Option<Duration>,
-    pub(crate) allow_origin: Option<&'static str>,
-    pub(crate) body_limit: Option<usize>,
-    pub(crate) when_no_csp: Option<WhenAbsent>,
-    pub(crate) csp_on_all_responses: bool,
+    pub refresh_window: Option<Duration>,
+    /// An origin allowed past the same-site check.
+    pub allow_origin: Option<&'static str>,
+    /// The routes' body limit (default: the library's).
+    pub body_limit: Option<usize>,
+    /// What the CSP layer does with pages without a CSP (default: the library's).
+    pub when_no_csp: Option<WhenAbsent>,
+    /// Merge the CSP into every response, not only HTML ones.
+    pub csp_on_all_responses: bool,
     /// Configure no embed origin: the manager's defaults (`https://embed.meshes.io`, learning
     /// `https://*.meshes.io`).
-    pub(crate) no_embed_origin: bool,
+    pub no_embed_origin: bool,
     /// Configure these embed origins (or patterns) besides the mock's.
-    pub(crate) embed_origins: &'static [&'static str],
+    pub embed_origins: &'static [&'static str],
     /// Configure the app's own URL as its public origin.
-    pub(crate) public_origin: bool,
+    pub public_origin: bool,
 }
 
 /// A running host app.
-pub(crate) struct App {
-    pub(crate) url: String,
-    pub(crate) mock: MockMeshes,
-    pub(crate) manager: EmbedSessions,
-    pub(crate) http: reqwest::Client,
+#[derive(Debug)]
+pub struct App {
+    /// Its base URL (`http://127.0.0.1:<port>`).
+    pub url: String,
+    /// The mock Meshes behind it.
+    pub mock: MockMeshes,
+    /// Its manager.
+    pub manager: EmbedSessions,
+    /// A client that follows no redirect.
+    pub http: reqwest::Client,
     /// Every error body the app answered, for the leak check.
-    pub(crate) error_bodies: std::sync::Mutex<Vec<String>>,
+    pub error_bodies: std::sync::Mutex<Vec<String>>,
 }
 
 /// Everything logged by every test in this binary, at TRACE level (`log` records too).
@@ -68,7 +76,7 @@ impl std::io::Write for Sink {
 }
 
 /// Installs the capturing TRACE subscriber once (like running with `RUST_LOG=trace`).
-pub(crate) fn capture_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+pub fn capture_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
     LOGS.get_or_init(|| {
         let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = Sink(buf.clone());
@@ -107,7 +115,7 @@ impl Drop for App {
 
 const PAGE: &str = "<!doctype html><p>host page</p>";
 /// The CSP of `/api-csp`, a JSON answer.
-pub(crate) const API_CSP: &str = "default-src 'none'";
+pub const API_CSP: &str = "default-src 'none'";
 /// The CSP headers of `/multi`: (report-only, value).
 const MULTI: [(bool, &str); 3] = [
     (false, "img-src *"),
@@ -133,7 +141,8 @@ fn user_of(headers: impl Fn(&str) -> Option<String>, hints: Option<&MintHints>) 
     }
 }
 
-pub(crate) async fn start(adapter: Adapter, config: Config) -> App {
+/// Starts a mock Meshes and the app on `adapter`, configured by `config`.
+pub async fn start(adapter: Adapter, config: Config) -> App {
     capture_logs();
     let mock = MockMeshes::start().await.unwrap();
     let client = match (config.client, config.timeout) {
@@ -192,7 +201,7 @@ pub(crate) async fn start(adapter: Adapter, config: Config) -> App {
 
 /// Builds (and drops) the adapter's routes state with `origin` allowed: panics when the
 /// adapter refuses it.
-pub(crate) fn with_allowed_origin(adapter: Adapter, origin: &str) {
+pub fn with_allowed_origin(adapter: Adapter, origin: &str) {
     let client = meshes_core::Client::builder(
         meshes_core::Credentials::new(
             "mk_abcdefghijklmnopqrstuv",
@@ -217,7 +226,8 @@ pub(crate) fn with_allowed_origin(adapter: Adapter, origin: &str) {
     }
 }
 
-pub(crate) fn serve_axum(listener: TcpListener, manager: EmbedSessions, config: &Config) {
+/// Serves the app with meshes-axum on `listener` (in a tokio task).
+pub fn serve_axum(listener: TcpListener, manager: EmbedSessions, config: &Config) {
     use axum::http::HeaderMap;
     use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY};
     use axum::http::request::Parts;
@@ -305,7 +315,8 @@ pub(crate) fn serve_axum(listener: TcpListener, manager: EmbedSessions, config: 
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 }
 
-pub(crate) fn serve_actix(listener: TcpListener, manager: EmbedSessions, config: &Config) {
+/// Serves the app with meshes-actix on `listener` (on a thread of its own).
+pub fn serve_actix(listener: TcpListener, manager: EmbedSessions, config: &Config) {
     use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
     let resolver = |req: &HttpRequest| {
@@ -334,80 +345,68 @@ pub(crate) fn serve_actix(listener: TcpListener, manager: EmbedSessions, config:
     if config.csp_on_all_responses {
         frame_src = frame_src.csp_on_all_responses();
     }
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            actix_web::HttpServer::new(move || {
-                actix_web::App::new()
-                    .app_data(state.clone())
-                    .wrap(frame_src.clone())
-                    .route(
-                        "/page",
-                        web::get().to(|| async {
-                            HttpResponse::Ok()
-                                .content_type("text/html; charset=utf-8")
-                                .insert_header(("content-security-policy", "default-src 'self'"))
-                                .body(PAGE)
-                        }),
-                    )
-                    .route(
-                        "/bare",
-                        web::get().to(|| async {
-                            HttpResponse::Ok()
-                                .content_type("text/html; charset=utf-8")
-                                .body(PAGE)
-                        }),
-                    )
-                    .route(
-                        "/report-only",
-                        web::get().to(|| async {
-                            HttpResponse::Ok()
-                                .content_type("text/html; charset=utf-8")
-                                .insert_header((
-                                    "content-security-policy-report-only",
-                                    "default-src 'self'",
-                                ))
-                                .body(PAGE)
-                        }),
-                    )
-                    .route(
-                        "/api",
-                        web::get().to(|| async {
-                            HttpResponse::Ok().json(serde_json::json!({"ok": true}))
-                        }),
-                    )
-                    .route(
-                        "/api-csp",
-                        web::get().to(|| async {
-                            HttpResponse::Ok()
-                                .insert_header(("content-security-policy", API_CSP))
-                                .json(serde_json::json!({"ok": true}))
-                        }),
-                    )
-                    .route(
-                        "/multi",
-                        web::get().to(|| async {
-                            let mut resp = HttpResponse::Ok();
-                            resp.content_type("text/html; charset=utf-8");
-                            for (report_only, value) in MULTI {
-                                let name = if report_only {
-                                    "content-security-policy-report-only"
-                                } else {
-                                    "content-security-policy"
-                                };
-                                resp.append_header((name, value));
-                            }
-                            resp.body(PAGE)
-                        }),
-                    )
-                    .service(meshes_actix::scope("/meshes"))
-            })
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .unwrap()
-            .run()
-            .await
-            .unwrap();
-        });
+    crate::spawn_actix!(listener, move || {
+        actix_web::App::new()
+            .app_data(state.clone())
+            .wrap(frame_src.clone())
+            .route(
+                "/page",
+                web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("text/html; charset=utf-8")
+                        .insert_header(("content-security-policy", "default-src 'self'"))
+                        .body(PAGE)
+                }),
+            )
+            .route(
+                "/bare",
+                web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("text/html; charset=utf-8")
+                        .body(PAGE)
+                }),
+            )
+            .route(
+                "/report-only",
+                web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("text/html; charset=utf-8")
+                        .insert_header((
+                            "content-security-policy-report-only",
+                            "default-src 'self'",
+                        ))
+                        .body(PAGE)
+                }),
+            )
+            .route(
+                "/api",
+                web::get()
+                    .to(|| async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) }),
+            )
+            .route(
+                "/api-csp",
+                web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .insert_header(("content-security-policy", API_CSP))
+                        .json(serde_json::json!({"ok": true}))
+                }),
+            )
+            .route(
+                "/multi",
+                web::get().to(|| async {
+                    let mut resp = HttpResponse::Ok();
+                    resp.content_type("text/html; charset=utf-8");
+                    for (report_only, value) in MULTI {
+                        let name = if report_only {
+                            "content-security-policy-report-only"
+                        } else {
+                            "content-security-policy"
+                        };
+                        resp.append_header((name, value));
+                    }
+                    resp.body(PAGE)
+                }),
+            )
+            .service(meshes_actix::scope("/meshes"))
     });
 }

@@ -1,19 +1,14 @@
 //! The example apps (`examples/axum`, `examples/actix`) served on a free loopback port, for
-//! the test binaries that drive them (`#[path]`-included).
+//! the test binaries that drive them.
 
 use std::net::TcpListener;
 
 use meshes_core::session::EmbedSessions;
 
-/// Which example app.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Adapter {
-    Axum,
-    Actix,
-}
+pub use crate::Adapter;
 
 /// Serves the example app of `adapter` on `manager`; returns its base URL.
-pub(crate) fn serve(adapter: Adapter, manager: EmbedSessions) -> String {
+pub fn serve(adapter: Adapter, manager: EmbedSessions) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     match adapter {
