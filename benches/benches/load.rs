@@ -152,52 +152,30 @@ enum ActixCase {
 
 /// Serves an actix app (one worker) on its own thread.
 fn serve_actix(case: ActixCase, manager: EmbedSessions) -> String {
-    use actix_web::{App, HttpResponse, HttpServer, middleware, web};
+    use actix_web::{App, HttpResponse, middleware, web};
     let l = free();
     let u = url(&l);
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            HttpServer::new(move || {
-                let page = web::get().to(|| async {
-                    HttpResponse::Ok()
-                        .content_type("text/html; charset=utf-8")
-                        .insert_header(("content-security-policy", "default-src 'self'"))
-                        .body(PAGE)
-                });
-                let app = App::new().wrap(middleware::Condition::new(
-                    matches!(case, ActixCase::FrameSrc),
-                    meshes_actix::FrameSrc::new(manager.embed_origins()),
-                ));
-                let app = app.wrap(middleware::Condition::new(
-                    matches!(case, ActixCase::DefaultHeaders),
-                    middleware::DefaultHeaders::new().add((
-                        "content-security-policy",
-                        "default-src 'self'; frame-src 'self' https://embed.meshes.io",
-                    )),
-                ));
-                app.route("/", page)
-            })
-            .workers(1)
-            .disable_signals()
-            .listen(l)
-            .unwrap()
-            .run()
-            .await
-            .unwrap();
+    meshes_test_support::spawn_actix!(l, move || {
+        let page = web::get().to(|| async {
+            HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .insert_header(("content-security-policy", "default-src 'self'"))
+                .body(PAGE)
         });
+        let app = App::new().wrap(middleware::Condition::new(
+            matches!(case, ActixCase::FrameSrc),
+            meshes_actix::FrameSrc::new(manager.embed_origins()),
+        ));
+        let app = app.wrap(middleware::Condition::new(
+            matches!(case, ActixCase::DefaultHeaders),
+            middleware::DefaultHeaders::new().add((
+                "content-security-policy",
+                "default-src 'self'; frame-src 'self' https://embed.meshes.io",
+            )),
+        ));
+        app.route("/", page)
     });
     u
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 struct Row(String, String, String);
@@ -725,7 +703,7 @@ fn main() {
     ));
     rows.push(Row(
         "peak RSS of this process (servers + load)".into(),
-        format!("{} MiB", peak_rss_kib() / 1024),
+        format!("{} MiB", meshes_test_support::peak_rss_kib() / 1024),
         "(reported)".into(),
     ));
 

@@ -31,11 +31,20 @@ pub enum Adapter {
 /// This process's resident memory in KiB (`VmRSS` of `/proc/self/status`; 0 where there is
 /// none).
 pub fn rss_kib() -> u64 {
+    proc_status_kib("VmRSS:")
+}
+
+/// This process's peak resident memory in KiB (`VmHWM`; 0 where there is none).
+pub fn peak_rss_kib() -> u64 {
+    proc_status_kib("VmHWM:")
+}
+
+fn proc_status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
