@@ -288,15 +288,13 @@ impl EmbedSessions {
         }
     }
 
-    /// The embed origins configured or seen in launch URLs so far: the handle the CSP layers
-    /// read (cheap to clone; it follows later additions).
+    /// The embed origins configured or learned so far: the handle the CSP layers read.
     pub fn embed_origins(&self) -> EmbedOrigins {
         self.inner.origins.clone()
     }
 
-    /// The app's public origin (`https://app.example.com`), if configured: the routes then
-    /// accept a POST or DELETE only when its `Origin` is exactly this (or an allowed origin).
-    /// See [`EmbedSessionsBuilder::public_origin`].
+    /// The app's public origin, if configured: the routes' same-site check then compares
+    /// whole origins (see [`EmbedSessionsBuilder::public_origin`]).
     pub fn public_origin(&self) -> Option<&str> {
         self.inner.public_origin.as_deref()
     }
@@ -336,9 +334,8 @@ impl Inner {
         }
     }
 
-    /// Refuses a launch URL that is not on an allowed embed origin (or carries user info):
-    /// whatever answers at the API URL must not choose what the host's pages frame. The
-    /// session is revoked; an allowed origin new to `frame-src` is added to it.
+    /// Refuses (and revokes) a launch URL not on an allowed embed origin: whatever answers at
+    /// the API URL must not choose what the host's pages frame.
     fn check_launch_url(&self, session: &crate::model::Session) -> Result<(), SessionError> {
         let origin = session.launch_url.origin();
         match self

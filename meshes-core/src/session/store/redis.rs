@@ -1,6 +1,8 @@
 //! [`RedisEmbedStore`]: sessions shared by several replicas through Redis (one node or a cluster).
 
 mod connection;
+mod coordination;
+mod encoding;
 mod scripts;
 
 use std::collections::HashMap;
@@ -9,16 +11,17 @@ use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use redis::AsyncCommands;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 
 use connection::Connection;
 pub use connection::RedisEmbedStoreBuilder;
+use encoding::{from_ms, ms, parse, store_err};
 use scripts::Scripts;
 
 use crate::model::SessionId;
 use crate::session::error::StoreError;
-use crate::session::store::{BoxFuture, EmbedStore, LockToken, RefreshLease, SharedLimits};
+use crate::session::store::{BoxFuture, EmbedStore, RefreshLease, SharedLimits};
 use crate::session::types::{Generation, StoredSession, UserKey};
 
 /// Sessions in Redis, so that every replica behind a load balancer can refresh any user's
@@ -116,35 +119,6 @@ impl RedisEmbedStore {
         let grace = i128::try_from(self.grace.as_millis()).unwrap_or(i128::MAX);
         i64::try_from((left.max(0) + grace).max(1)).unwrap_or(i64::MAX)
     }
-}
-
-fn store_err(what: &'static str) -> impl Fn(redis::RedisError) -> StoreError {
-    move |e| StoreError::with_source(format!("redis {what} failed"), e)
-}
-
-fn ms(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-fn from_ms(v: &str) -> Option<OffsetDateTime> {
-    let ms: i128 = v.parse().ok()?;
-    OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok()
-}
-
-fn parse(id: &SessionId, h: &HashMap<String, String>) -> Option<StoredSession> {
-    Some(StoredSession {
-        session_id: id.clone(),
-        owner: UserKey::new(h.get("owner")?),
-        access_token: SecretString::from(h.get("token")?.clone()),
-        expires_at: from_ms(h.get("expires_at")?)?,
-        generation: Generation(h.get("generation")?.parse().ok()?),
-        rotated_at: from_ms(h.get("rotated_at")?)?,
-        created_at: from_ms(h.get("created_at")?)?,
-    })
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 impl RedisEmbedStore {
@@ -353,95 +327,6 @@ impl EmbedStore for RedisEmbedStore {
             OffsetDateTime::from_unix_timestamp_nanos(now)
                 .map_err(|_| StoreError::new("redis' clock is out of range"))
         }))
-    }
-}
-
-impl RefreshLease for RedisEmbedStore {
-    fn lock<'a>(
-        &'a self,
-        id: &'a SessionId,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<Option<LockToken>, StoreError>> {
-        Box::pin(async move {
-            let mut con = self.con.clone();
-            let token = uuid::Uuid::new_v4().simple().to_string();
-            let ok: Option<String> = redis::cmd("SET")
-                .arg(self.lock_key(id))
-                .arg(&token)
-                .arg("NX")
-                .arg("PX")
-                .arg(millis(ttl))
-                .query_async(&mut con)
-                .await
-                .map_err(store_err("lock"))?;
-            Ok(ok.map(|_| LockToken::new(token)))
-        })
-    }
-
-    fn renew<'a>(
-        &'a self,
-        id: &'a SessionId,
-        token: &'a LockToken,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
-            let mut con = self.con.clone();
-            let renewed: i64 = self
-                .scripts
-                .renew
-                .key(self.lock_key(id))
-                .arg(token.as_str())
-                .arg(millis(ttl))
-                .invoke_async(&mut con)
-                .await
-                .map_err(store_err("renew"))?;
-            Ok(renewed == 1)
-        })
-    }
-
-    fn unlock<'a>(
-        &'a self,
-        id: &'a SessionId,
-        token: LockToken,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let mut con = self.con.clone();
-            let _: i64 = self
-                .scripts
-                .unlock
-                .key(self.lock_key(id))
-                .arg(token.as_str())
-                .invoke_async(&mut con)
-                .await
-                .map_err(store_err("unlock"))?;
-            Ok(())
-        })
-    }
-}
-
-impl SharedLimits for RedisEmbedStore {
-    fn take_rate<'a>(
-        &'a self,
-        key: &'a str,
-        burst: u32,
-        per: Duration,
-    ) -> BoxFuture<'a, Result<Result<(), Duration>, StoreError>> {
-        Box::pin(async move {
-            let mut con = self.con.clone();
-            let wait_ms: u64 = self
-                .scripts
-                .rate
-                .key(format!("{}:r:{key}", self.ns))
-                .arg(u64::try_from(per.as_millis()).unwrap_or(u64::MAX))
-                .arg(burst.max(1))
-                .invoke_async(&mut con)
-                .await
-                .map_err(store_err("rate limit"))?;
-            Ok(match wait_ms {
-                0 => Ok(()),
-                ms => Err(Duration::from_millis(ms)),
-            })
-        })
     }
 }
 
