@@ -9,7 +9,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    println!("\nMemoryStore resident memory per cached session (realistic ids and tokens)\n");
+    println!("\nMemoryEmbedStore resident memory per cached session (realistic ids and tokens)\n");
     // MESHES_BENCH_SMOKE (CI): one small size, to prove the bench still builds and runs.
     let sizes: &[u64] = if std::env::var_os("MESHES_BENCH_SMOKE").is_some() {
         &[10_000]
