@@ -28,7 +28,7 @@
 //! | body over the limit | 413 | `payload_too_large` | TRACE |
 //! | malformed body | 400 | `bad_request` | TRACE |
 //! | generation newer than the session's | 422 | `invalid_generation` | TRACE |
-//! | per-user mint limit, a rotation within the refresh window, or the rotation budget (`Retry-After`) | 429 | `rate_limited` | TRACE |
+//! | per-user mint limit, a rotation within the refresh window, or the rotation or revoke budget (`Retry-After`) | 429 | `rate_limited` | TRACE |
 //! | the resolver's grant breaks a rule | 500 | `invalid_grant` | ERROR |
 //! | library not installed | 500 | `not_configured` | ERROR |
 //! | Meshes rejected our credentials or request | 502 | `upstream_rejected` | ERROR |

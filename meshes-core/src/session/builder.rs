@@ -21,6 +21,7 @@ pub(super) struct Settings {
     pub(super) max_sessions_per_user: usize,
     pub(super) mint_limit: Option<Limit>,
     pub(super) rotation_limit: Option<Limit>,
+    pub(super) revoke_limit: Option<Limit>,
     pub(super) refresh_window: Duration,
     pub(super) external_user_id: ExternalUserId,
     pub(super) lock_ttl: Duration,
@@ -55,6 +56,7 @@ pub struct EmbedSessionsBuilder {
     max_sessions_per_user: usize,
     mint_limit: Option<(u32, Duration)>,
     rotation_limit: Option<(u32, Duration)>,
+    revoke_limit: Option<(u32, Duration)>,
     refresh_window: Duration,
     external_user_id: ExternalUserId,
     lock_ttl: Duration,
@@ -72,6 +74,7 @@ impl EmbedSessionsBuilder {
             max_sessions_per_user: 20,
             mint_limit: Some((10, Duration::from_secs(6))),
             rotation_limit: Some((10, Duration::from_secs(6))),
+            revoke_limit: Some((10, Duration::from_secs(6))),
             refresh_window: Duration::from_secs(2),
             external_user_id: Arc::new(|user: &UserKey| Some(user.as_str().to_owned())),
             lock_ttl: Duration::from_secs(5),
@@ -123,6 +126,22 @@ impl EmbedSessionsBuilder {
     /// No per-user rotation budget (the per-session refresh window still holds).
     pub fn no_rotation_rate_limit(mut self) -> Self {
         self.rotation_limit = None;
+        self
+    }
+
+    /// Per-user budget of revokes (the routes' `DELETE`): `burst` at once, then one every
+    /// `per_revoke` (default 10, 6 s); over it, 429 without calling Meshes. Each session is
+    /// revoked at Meshes once whatever the budget: this bounds how fast a user may ask.
+    /// `revoke_user` (logout) does not take from it. Shared by every replica when the store
+    /// is.
+    pub fn revoke_rate(mut self, burst: u32, per_revoke: Duration) -> Self {
+        self.revoke_limit = Some((burst, per_revoke));
+        self
+    }
+
+    /// No per-user revoke budget.
+    pub fn no_revoke_rate_limit(mut self) -> Self {
+        self.revoke_limit = None;
         self
     }
 
@@ -239,6 +258,9 @@ impl EmbedSessionsBuilder {
             rotation_limit: self
                 .rotation_limit
                 .map(|(burst, per)| Limit::new("rotate", burst, per)),
+            revoke_limit: self
+                .revoke_limit
+                .map(|(burst, per)| Limit::new("revoke", burst, per)),
             refresh_window: self.refresh_window,
             external_user_id: self.external_user_id,
             lock_ttl: self.lock_ttl,

@@ -11,7 +11,7 @@ use super::builder::{EmbedSessionsBuilder, Settings};
 use super::counts::{Counter, Counters, Counts};
 use super::error::{SessionError, StoreError};
 use super::limit::Limit;
-use super::revoke;
+use super::revoke::{self, Revocation};
 use super::rotation::Rotation;
 use super::store::observed::Observed;
 use super::types::{Generation, Grant, MintedSession, SessionToken, StoredSession, UserKey};
@@ -42,6 +42,7 @@ pub(super) struct Inner {
     public_origin: Option<String>,
     counters: Arc<Counters>,
     rotation: Arc<Rotation>,
+    revocation: Arc<Revocation>,
 }
 
 impl EmbedSessions {
@@ -61,6 +62,12 @@ impl EmbedSessions {
             (b.lock_ttl, b.lock_wait),
             counters.clone(),
         ));
+        let revocation = Arc::new(Revocation::new(
+            b.client.clone(),
+            store.clone(),
+            b.revoke_limit,
+            counters.clone(),
+        ));
         Self {
             inner: Arc::new(Inner {
                 client: b.client,
@@ -74,6 +81,7 @@ impl EmbedSessions {
                 public_origin: b.public_origin,
                 counters,
                 rotation,
+                revocation,
             }),
         }
     }
@@ -235,43 +243,42 @@ impl EmbedSessions {
         }
     }
 
-    /// Revokes `user`'s session `id` at Meshes and forgets it.
+    /// Revokes `user`'s session `id`: it leaves the store at once (no refresh can use it
+    /// again, on any replica), and Meshes is told, once per session however many revokes
+    /// arrive (see [`EmbedSessionsBuilder::revoke_rate`]).
     ///
     /// # Errors
     ///
-    /// [`SessionError::NotFound`] for an unknown session or someone else's;
-    /// [`SessionError::Upstream`] if Meshes fails (the entry is kept so you can retry).
+    /// [`SessionError::NotFound`] for an unknown session or someone else's, or one already
+    /// revoked; [`SessionError::RateLimited`] past the user's revoke budget (nothing changes);
+    /// [`SessionError::Store`] if the store fails. Meshes failing is not an error here: the
+    /// session is already unusable through this app, the revoke is retried once in the
+    /// background, and the session expires at Meshes anyway (a WARN line says so).
     pub async fn revoke(&self, user: &UserKey, id: &SessionId) -> Result<(), SessionError> {
         let inner = &self.inner;
         inner.owned(user, id).await?;
-        telemetry::called_upstream();
-        revoke::at_meshes(&inner.client, id).await?;
-        inner.store.remove(id).await?;
-        inner.counters.inc(Counter::Revokes);
-        telemetry::sessions_held(inner.store.held());
-        Ok(())
+        inner.revocation.revoke(user, id).await
     }
 
-    /// Logout: revokes every live session of `user` at Meshes and forgets them. Returns how
-    /// many were revoked.
+    /// Logout: revokes every live session of `user` as [`revoke`](Self::revoke) does (without
+    /// the per-user revoke budget: each session is revoked once anyway). Returns how many this
+    /// call revoked.
     ///
     /// # Errors
     ///
-    /// The first failure, after every session was tried (the ones that failed are kept).
+    /// The first store failure, after every session was tried.
     pub async fn revoke_user(&self, user: &UserKey) -> Result<usize, SessionError> {
         let sessions = self.inner.store.user_sessions(user).await?;
         let mut tasks = tokio::task::JoinSet::new();
         for (id, _) in sessions {
-            let manager = self.clone();
-            let user = user.clone();
-            tasks.spawn(async move { manager.revoke(&user, &id).await });
+            let revocation = self.inner.revocation.clone();
+            tasks.spawn(async move { revocation.forget_and_revoke(&id).await });
         }
         let mut revoked = 0;
         let mut first_error = None;
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok(Ok(())) => revoked += 1,
-                Ok(Err(SessionError::NotFound)) => {}
+                Ok(Ok(removed)) => revoked += usize::from(removed),
                 Ok(Err(e)) => {
                     first_error.get_or_insert(e);
                 }

@@ -1,13 +1,87 @@
-//! Revoking sessions at Meshes: the one call, and the same in the background for sessions
-//! the manager gives up on (a mint it refused or could not store, sessions past a user's
-//! bound).
+//! Revoking sessions at Meshes, once per session: [`Revocation`] for the manager's `revoke`
+//! and `revoke_user`, and the background revoke for sessions the manager gives up on (a mint
+//! it refused or could not store, sessions past a user's bound).
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::counts::{Counter, Counters};
 use super::error::SessionError;
+use super::limit::Limit;
+use super::store::observed::Observed;
+use super::types::UserKey;
 use crate::client::Client;
 use crate::model::SessionId;
+use crate::telemetry;
+
+/// How long a revoke that Meshes failed waits before its one retry in the background.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Revokes sessions once each: the session leaves the store first (an atomic remove that
+/// only one caller wins, in this process or any replica), and only the caller that removed it
+/// calls Meshes. Every other concurrent or later revoke of it answers from the store without
+/// a call. A call that Meshes fails is tried once more in the background (the session is
+/// already unusable through this app, and expires at Meshes anyway), so one session costs at
+/// most two revoke calls (each with the client's retries), whatever clients do.
+pub(super) struct Revocation {
+    client: Client,
+    store: Arc<Observed>,
+    /// The per-user budget of `revoke` calls (the route's DELETE).
+    budget: Option<Limit>,
+    counters: Arc<Counters>,
+}
+
+impl Revocation {
+    pub(super) fn new(
+        client: Client,
+        store: Arc<Observed>,
+        budget: Option<Limit>,
+        counters: Arc<Counters>,
+    ) -> Self {
+        Self {
+            client,
+            store,
+            budget,
+            counters,
+        }
+    }
+
+    /// Revokes `user`'s session `id` (the caller checked the ownership), taking one revoke from
+    /// the user's budget first.
+    pub(super) async fn revoke(&self, user: &UserKey, id: &SessionId) -> Result<(), SessionError> {
+        if let Some(limit) = &self.budget {
+            limit.take(&self.store, user).await?;
+        }
+        self.forget_and_revoke(id).await.map(drop)
+    }
+
+    /// Removes `id` from the store and, if this call removed it, revokes it at Meshes (with a
+    /// retry in the background if Meshes fails). Returns whether this call removed it.
+    pub(super) async fn forget_and_revoke(&self, id: &SessionId) -> Result<bool, SessionError> {
+        if self.store.remove(id).await?.is_none() {
+            // Another revoke (here or on another replica) removed it: it makes the call.
+            return Ok(false);
+        }
+        self.counters.inc(Counter::Revokes);
+        telemetry::sessions_held(self.store.held());
+        telemetry::called_upstream();
+        if let Err(e) = at_meshes(&self.client, id).await {
+            tracing::warn!(session_id = %id, error = %e, "revoking at meshes failed; the session is unusable here and is revoked again in the background");
+            let client = self.client.clone();
+            let id = id.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(RETRY_AFTER).await;
+                if let Err(e) = at_meshes(&client, &id).await {
+                    tracing::warn!(session_id = %id, error = %e, "revoking at meshes failed again; giving up (the session expires at meshes)");
+                }
+            });
+        }
+        Ok(true)
+    }
+}
 
 /// Revokes `id` at Meshes; a session Meshes no longer knows (404, 409) counts as revoked.
-pub(super) async fn at_meshes(client: &Client, id: &SessionId) -> Result<(), SessionError> {
+async fn at_meshes(client: &Client, id: &SessionId) -> Result<(), SessionError> {
     match client.revoke_session(id).await {
         Ok(()) => Ok(()),
         // Already gone at Meshes: nothing left to revoke.

@@ -139,7 +139,9 @@ pub trait EmbedStore: Send + Sync + 'static {
         expected: Generation,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
-    /// Removes an entry (and its index record). Returns it if it existed.
+    /// Removes an entry (and its index record). Returns it if it existed and this call removed
+    /// it: of concurrent removes of one entry (from any process sharing the store), exactly one
+    /// gets `Some` (the manager revokes a session at Meshes only from that one).
     fn remove<'a>(
         &'a self,
         id: &'a SessionId,

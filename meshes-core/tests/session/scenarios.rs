@@ -77,6 +77,9 @@ on_every_store!(
     live_session_bound_revokes_the_oldest,
     mint_rate_limit_answers_without_calling_meshes,
     revoke_and_revoke_user,
+    concurrent_revokes_of_one_session_make_one_call,
+    revokes_while_meshes_fails_make_a_bounded_number_of_calls,
+    the_revoke_budget_refuses_without_calling_meshes,
     external_user_id_is_the_user_key_by_default,
     random_interleaving_never_crosses_users,
 );
@@ -501,6 +504,84 @@ async fn revoke_and_revoke_user(env: &Env) {
     assert_eq!(env.mock.session(bobs.as_str()).unwrap().status, "active");
     assert!(manager.refresh(&bob, &bobs, None).await.is_ok());
     assert_eq!(manager.revoke_user(&alice).await.unwrap(), 0);
+}
+
+/// #22: 50 concurrent revokes of one session make one call to Meshes: the session leaves the
+/// store first, and only the revoke that removed it calls Meshes.
+async fn concurrent_revokes_of_one_session_make_one_call(env: &Env) {
+    let manager = env.builder().await.no_revoke_rate_limit().build();
+    let alice = user("alice");
+    let (id, _) = mint(&manager, &alice).await;
+    // A slow Meshes, so that revokes arrive while the first one's call is in flight (what
+    // made 50 DELETEs cost 16 upstream revokes before #22).
+    env.mock.fail_next(
+        Endpoint::Revoke,
+        1,
+        Fault::delay(Duration::from_millis(300)),
+    );
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (m, u, id) = (manager.clone(), alice.clone(), id.clone());
+            tokio::spawn(async move { m.revoke(&u, &id).await })
+        })
+        .collect();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) | Err(SessionError::NotFound) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(env.mock.calls(Endpoint::Revoke), 1);
+    assert_eq!(env.mock.session(id.as_str()).unwrap().status, "revoked");
+    assert_eq!(manager.counts().revokes, 1);
+}
+
+/// #22: while Meshes fails every revoke, 30 revokes of one session make at most the one
+/// caller's attempts (the client's 3): the session is unusable here at once, the others
+/// answer from the store, and nobody gets an upstream error.
+async fn revokes_while_meshes_fails_make_a_bounded_number_of_calls(env: &Env) {
+    let manager = env.builder().await.no_revoke_rate_limit().build();
+    let alice = user("alice");
+    let (id, _) = mint(&manager, &alice).await;
+    env.mock
+        .fail_next(Endpoint::Revoke, 1000, Fault::status(500));
+    for _ in 0..30 {
+        match manager.revoke(&alice, &id).await {
+            Ok(()) | Err(SessionError::NotFound) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    let calls = env.mock.calls(Endpoint::Revoke);
+    assert!((1..=3).contains(&calls), "{calls} upstream revokes");
+    assert!(matches!(
+        manager.refresh(&alice, &id, None).await,
+        Err(SessionError::NotFound)
+    ));
+    env.mock.clear_faults();
+}
+
+/// #22: revokes count against a per-user budget like rotations; over it, 429 without calling
+/// Meshes and the session stays.
+async fn the_revoke_budget_refuses_without_calling_meshes(env: &Env) {
+    let manager = env
+        .builder()
+        .await
+        .revoke_rate(2, Duration::from_secs(3600))
+        .build();
+    let alice = user("alice");
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(mint(&manager, &alice).await.0);
+    }
+    manager.revoke(&alice, &ids[0]).await.unwrap();
+    manager.revoke(&alice, &ids[1]).await.unwrap();
+    let err = manager.revoke(&alice, &ids[2]).await.unwrap_err();
+    assert!(matches!(err, SessionError::RateLimited { .. }), "{err:?}");
+    assert_eq!(env.mock.calls(Endpoint::Revoke), 2);
+    assert!(manager.refresh(&alice, &ids[2], None).await.is_ok());
+    // Logout does not take from the budget.
+    assert_eq!(manager.revoke_user(&alice).await.unwrap(), 1);
+    assert_eq!(env.mock.session(ids[2].as_str()).unwrap().status, "revoked");
 }
 
 async fn external_user_id_is_the_user_key_by_default(env: &Env) {

@@ -44,6 +44,7 @@ on_both_adapters!(
     old_generation_gets_the_current_token_without_a_call,
     rotations_are_bounded_with_429_and_retry_after,
     revoke_and_logout,
+    concurrent_deletes_revoke_once,
     upstream_faults_map_to_the_documented_statuses,
     upstream_timeout_is_504,
     upstream_unreachable_is_502,
@@ -367,6 +368,62 @@ async fn revoke_and_logout(adapter: Adapter) {
             StatusCode::NOT_FOUND
         );
     }
+}
+
+/// #22: 50 concurrent DELETEs of one session, while Meshes is slow: one upstream revoke, and
+/// every answer is 204, 404 (already revoked) or 429 (the user's revoke budget), never a 5xx.
+/// Then, while Meshes fails every revoke, DELETEs of another session answer without a 5xx and
+/// cost at most the first caller's attempts.
+async fn concurrent_deletes_revoke_once(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let s = app.mint("alice").await;
+    let id = s["session_id"].as_str().unwrap().to_owned();
+    app.mock.fail_next(
+        Endpoint::Revoke,
+        1,
+        Fault::delay(Duration::from_millis(300)),
+    );
+    let url = format!("{}/meshes/sessions/{id}", app.url);
+    let deletes: Vec<_> = (0..50)
+        .map(|_| {
+            let delete = app
+                .http
+                .delete(&url)
+                .header("origin", &app.url)
+                .header("x-user", "alice");
+            tokio::spawn(delete.send())
+        })
+        .collect();
+    let mut statuses = std::collections::BTreeMap::new();
+    for r in deletes {
+        *statuses
+            .entry(r.await.unwrap().unwrap().status().as_u16())
+            .or_insert(0) += 1;
+    }
+    assert!(
+        statuses.keys().all(|s| [204, 404, 429].contains(s)) && statuses.contains_key(&204),
+        "{statuses:?}"
+    );
+    assert_eq!(app.mock.calls(Endpoint::Revoke), 1, "{statuses:?}");
+    assert_eq!(app.mock.session(&id).unwrap().status, "revoked");
+
+    let other = app.mint("bob").await;
+    let other = other["session_id"].as_str().unwrap();
+    app.mock
+        .fail_next(Endpoint::Revoke, 1000, Fault::status(500));
+    for _ in 0..5 {
+        let r = app
+            .send(
+                app.http
+                    .delete(format!("{}/meshes/sessions/{other}", app.url))
+                    .header("origin", &app.url)
+                    .header("x-user", "bob"),
+            )
+            .await;
+        assert!([204, 404].contains(&r.status.as_u16()), "{}", r.status);
+    }
+    assert!(app.mock.calls(Endpoint::Revoke) <= 1 + 3);
+    app.mock.clear_faults();
 }
 
 async fn upstream_faults_map_to_the_documented_statuses(adapter: Adapter) {

@@ -243,7 +243,7 @@ impl EmbedStore for RedisEmbedStore {
                 return Ok(None);
             };
             let mut con = self.con.clone();
-            let _: i64 = con
+            let deleted: i64 = con
                 .del(self.session_key(id))
                 .await
                 .map_err(store_err("remove"))?;
@@ -251,7 +251,9 @@ impl EmbedStore for RedisEmbedStore {
                 .zrem(self.user_key(&s.owner), id.as_str())
                 .await
                 .map_err(store_err("remove"))?;
-            Ok(Some(s))
+            // Only the caller whose DEL removed the key gets the entry: concurrent removes on
+            // any replica have one winner.
+            Ok((deleted == 1).then_some(s))
         })
     }
 
