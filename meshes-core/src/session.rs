@@ -79,6 +79,7 @@ mod limit;
 mod manager;
 mod revoke;
 mod rotation;
+mod shared;
 mod store;
 mod types;
 

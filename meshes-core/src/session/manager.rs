@@ -13,7 +13,7 @@ use super::error::{SessionError, StoreError};
 use super::limit::Limit;
 use super::revoke::{self, Revocation};
 use super::rotation::Rotation;
-use super::store::observed::Observed;
+use super::shared::Shared;
 use super::types::{Generation, Grant, MintedSession, SessionToken, StoredSession, UserKey};
 use crate::client::Client;
 use crate::csp::EmbedOrigins;
@@ -31,8 +31,8 @@ pub struct EmbedSessions {
 }
 
 pub(super) struct Inner {
-    client: Client,
-    store: Arc<Observed>,
+    /// The client, the store and the counters.
+    shared: Shared,
     defaults: Grant,
     max_sessions_per_user: usize,
     mint_limit: Option<Limit>,
@@ -40,7 +40,6 @@ pub(super) struct Inner {
     external_user_id: ExternalUserId,
     origins: EmbedOrigins,
     public_origin: Option<String>,
-    counters: Arc<Counters>,
     rotation: Arc<Rotation>,
     revocation: Arc<Revocation>,
 }
@@ -53,25 +52,20 @@ impl EmbedSessions {
 
     /// The manager the builder's settings describe.
     pub(super) fn from_settings(b: Settings) -> Self {
-        let store = Arc::new(b.store);
-        let counters = Arc::new(Counters::default());
+        let shared = Shared {
+            client: b.client,
+            store: Arc::new(b.store),
+            counters: Arc::new(Counters::default()),
+        };
         let rotation = Arc::new(Rotation::new(
-            b.client.clone(),
-            store.clone(),
+            shared.clone(),
             b.rotation_limit,
             (b.lock_ttl, b.lock_wait),
-            counters.clone(),
         ));
-        let revocation = Arc::new(Revocation::new(
-            b.client.clone(),
-            store.clone(),
-            b.revoke_limit,
-            counters.clone(),
-        ));
+        let revocation = Arc::new(Revocation::new(shared.clone(), b.revoke_limit));
         Self {
             inner: Arc::new(Inner {
-                client: b.client,
-                store,
+                shared,
                 defaults: b.defaults,
                 max_sessions_per_user: b.max_sessions_per_user,
                 mint_limit: b.mint_limit,
@@ -79,7 +73,6 @@ impl EmbedSessions {
                 external_user_id: b.external_user_id,
                 origins: b.origins,
                 public_origin: b.public_origin,
-                counters,
                 rotation,
                 revocation,
             }),
@@ -97,12 +90,12 @@ impl EmbedSessions {
     pub async fn mint(&self, user: &UserKey, grant: &Grant) -> Result<MintedSession, SessionError> {
         let inner = &self.inner;
         let limited = match &inner.mint_limit {
-            Some(limit) => limit.take(&inner.store, user).await,
+            Some(limit) => limit.take(&inner.shared.store, user).await,
             None => Ok(()),
         };
         if let Err(e) = limited {
             if matches!(e, SessionError::RateLimited { .. }) {
-                inner.counters.inc(Counter::MintRateLimited);
+                inner.shared.counters.inc(Counter::MintRateLimited);
                 tracing::debug!(user = %user.hashed(), "mint rate limit reached");
             }
             return Err(e);
@@ -110,14 +103,14 @@ impl EmbedSessions {
         let request = grant
             .or(&inner.defaults)
             .to_request((inner.external_user_id)(user))?;
-        inner.counters.inc(Counter::UpstreamMints);
+        inner.shared.counters.inc(Counter::UpstreamMints);
         telemetry::called_upstream();
-        let session = inner.client.create_session(&request).await?;
+        let session = inner.shared.client.create_session(&request).await?;
         inner.check_launch_url(&session)?;
-        let now = match inner.store.now().await {
+        let now = match inner.shared.store.now().await {
             Ok(now) => now,
             Err(e) => {
-                revoke::in_background(&inner.client, session.session_id.clone());
+                revoke::in_background(&inner.shared.client, session.session_id.clone());
                 return Err(e.into());
             }
         };
@@ -128,14 +121,14 @@ impl EmbedSessions {
             session.expires_at,
             now,
         );
-        if let Err(e) = inner.store.insert(&stored).await {
+        if let Err(e) = inner.shared.store.insert(&stored).await {
             // The store error itself is logged where the answer is built.
             tracing::warn!(session_id = %session.session_id, "the new session could not be stored; revoking it at meshes");
-            revoke::in_background(&inner.client, session.session_id.clone());
+            revoke::in_background(&inner.shared.client, session.session_id.clone());
             return Err(e.into());
         }
-        inner.counters.inc(Counter::Mints);
-        telemetry::sessions_held(inner.store.held());
+        inner.shared.counters.inc(Counter::Mints);
+        telemetry::sessions_held(inner.shared.store.held());
         tracing::debug!(user = %user.hashed(), session_id = %session.session_id, "session minted");
         inner.enforce_bound(user).await;
         Ok(MintedSession {
@@ -165,7 +158,7 @@ impl EmbedSessions {
         id: &SessionId,
         held: Option<Generation>,
     ) -> Result<SessionToken, SessionError> {
-        let counters = &self.inner.counters;
+        let counters = &self.inner.shared.counters;
         counters.inc(Counter::Refreshes);
         // Each caller is counted once, here, by how it got its token (or why not).
         let result = self.refresh_uncounted(user, id, held).await;
@@ -200,7 +193,7 @@ impl EmbedSessions {
             return Err(SessionError::Gone);
         }
         let now = if entry.generation.0 > 0 {
-            inner.store.now().await?
+            inner.shared.store.now().await?
         } else {
             entry.rotated_at
         };
@@ -210,7 +203,7 @@ impl EmbedSessions {
                 return Ok((entry.token(), RefreshOutcome::NewerGeneration));
             }
             Some(g) if g > entry.generation => {
-                inner.counters.inc(Counter::Rejected);
+                inner.shared.counters.inc(Counter::Rejected);
                 return Err(SessionError::InvalidGeneration { held: g.0 });
             }
             None if in_window() => return Ok((entry.token(), RefreshOutcome::Joined)),
@@ -268,7 +261,7 @@ impl EmbedSessions {
     ///
     /// The first store failure, after every session was tried.
     pub async fn revoke_user(&self, user: &UserKey) -> Result<usize, SessionError> {
-        let sessions = self.inner.store.user_sessions(user).await?;
+        let sessions = self.inner.shared.store.user_sessions(user).await?;
         let mut tasks = tokio::task::JoinSet::new();
         for (id, _) in sessions {
             let revocation = self.inner.revocation.clone();
@@ -309,33 +302,33 @@ impl EmbedSessions {
     /// The store's type name and the default grant, for this crate's tests.
     #[cfg(test)]
     pub(super) fn store_name_and_defaults(&self) -> (&'static str, &Grant) {
-        (self.inner.store.name(), &self.inner.defaults)
+        (self.inner.shared.store.name(), &self.inner.defaults)
     }
 
     /// The client this manager calls Meshes with.
     pub fn client(&self) -> &Client {
-        &self.inner.client
+        &self.inner.shared.client
     }
 
     /// A snapshot of the counters.
     pub fn counts(&self) -> Counts {
-        self.inner.counters.snapshot()
+        self.inner.shared.counters.snapshot()
     }
 }
 
 impl Inner {
     /// The entry, if `user` owns it.
     async fn owned(&self, user: &UserKey, id: &SessionId) -> Result<StoredSession, SessionError> {
-        match self.store.load(id).await? {
+        match self.shared.store.load(id).await? {
             Some(s) if s.owner == *user => Ok(s),
             Some(_) => {
-                self.counters.inc(Counter::NotFound);
+                self.shared.counters.inc(Counter::NotFound);
                 tracing::warn!(session_id = %id, "refused access to another user's session");
                 tracing::debug!(user = %user.hashed(), session_id = %id, "the user asking");
                 Err(SessionError::NotFound)
             }
             None => {
-                self.counters.inc(Counter::NotFound);
+                self.shared.counters.inc(Counter::NotFound);
                 Err(SessionError::NotFound)
             }
         }
@@ -363,7 +356,7 @@ impl Inner {
                      (configure it with `embed_origin` or MESHES_EMBED_ORIGIN if it is yours); \
                      revoking the session"
                 );
-                revoke::in_background(&self.client, session.session_id.clone());
+                revoke::in_background(&self.shared.client, session.session_id.clone());
                 Err(crate::error::ClientError::Unexpected {
                     status: http::StatusCode::CREATED,
                     reason: "the launch URL is not on an allowed embed origin",
@@ -375,7 +368,7 @@ impl Inner {
 
     /// Revokes the oldest sessions of `user` past the per-user bound.
     async fn enforce_bound(&self, user: &UserKey) {
-        let live = match self.store.user_sessions(user).await {
+        let live = match self.shared.store.user_sessions(user).await {
             Ok(live) => live,
             Err(e) => {
                 tracing::warn!(error = %e, "could not count a user's sessions");
@@ -385,11 +378,11 @@ impl Inner {
         let excess = live.len().saturating_sub(self.max_sessions_per_user);
         for (id, _) in live.into_iter().take(excess) {
             tracing::debug!(user = %user.hashed(), session_id = %id, "revoking the oldest session past the per-user bound");
-            if let Err(e) = self.store.remove(&id).await {
+            if let Err(e) = self.shared.store.remove(&id).await {
                 tracing::warn!(session_id = %id, error = %e, "could not forget an evicted session");
             }
-            self.counters.inc(Counter::Evicted);
-            revoke::in_background(&self.client, id);
+            self.shared.counters.inc(Counter::Evicted);
+            revoke::in_background(&self.shared.client, id);
         }
     }
 }
@@ -397,8 +390,8 @@ impl Inner {
 impl fmt::Debug for EmbedSessions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EmbedSessions")
-            .field("client", &self.inner.client)
-            .field("store", &self.inner.store.name())
+            .field("client", &self.inner.shared.client)
+            .field("store", &self.inner.shared.store.name())
             .field("defaults", &self.inner.defaults)
             .field("origins", &self.inner.origins)
             .field("counts", &self.counts())

@@ -2,13 +2,12 @@
 //! and `revoke_user`, and the background revoke for sessions the manager gives up on (a mint
 //! it refused or could not store, sessions past a user's bound).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::counts::{Counter, Counters};
+use super::counts::Counter;
 use super::error::SessionError;
 use super::limit::Limit;
-use super::store::observed::Observed;
+use super::shared::Shared;
 use super::types::UserKey;
 use crate::client::Client;
 use crate::model::SessionId;
@@ -24,33 +23,21 @@ const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// already unusable through this app, and expires at Meshes anyway), so one session costs at
 /// most two revoke calls (each with the client's retries), whatever clients do.
 pub(super) struct Revocation {
-    client: Client,
-    store: Arc<Observed>,
+    shared: Shared,
     /// The per-user budget of `revoke` calls (the route's DELETE).
     budget: Option<Limit>,
-    counters: Arc<Counters>,
 }
 
 impl Revocation {
-    pub(super) fn new(
-        client: Client,
-        store: Arc<Observed>,
-        budget: Option<Limit>,
-        counters: Arc<Counters>,
-    ) -> Self {
-        Self {
-            client,
-            store,
-            budget,
-            counters,
-        }
+    pub(super) fn new(shared: Shared, budget: Option<Limit>) -> Self {
+        Self { shared, budget }
     }
 
     /// Revokes `user`'s session `id` (the caller checked the ownership), taking one revoke from
     /// the user's budget first.
     pub(super) async fn revoke(&self, user: &UserKey, id: &SessionId) -> Result<(), SessionError> {
         if let Some(limit) = &self.budget {
-            limit.take(&self.store, user).await?;
+            limit.take(&self.shared.store, user).await?;
         }
         self.forget_and_revoke(id).await.map(drop)
     }
@@ -58,16 +45,16 @@ impl Revocation {
     /// Removes `id` from the store and, if this call removed it, revokes it at Meshes (with a
     /// retry in the background if Meshes fails). Returns whether this call removed it.
     pub(super) async fn forget_and_revoke(&self, id: &SessionId) -> Result<bool, SessionError> {
-        if self.store.remove(id).await?.is_none() {
+        if self.shared.store.remove(id).await?.is_none() {
             // Another revoke (here or on another replica) removed it: it makes the call.
             return Ok(false);
         }
-        self.counters.inc(Counter::Revokes);
-        telemetry::sessions_held(self.store.held());
+        self.shared.counters.inc(Counter::Revokes);
+        telemetry::sessions_held(self.shared.store.held());
         telemetry::called_upstream();
-        if let Err(e) = at_meshes(&self.client, id).await {
+        if let Err(e) = at_meshes(&self.shared.client, id).await {
             tracing::warn!(session_id = %id, error = %e, "revoking at meshes failed; the session is unusable here and is revoked again in the background");
-            let client = self.client.clone();
+            let client = self.shared.client.clone();
             let id = id.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(RETRY_AFTER).await;

@@ -11,25 +11,22 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::counts::{Counter, Counters};
+use super::counts::Counter;
 use super::error::{SessionError, StoreError};
 use super::limit::Limit;
+use super::shared::Shared;
 use super::store::LockToken;
-use super::store::observed::Observed;
 use super::types::{Generation, SessionToken};
-use crate::client::Client;
 use crate::model::SessionId;
 
 /// Everything a rotation needs, and the flights in progress in this process.
 pub(super) struct Rotation {
-    client: Client,
-    store: Arc<Observed>,
+    shared: Shared,
     /// The per-user rotation budget.
     budget: Option<Limit>,
     lock_ttl: Duration,
     lock_wait: Duration,
     flights: Mutex<HashMap<SessionId, Flight>>,
-    counters: Arc<Counters>,
 }
 
 /// What one rotation produced: the newest token, and whether this flight called Meshes to
@@ -48,20 +45,16 @@ pub(super) struct Flight(watch::Receiver<Option<Outcome>>);
 
 impl Rotation {
     pub(super) fn new(
-        client: Client,
-        store: Arc<Observed>,
+        shared: Shared,
         budget: Option<Limit>,
         (lock_ttl, lock_wait): (Duration, Duration),
-        counters: Arc<Counters>,
     ) -> Self {
         Self {
-            client,
-            store,
+            shared,
             budget,
             lock_ttl,
             lock_wait,
             flights: Mutex::new(HashMap::new()),
-            counters,
         }
     }
 
@@ -109,7 +102,7 @@ impl Rotation {
                 }
             }
         };
-        if let Err(e) = self.store.unlock(id, lock).await {
+        if let Err(e) = self.shared.store.unlock(id, lock).await {
             tracing::warn!(session_id = %id, error = %e, "could not release the refresh lock");
         }
         outcome
@@ -124,7 +117,7 @@ impl Rotation {
         loop {
             tokio::time::sleep(beat).await;
             let asked = tokio::time::Instant::now();
-            match self.store.renew(id, lock, self.lock_ttl).await {
+            match self.shared.store.renew(id, lock, self.lock_ttl).await {
                 Ok(true) => valid_until = asked + self.lock_ttl,
                 Ok(false) => {
                     tracing::warn!(session_id = %id, "lost the refresh lock during a rotation");
@@ -144,7 +137,7 @@ impl Rotation {
     async fn acquire_lock(&self, id: &SessionId) -> Result<LockToken, SessionError> {
         let deadline = tokio::time::Instant::now() + self.lock_wait;
         loop {
-            if let Some(token) = self.store.lock(id, self.lock_ttl).await? {
+            if let Some(token) = self.shared.store.lock(id, self.lock_ttl).await? {
                 return Ok(token);
             }
             if tokio::time::Instant::now() >= deadline {
@@ -157,7 +150,7 @@ impl Rotation {
     }
 
     async fn rotate_locked(&self, id: &SessionId, from: Generation, lost: &AtomicBool) -> Outcome {
-        let Some(current) = self.store.load(id).await? else {
+        let Some(current) = self.shared.store.load(id).await? else {
             return Err(SessionError::NotFound);
         };
         if current.generation > from {
@@ -172,7 +165,7 @@ impl Rotation {
             return Err(SessionError::Gone);
         }
         let budget = match &self.budget {
-            Some(limit) => limit.take(&self.store, &current.owner).await,
+            Some(limit) => limit.take(&self.shared.store, &current.owner).await,
             None => Ok(()),
         };
         if let Err(e) = budget {
@@ -181,8 +174,8 @@ impl Rotation {
             }
             return Err(e);
         }
-        self.counters.inc(Counter::UpstreamRefreshes);
-        let refreshed = match self.client.refresh_session(id).await {
+        self.shared.counters.inc(Counter::UpstreamRefreshes);
+        let refreshed = match self.shared.client.refresh_session(id).await {
             Ok(r) => r,
             Err(e) if matches!(e.status().map(|s| s.as_u16()), Some(404 | 409)) => {
                 tracing::debug!(session_id = %id, status = ?e.status(), "meshes says the session is gone");
@@ -191,12 +184,17 @@ impl Rotation {
             }
             Err(e) => return Err(e.into()),
         };
-        let rotated_at = self.store.now().await?;
+        let rotated_at = self.shared.store.now().await?;
         if lost.load(Ordering::SeqCst) {
             // The lease lapsed during the call: another replica may be rotating this session
             // now, so this result is not published. Everyone gets the newest stored token, or
             // a retryable error when nobody else has rotated yet.
-            let stored = self.store.load(id).await?.ok_or(SessionError::NotFound)?;
+            let stored = self
+                .shared
+                .store
+                .load(id)
+                .await?
+                .ok_or(SessionError::NotFound)?;
             if stored.generation > from {
                 return Ok(Rotated {
                     token: stored.token(),
@@ -212,11 +210,11 @@ impl Rotation {
         next.expires_at = refreshed.expires_at;
         next.generation = current.generation.next();
         next.rotated_at = rotated_at;
-        if !self.store.rotate(&next, current.generation).await? {
+        if !self.shared.store.rotate(&next, current.generation).await? {
             // Only if the lease was lost mid-call: never overwrite a newer generation. Our
             // late result is dropped and the newest stored token is everyone's answer.
             tracing::warn!(session_id = %id, "session rotated elsewhere during this rotation; keeping the stored one");
-            let Some(stored) = self.store.load(id).await? else {
+            let Some(stored) = self.shared.store.load(id).await? else {
                 return Err(SessionError::NotFound);
             };
             return Ok(Rotated {
@@ -232,8 +230,8 @@ impl Rotation {
 
     /// Forgets a session that expired or that Meshes reports gone.
     pub(super) async fn forget_gone(&self, id: &SessionId) {
-        self.counters.inc(Counter::Gone);
-        if let Err(e) = self.store.remove(id).await {
+        self.shared.counters.inc(Counter::Gone);
+        if let Err(e) = self.shared.store.remove(id).await {
             tracing::warn!(session_id = %id, error = %e, "could not forget a gone session");
         }
     }

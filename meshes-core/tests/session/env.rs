@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
-use meshes_core::session::{EmbedSessions, EmbedSessionsBuilder};
-use meshes_mock::MockMeshes;
+use meshes_core::model::SessionId;
+use meshes_core::session::{
+    EmbedSessions, EmbedSessionsBuilder, Generation, SessionError, SessionToken, UserKey,
+};
+use meshes_mock::{Endpoint, MockMeshes};
 
 #[cfg(feature = "redis")]
 pub(crate) use meshes_test_support::redis::{RedisCluster, RedisServer};
@@ -64,6 +67,23 @@ impl Env {
 
     pub(crate) async fn manager(&self) -> EmbedSessions {
         self.builder().await.build()
+    }
+
+    /// Starts `manager`'s refresh of `user`'s session `id` from generation 0 in a task of its
+    /// own, and returns once the mock has the call (it is in flight at Meshes).
+    pub(crate) async fn refresh_in_flight(
+        &self,
+        manager: &EmbedSessions,
+        user: &UserKey,
+        id: &SessionId,
+    ) -> tokio::task::JoinHandle<Result<SessionToken, SessionError>> {
+        let calls = self.mock.calls(Endpoint::Refresh);
+        let (m, user, id) = (manager.clone(), user.clone(), id.clone());
+        let task = tokio::spawn(async move { m.refresh(&user, &id, Some(Generation(0))).await });
+        while self.mock.calls(Endpoint::Refresh) == calls {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        task
     }
 }
 

@@ -188,13 +188,7 @@ async fn a_lost_lease_on_redis_leaves_the_newer_token() {
     store.fail_renew.store(true, Ordering::SeqCst);
     env.mock
         .fail_next(Endpoint::Refresh, 1, Fault::delay(LEASE * 4));
-    let first = {
-        let (a, alice, id) = (a.clone(), alice.clone(), id.clone());
-        tokio::spawn(async move { a.refresh(&alice, &id, Some(Generation(0))).await })
-    };
-    while env.mock.calls(Endpoint::Refresh) == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let first = env.refresh_in_flight(&a, &alice, &id).await;
     // B waits for the lock, which lapses (A cannot renew it), then rotates.
     let second = b.refresh(&alice, &id, Some(Generation(0))).await.unwrap();
     assert_eq!(second.generation, Generation(1));

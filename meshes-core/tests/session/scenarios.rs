@@ -830,14 +830,8 @@ mod two_replicas {
         let (id, _) = mint(&a, &alice).await;
         env.mock
             .fail_next(Endpoint::Refresh, 1, Fault::delay(lease * 4));
-        let first = {
-            let (a, alice, id) = (a.clone(), alice.clone(), id.clone());
-            tokio::spawn(async move { a.refresh(&alice, &id, Some(Generation(0))).await })
-        };
         // B arrives while A's call is in flight (the mock has it).
-        while env.mock.calls(Endpoint::Refresh) == 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let first = env.refresh_in_flight(&a, &alice, &id).await;
         let second = b.refresh(&alice, &id, Some(Generation(0))).await.unwrap();
         let first = first.await.unwrap().unwrap();
         assert_eq!(env.mock.calls(Endpoint::Refresh), 1, "exactly one rotation");
