@@ -1,5 +1,6 @@
 //! The management API client: one method per session endpoint.
 
+mod guard;
 mod pages;
 mod send;
 
@@ -11,6 +12,7 @@ use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+pub use guard::UpstreamPolicy;
 pub use pages::SessionPages;
 
 use crate::config::ClientBuilder;
@@ -27,7 +29,9 @@ use crate::validation::ValidationError;
 ///
 /// Cheap to clone (an `Arc` inside); share one per process. Every attempt carries a freshly
 /// signed machine JWT; requests are validated locally before anything is sent; retries follow
-/// the [`RetryPolicy`]. `Debug` never shows the secret key.
+/// the [`RetryPolicy`]; calls in flight, a failing Meshes and retries are bounded by the
+/// [`UpstreamPolicy`] (one bulkhead, circuit breaker and retry budget per client, shared by
+/// its clones). `Debug` never shows the secret key.
 ///
 /// # Example
 ///
@@ -61,6 +65,7 @@ struct Inner {
     retry: RetryPolicy,
     jwt_lifetime: Duration,
     max_response_bytes: usize,
+    guard: guard::Guard,
 }
 
 /// The four endpoints, for retry decisions and logs.
@@ -142,6 +147,7 @@ impl Client {
                 retry: b.retry,
                 jwt_lifetime: b.jwt_lifetime,
                 max_response_bytes: b.max_response_bytes,
+                guard: guard::Guard::new(b.upstream),
             }),
         }
     }
@@ -293,6 +299,7 @@ impl fmt::Debug for Client {
             .field("credentials", &self.inner.credentials)
             .field("timeout", &self.inner.timeout)
             .field("retry", &self.inner.retry)
+            .field("upstream", self.inner.guard.policy())
             .finish_non_exhaustive()
     }
 }

@@ -6,13 +6,15 @@ use std::time::Duration;
 use http::HeaderValue;
 
 use crate::auth;
-use crate::client::Client;
+use crate::client::{Client, UpstreamPolicy};
 use crate::credentials::{Credentials, ENV_API_URL};
 use crate::error::ConfigError;
 use crate::retry::RetryPolicy;
 
 /// The real management API.
 pub const DEFAULT_BASE_URL: &str = "https://api.meshes.io";
+/// Environment variable: how many calls may be at Meshes at once, per process (default 16).
+pub const ENV_UPSTREAM_MAX_IN_FLIGHT: &str = "MESHES_UPSTREAM_MAX_IN_FLIGHT";
 /// Default per-attempt timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default cap on a response body.
@@ -44,6 +46,7 @@ pub struct ClientBuilder {
     base_url_field: &'static str,
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
+    pub(crate) upstream: UpstreamPolicy,
     user_agent: Option<String>,
     pub(crate) jwt_lifetime: Duration,
     pub(crate) max_response_bytes: usize,
@@ -58,6 +61,7 @@ impl ClientBuilder {
             base_url_field: "base_url",
             timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
+            upstream: UpstreamPolicy::default(),
             user_agent: None,
             jwt_lifetime: auth::DEFAULT_LIFETIME,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
@@ -66,7 +70,8 @@ impl ClientBuilder {
     }
 
     /// A builder from `MESHES_ACCESS_KEY`, `MESHES_SECRET_KEY`, `MESHES_ORG_ID` and the
-    /// optional `MESHES_API_URL`.
+    /// optional `MESHES_API_URL` and `MESHES_UPSTREAM_MAX_IN_FLIGHT` (the bulkhead's size,
+    /// see [`UpstreamPolicy`]).
     ///
     /// # Errors
     ///
@@ -83,6 +88,17 @@ impl ClientBuilder {
             builder.base_url = url.trim().to_owned();
             builder.base_url_field = ENV_API_URL;
         }
+        if let Some(n) = lookup(ENV_UPSTREAM_MAX_IN_FLIGHT).filter(|n| !n.trim().is_empty()) {
+            let n = n
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=10_000).contains(n))
+                .ok_or_else(|| {
+                    ConfigError::invalid(ENV_UPSTREAM_MAX_IN_FLIGHT, "must be a number from 1 to 10000")
+                })?;
+            builder.upstream = builder.upstream.max_in_flight(n);
+        }
         Ok(builder)
     }
 
@@ -97,6 +113,13 @@ impl ClientBuilder {
     /// The timeout of one attempt, from sending to the last body byte (default 10 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// How calls in flight, a failing Meshes and retries are bounded (default
+    /// [`UpstreamPolicy::default`]).
+    pub fn upstream(mut self, policy: UpstreamPolicy) -> Self {
+        self.upstream = policy;
         self
     }
 

@@ -71,6 +71,16 @@ pub enum ClientError {
         /// The cap, in bytes.
         limit: usize,
     },
+    /// The call was not sent: the circuit breaker is open, too many calls are in flight, or
+    /// the app's upstream budget is spent (see [`UpstreamPolicy`](crate::UpstreamPolicy)).
+    /// Nothing reached Meshes; try again after `retry_after`.
+    #[error("meshes calls are paused: {reason} (retry after {}s)", .retry_after.as_secs())]
+    Unavailable {
+        /// Why the call was not sent.
+        reason: ShedReason,
+        /// When trying again makes sense (at least 1 s).
+        retry_after: Duration,
+    },
     /// A successful status with an answer that contradicts the request (e.g. `revoked: false`).
     #[error("unexpected meshes response (status {status}): {reason}")]
     Unexpected {
@@ -79,6 +89,40 @@ pub enum ClientError {
         /// What was wrong.
         reason: &'static str,
     },
+}
+
+/// Why a call to Meshes was not sent ([`ClientError::Unavailable`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ShedReason {
+    /// The circuit breaker is open: Meshes failed the last calls.
+    CircuitOpen,
+    /// The bulkhead is full: as many calls as allowed are in flight and the queue is full or
+    /// the wait was too long.
+    Saturated,
+    /// The app-wide upstream budget is spent.
+    Budget,
+}
+
+impl ShedReason {
+    /// The reason as a metric label: `circuit_open`, `saturated`, `budget`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CircuitOpen => "circuit_open",
+            Self::Saturated => "saturated",
+            Self::Budget => "budget",
+        }
+    }
+}
+
+impl fmt::Display for ShedReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::CircuitOpen => "the circuit breaker is open",
+            Self::Saturated => "too many calls in flight",
+            Self::Budget => "the upstream budget is spent",
+        })
+    }
 }
 
 struct RetryAfter(Option<Duration>);
@@ -112,20 +156,25 @@ impl ClientError {
         }
     }
 
-    /// How long Meshes asked us to wait before trying again.
+    /// How long Meshes (or the client's own guard, for [`ClientError::Unavailable`]) asked us
+    /// to wait before trying again.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::RateLimited { retry_after, .. } => *retry_after,
+            Self::Unavailable { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
 
     /// Whether trying the same call later may succeed: rate limits, timeouts, transport
-    /// failures and 500/502/503/504. (The client has already retried what its
+    /// failures, calls not sent ([`ClientError::Unavailable`]) and 500/502/503/504. (The client has already retried what its
     /// [`RetryPolicy`](crate::RetryPolicy) allows.)
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::RateLimited { .. } | Self::Timeout { .. } | Self::Transport(_) => true,
+            Self::RateLimited { .. }
+            | Self::Timeout { .. }
+            | Self::Transport(_)
+            | Self::Unavailable { .. } => true,
             Self::Api(e) => matches!(e.status.as_u16(), 500 | 502 | 503 | 504),
             _ => false,
         }

@@ -73,12 +73,17 @@ pub mod session;
 pub mod telemetry;
 mod validation;
 
-pub use client::{Client, SessionPages};
-pub use config::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT};
+pub use client::{Client, SessionPages, UpstreamPolicy};
+pub use config::{
+    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
+    ENV_UPSTREAM_MAX_IN_FLIGHT,
+};
 pub use credentials::{
     Credentials, ENV_ACCESS_KEY, ENV_API_URL, ENV_ORG_ID, ENV_ORGANIZATION_ID, ENV_SECRET_KEY,
 };
-pub use error::{ApiError, ClientError, ConfigError, FieldError, ValidationError, Violation};
+pub use error::{
+    ApiError, ClientError, ConfigError, FieldError, ShedReason, ValidationError, Violation,
+};
 
 #[doc(no_inline)]
 pub use http;

@@ -35,6 +35,7 @@
 //! | Meshes failed or answered nonsense | 502 | `upstream_error` | ERROR |
 //! | Meshes unreachable | 502 | `upstream_unreachable` | ERROR |
 //! | Meshes rate limit (`Retry-After`) | 503 | `upstream_rate_limited` | WARN |
+//! | Meshes calls paused: circuit breaker open, too many calls in flight, or the app's upstream budget spent (`Retry-After`; nothing was sent) | 503 | `upstream_unavailable` | DEBUG (the breaker logs WARN when it opens, INFO when it closes) |
 //! | session store unavailable (e.g. Redis down; `Retry-After`) | 503 | `store_unavailable` | ERROR |
 //! | Meshes timed out | 504 | `upstream_timeout` | WARN |
 //!

@@ -12,6 +12,9 @@
 //! | `meshes_sessions_gone_total` | counter | (expired, or gone at Meshes) |
 //! | `meshes_upstream_requests_total` | counter | `endpoint`: `create`, `refresh`, `list`, `revoke`; `status`: `2xx`, `4xx`, `429`, `5xx`, `error` |
 //! | `meshes_upstream_retries_total` | counter | `endpoint` |
+//! | `meshes_upstream_retries_throttled_total` | counter | `endpoint` (a retry the retry budget refused) |
+//! | `meshes_upstream_shed_total` | counter | `reason`: `circuit_open`, `saturated`, `budget` (calls not sent; answered 503 `upstream_unavailable`) |
+//! | `meshes_upstream_breaker_open` | gauge | (1 while the circuit breaker is open or probing, else 0) |
 //! | `meshes_upstream_request_duration_seconds` | histogram | `endpoint` |
 //! | `meshes_store_errors_total` | counter | `op`: `load`, `insert`, `rotate`, `remove`, `list`, `lock`, `renew`, `unlock`, `rate`, `clock` |
 //! | `meshes_route_request_duration_seconds` | histogram | `route`: `mint`, `refresh`, `revoke`, `embed_js`, `none`; `status`: `2xx`, `3xx`, `4xx`, `429`, `5xx` |
@@ -191,6 +194,47 @@ pub(crate) fn upstream_retry(endpoint: &'static str) {
     }
     #[cfg(not(feature = "metrics"))]
     let _ = endpoint;
+}
+
+pub(crate) fn upstream_retry_throttled(endpoint: &'static str) {
+    #[cfg(feature = "metrics")]
+    {
+        macro_rules! count {
+            ($e:literal) => {
+                metrics::counter!("meshes_upstream_retries_throttled_total", "endpoint" => $e)
+                    .increment(1)
+            };
+        }
+        by_endpoint!(endpoint, count);
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = endpoint;
+}
+
+pub(crate) fn upstream_shed(reason: crate::error::ShedReason) {
+    #[cfg(feature = "metrics")]
+    {
+        use crate::error::ShedReason as R;
+        macro_rules! count {
+            ($r:literal) => {
+                metrics::counter!("meshes_upstream_shed_total", "reason" => $r).increment(1)
+            };
+        }
+        match reason {
+            R::CircuitOpen => count!("circuit_open"),
+            R::Saturated => count!("saturated"),
+            R::Budget => count!("budget"),
+        }
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = reason;
+}
+
+pub(crate) fn breaker_open(open: bool) {
+    #[cfg(feature = "metrics")]
+    metrics::gauge!("meshes_upstream_breaker_open").set(if open { 1.0 } else { 0.0 });
+    #[cfg(not(feature = "metrics"))]
+    let _ = open;
 }
 
 pub(crate) fn store_error(op: &'static str) {

@@ -7,6 +7,7 @@ use http::{HeaderValue, StatusCode};
 use secrecy::ExposeSecret;
 use tracing::Instrument as _;
 
+use super::guard::Verdict;
 use super::{Client, Endpoint};
 use crate::error::ApiError;
 use crate::error::{ClientError, Result};
@@ -39,10 +40,22 @@ impl Client {
             path = endpoint.template(),
         );
         async {
+            let guard = &self.inner.guard;
+            guard.first_attempt();
             let mut attempt: u32 = 0;
+            // What Meshes said last time, answered if a retry finds no place.
+            let mut previous: Option<ClientError> = None;
             loop {
+                let pass = match guard.admit().await {
+                    Ok(pass) => pass,
+                    Err(shed) => {
+                        tracing::debug!(attempt, error = %shed, "meshes call not sent");
+                        return Err(previous.unwrap_or(shed));
+                    }
+                };
                 let started = Instant::now();
                 let outcome = self.attempt(endpoint, url, query, body.clone()).await;
+                drop(pass);
                 let took = started.elapsed();
                 let latency_ms = took.as_secs_f64() * 1000.0;
                 let answered = match &outcome {
@@ -52,6 +65,7 @@ impl Client {
                 telemetry::upstream(endpoint.label(), answered, took);
                 let failure = match outcome {
                     Ok((status, bytes)) => {
+                        guard.record(Verdict::Answered);
                         tracing::debug!(
                             attempt,
                             status = status.as_u16(),
@@ -62,11 +76,21 @@ impl Client {
                     }
                     Err(f) => f,
                 };
+                guard.record(Verdict::of(&failure.error));
                 let status = failure.error.status().map(|s| s.as_u16());
                 let delay = (attempt < self.inner.retry.max_retries()
                     && should_retry(endpoint, &failure.error))
                 .then(|| self.inner.retry.delay(attempt, failure.retry_after))
                 .flatten();
+                let delay = match delay {
+                    Some(delay) if guard.may_retry() => Some(delay),
+                    Some(_) => {
+                        telemetry::upstream_retry_throttled(endpoint.label());
+                        tracing::debug!(attempt, "meshes retry budget spent; not retrying");
+                        None
+                    }
+                    None => None,
+                };
                 let Some(delay) = delay else {
                     log_final(endpoint, attempt, status, latency_ms, &failure.error);
                     return Err(failure.error);
@@ -81,6 +105,7 @@ impl Client {
                 );
                 telemetry::upstream_retry(endpoint.label());
                 tokio::time::sleep(delay).await;
+                previous = Some(failure.error);
                 attempt += 1;
             }
         }

@@ -241,6 +241,14 @@ impl From<SessionError> for RouteError {
                 )
                 .retry_after(retry_after.unwrap_or(Duration::from_secs(1)))
                 .log(Log::Warn("meshes is rate limiting this machine key")),
+                E::Unavailable { retry_after, .. } => Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "upstream_unavailable",
+                    "meshes is unavailable; try again shortly",
+                )
+                .retry_after(*retry_after)
+                // The breaker logs its state changes once; each call shed is only counted.
+                .log(Log::Debug("meshes call not sent (circuit open, saturated or budget)")),
                 E::Timeout { .. } => Self::new(
                     StatusCode::GATEWAY_TIMEOUT,
                     "upstream_timeout",
@@ -316,6 +324,14 @@ mod tests {
             (api(400), 502, "upstream_rejected"),
             (api(500), 502, "upstream_error"),
             (api(503), 502, "upstream_error"),
+            (
+                SessionError::Upstream(Arc::new(crate::error::ClientError::Unavailable {
+                    reason: crate::error::ShedReason::CircuitOpen,
+                    retry_after: Duration::from_millis(2500),
+                })),
+                503,
+                "upstream_unavailable",
+            ),
         ];
         for (err, status, code) in cases {
             let r = RouteError::from(err.clone());
@@ -331,6 +347,13 @@ mod tests {
         });
         assert_eq!(r.retry_after_secs(), Some(2));
         assert_eq!(r.reply().headers()[http::header::RETRY_AFTER], "2");
+        let r = RouteError::from(SessionError::Upstream(Arc::new(
+            crate::error::ClientError::Unavailable {
+                reason: crate::error::ShedReason::Saturated,
+                retry_after: Duration::from_millis(2500),
+            },
+        )));
+        assert_eq!(r.reply().headers()[http::header::RETRY_AFTER], "3");
     }
 
     #[test]
