@@ -165,6 +165,13 @@ impl Client {
         &self.inner.credentials
     }
 
+    /// Fails at once with [`ClientError::Unavailable`] while the circuit breaker is open, so
+    /// a caller can check before spending a budget of its own on a call that would not be
+    /// sent.
+    pub(crate) fn check_open(&self) -> Result<()> {
+        self.inner.guard.check_open()
+    }
+
     /// Mints a session: `POST /api/v1/sessions`.
     ///
     /// Retried only when Meshes cannot have created it (connection refused, 429).

@@ -95,7 +95,10 @@ impl ClientBuilder {
                 .ok()
                 .filter(|n| (1..=10_000).contains(n))
                 .ok_or_else(|| {
-                    ConfigError::invalid(ENV_UPSTREAM_MAX_IN_FLIGHT, "must be a number from 1 to 10000")
+                    ConfigError::invalid(
+                        ENV_UPSTREAM_MAX_IN_FLIGHT,
+                        "must be a number from 1 to 10000",
+                    )
                 })?;
             builder.upstream = builder.upstream.max_in_flight(n);
         }

@@ -86,7 +86,8 @@ mod types;
 pub use builder::EmbedSessionsBuilder;
 pub use counts::Counts;
 pub use env::{
-    ENV_EMBED_ORIGIN, ENV_PUBLIC_ORIGIN, ENV_REDIS_CLUSTER_NODES, ENV_REDIS_URL, ENV_WORKSPACE_ID,
+    ENV_EMBED_ORIGIN, ENV_PUBLIC_ORIGIN, ENV_REDIS_CLUSTER_NODES, ENV_REDIS_URL,
+    ENV_UPSTREAM_PER_MINUTE, ENV_WORKSPACE_ID,
 };
 pub use error::{SessionError, StoreError};
 pub use manager::EmbedSessions;

@@ -38,6 +38,15 @@ pub(crate) fn router(api: Api) -> Router {
                 Vec::new(),
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            api.shared.clone(),
+            |State(shared): State<Arc<Shared>>,
+             req: axum::extract::Request,
+             next: axum::middleware::Next| async move {
+                let _in_flight = shared.enter();
+                next.run(req).await
+            },
+        ))
         .with_state(api)
 }
 

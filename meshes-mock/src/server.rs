@@ -235,7 +235,33 @@ impl MockMeshes {
         self.shared.push_fault(endpoint, times, fault);
     }
 
-    /// Drops every queued fault.
+    /// Makes a fraction `rate` (0 to 1) of the calls to `endpoint` meet `fault` until
+    /// [`clear_faults`](Self::clear_faults) or a rate of 0, spread evenly (0.5: every other
+    /// call); queued faults ([`fail_next`](Self::fail_next)) go first.
+    ///
+    /// ```
+    /// # async fn run() {
+    /// use meshes_mock::{Endpoint, Fault, MockMeshes};
+    ///
+    /// let mock = MockMeshes::builder().start().await.unwrap();
+    /// mock.set_fault_rate(Endpoint::Create, 1.0, Fault::hang()); // mints hang
+    /// mock.set_fault_rate(Endpoint::Refresh, 1.0, Fault::status(500)); // refreshes fail
+    /// let err = mock.client().refresh_session(&"sess_x".into()).await.unwrap_err();
+    /// assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+    /// mock.clear_faults();
+    /// # }
+    /// ```
+    pub fn set_fault_rate(&self, endpoint: Endpoint, rate: f64, fault: Fault) {
+        self.shared.set_fault_rate(endpoint, rate, fault);
+    }
+
+    /// Requests of the management API being handled right now, and the most at once since
+    /// the start or the last [`reset_calls`](Self::reset_calls).
+    pub fn in_flight(&self) -> (usize, usize) {
+        self.shared.in_flight()
+    }
+
+    /// Drops every queued fault and every fault rate.
     pub fn clear_faults(&self) {
         self.shared.clear_faults();
     }
@@ -250,7 +276,7 @@ impl MockMeshes {
         Endpoint::ALL.map(|e| self.shared.calls(e))
     }
 
-    /// Sets every call counter back to zero.
+    /// Sets every call counter back to zero (and the peak of requests in flight to now's).
     pub fn reset_calls(&self) {
         self.shared.reset_calls();
     }

@@ -1,8 +1,8 @@
 //! The mock's memory: sessions, tokens, launch tokens, call counters and injected faults.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -78,6 +78,12 @@ impl Fault {
         }
     }
 
+    /// Accept the request and never answer (the connection stays open): a hanging Meshes.
+    /// The caller's timeout is what ends it.
+    pub fn hang() -> Self {
+        Self::delay(HANG)
+    }
+
     /// Also wait `delay` before answering.
     pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
@@ -100,6 +106,27 @@ impl Fault {
     pub fn raw_body(mut self, body: impl Into<String>, content_type: impl Into<String>) -> Self {
         self.body = Some((body.into(), content_type.into()));
         self
+    }
+}
+
+/// How long a [`Fault::hang`] waits: longer than any test.
+const HANG: Duration = Duration::from_secs(24 * 3600);
+
+/// A fault met by a fraction of an endpoint's calls until cleared, spread evenly (rate 0.5:
+/// every other call), so tests are deterministic.
+#[derive(Debug)]
+struct RateFault {
+    rate: f64,
+    fault: Fault,
+    seen: u64,
+}
+
+impl RateFault {
+    fn next(&mut self) -> Option<Fault> {
+        self.seen += 1;
+        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+        let due = |n: u64| (n as f64 * self.rate).floor() as u64;
+        (due(self.seen) > due(self.seen - 1)).then(|| self.fault.clone())
     }
 }
 
@@ -199,6 +226,10 @@ pub(crate) struct Shared {
     pub(crate) store: Mutex<Store>,
     calls: [AtomicUsize; 4],
     faults: Mutex<HashMap<Endpoint, VecDeque<Fault>>>,
+    rate_faults: Mutex<HashMap<Endpoint, RateFault>>,
+    /// Requests being handled now, and the most at once since the last reset.
+    in_flight: AtomicUsize,
+    peak_in_flight: AtomicUsize,
     /// Overrides every token lifetime (ms; 0 = off).
     pub(crate) token_ttl_ms: AtomicU64,
     /// Overrides every launch-token lifetime (ms; 0 = off).
@@ -216,6 +247,9 @@ impl Shared {
             store: Mutex::new(Store::default()),
             calls: Default::default(),
             faults: Mutex::new(HashMap::new()),
+            rate_faults: Mutex::new(HashMap::new()),
+            in_flight: AtomicUsize::new(0),
+            peak_in_flight: AtomicUsize::new(0),
             token_ttl_ms: AtomicU64::new(0),
             launch_ttl_ms: AtomicU64::new(0),
             early_refresh: AtomicBool::new(false),
@@ -243,6 +277,42 @@ impl Shared {
         for c in &self.calls {
             c.store(0, Ordering::SeqCst);
         }
+        self.peak_in_flight
+            .store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+
+    /// Counts a request as being handled until the returned guard is dropped.
+    pub(crate) fn enter(self: &Arc<Self>) -> InFlight {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(self.clone())
+    }
+
+    pub(crate) fn in_flight(&self) -> (usize, usize) {
+        (
+            self.in_flight.load(Ordering::SeqCst),
+            self.peak_in_flight.load(Ordering::SeqCst),
+        )
+    }
+
+    pub(crate) fn set_fault_rate(&self, endpoint: Endpoint, rate: f64, fault: Fault) {
+        let mut faults = self
+            .rate_faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if rate > 0.0 {
+            let rate = rate.min(1.0);
+            faults.insert(
+                endpoint,
+                RateFault {
+                    rate,
+                    fault,
+                    seen: 0,
+                },
+            );
+        } else {
+            faults.remove(&endpoint);
+        }
     }
 
     pub(crate) fn push_fault(&self, endpoint: Endpoint, times: usize, fault: Fault) {
@@ -259,14 +329,27 @@ impl Shared {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clear();
+        self.rate_faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 
+    /// The next queued fault of `endpoint`, else its rate fault if this call is due one.
     pub(crate) fn take_fault(&self, endpoint: Endpoint) -> Option<Fault> {
-        self.faults
+        let queued = self
+            .faults
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get_mut(&endpoint)
-            .and_then(VecDeque::pop_front)
+            .and_then(VecDeque::pop_front);
+        queued.or_else(|| {
+            self.rate_faults
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get_mut(&endpoint)
+                .and_then(RateFault::next)
+        })
     }
 
     pub(crate) fn token_ttl(&self, requested: Duration) -> Duration {
@@ -301,6 +384,15 @@ impl Shared {
 }
 
 /// A random token with a readable prefix.
+/// A request being handled (see [`Shared::enter`]).
+pub(crate) struct InFlight(Arc<Shared>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 pub(crate) fn random_token(prefix: &str) -> String {
     format!(
         "{prefix}{}{}",

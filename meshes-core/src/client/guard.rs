@@ -208,6 +208,14 @@ impl Guard {
         Ok(Pass { _permit: permit })
     }
 
+    /// Fails at once while the breaker is open (nothing granted, nothing waited for).
+    pub(super) fn check_open(&self) -> Result<(), ClientError> {
+        match self.breaker.paused_for(Instant::now()) {
+            Some(wait) => Err(unavailable(ShedReason::CircuitOpen, wait)),
+            None => Ok(()),
+        }
+    }
+
     /// Tells the breaker how an attempt ended.
     pub(super) fn record(&self, verdict: Verdict) {
         self.breaker.record(verdict, Instant::now());

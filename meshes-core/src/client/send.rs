@@ -55,7 +55,6 @@ impl Client {
                 };
                 let started = Instant::now();
                 let outcome = self.attempt(endpoint, url, query, body.clone()).await;
-                drop(pass);
                 let took = started.elapsed();
                 let latency_ms = took.as_secs_f64() * 1000.0;
                 let answered = match &outcome {
@@ -76,7 +75,11 @@ impl Client {
                     }
                     Err(f) => f,
                 };
+                // Recorded while the place is held: calls that start after an outage is
+                // noticed see the open breaker (at most threshold + max_in_flight - 1 calls
+                // reach a failing Meshes per open interval).
                 guard.record(Verdict::of(&failure.error));
+                drop(pass);
                 let status = failure.error.status().map(|s| s.as_u16());
                 let delay = (attempt < self.inner.retry.max_retries()
                     && should_retry(endpoint, &failure.error))

@@ -248,7 +248,9 @@ impl From<SessionError> for RouteError {
                 )
                 .retry_after(*retry_after)
                 // The breaker logs its state changes once; each call shed is only counted.
-                .log(Log::Debug("meshes call not sent (circuit open, saturated or budget)")),
+                .log(Log::Debug(
+                    "meshes call not sent (circuit open, saturated or budget)",
+                )),
                 E::Timeout { .. } => Self::new(
                     StatusCode::GATEWAY_TIMEOUT,
                     "upstream_timeout",

@@ -22,6 +22,7 @@ pub(super) struct Settings {
     pub(super) mint_limit: Option<Limit>,
     pub(super) rotation_limit: Option<Limit>,
     pub(super) revoke_limit: Option<Limit>,
+    pub(super) upstream_budget: Option<Limit>,
     pub(super) refresh_window: Duration,
     pub(super) external_user_id: ExternalUserId,
     pub(super) lock_ttl: Duration,
@@ -57,6 +58,7 @@ pub struct EmbedSessionsBuilder {
     mint_limit: Option<(u32, Duration)>,
     rotation_limit: Option<(u32, Duration)>,
     revoke_limit: Option<(u32, Duration)>,
+    pub(super) upstream_budget: Option<(u32, Duration)>,
     refresh_window: Duration,
     external_user_id: ExternalUserId,
     lock_ttl: Duration,
@@ -75,6 +77,7 @@ impl EmbedSessionsBuilder {
             mint_limit: Some((10, Duration::from_secs(6))),
             rotation_limit: Some((10, Duration::from_secs(6))),
             revoke_limit: Some((10, Duration::from_secs(6))),
+            upstream_budget: None,
             refresh_window: Duration::from_secs(2),
             external_user_id: Arc::new(|user: &UserKey| Some(user.as_str().to_owned())),
             lock_ttl: Duration::from_secs(5),
@@ -142,6 +145,30 @@ impl EmbedSessionsBuilder {
     /// No per-user revoke budget.
     pub fn no_revoke_rate_limit(mut self) -> Self {
         self.revoke_limit = None;
+        self
+    }
+
+    /// An app-wide budget of calls to Meshes (mints, rotations, revokes): `burst` at once,
+    /// then one more every `per_call`. Off by default: for organizations whose Meshes quota is
+    /// smaller than their users' combined limits. With a store that keeps shared limits
+    /// (`RedisEmbedStore`) every replica spends the same
+    /// budget; otherwise it is per process. A call past it is not sent: the routes answer 503
+    /// `upstream_unavailable` with `Retry-After`. Also `MESHES_UPSTREAM_PER_MINUTE` (see
+    /// [`from_env`](EmbedSessions::from_env)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # let client = meshes_core::Client::builder(meshes_core::Credentials::new(
+    /// #     "mk_abcdefghijklmnopqrstuv", "s".repeat(43), "00000000-0000-4000-8000-000000000099")?).build()?;
+    /// // 600 calls a minute for the whole app, up to 50 at once.
+    /// let manager = meshes_core::session::EmbedSessions::builder(client)
+    ///     .upstream_budget(50, Duration::from_millis(100))
+    ///     .build();
+    /// # let _ = manager;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn upstream_budget(mut self, burst: u32, per_call: Duration) -> Self {
+        self.upstream_budget = Some((burst.max(1), per_call));
         self
     }
 
@@ -261,6 +288,9 @@ impl EmbedSessionsBuilder {
             revoke_limit: self
                 .revoke_limit
                 .map(|(burst, per)| Limit::new("revoke", burst, per)),
+            upstream_budget: self
+                .upstream_budget
+                .map(|(burst, per)| Limit::new("upstream", burst, per)),
             refresh_window: self.refresh_window,
             external_user_id: self.external_user_id,
             lock_ttl: self.lock_ttl,

@@ -1,6 +1,8 @@
 //! An [`EmbedSessions`] from the environment: [`EmbedSessions::from_env`] and
 //! [`EmbedSessionsBuilder::configure_from_env`].
 
+use std::time::Duration;
+
 use super::builder::EmbedSessionsBuilder;
 use super::manager::EmbedSessions;
 use crate::config::ClientBuilder;
@@ -24,10 +26,15 @@ pub const ENV_REDIS_URL: &str = "MESHES_REDIS_URL";
 /// Redis Cluster to keep sessions in (feature `redis`).
 pub const ENV_REDIS_CLUSTER_NODES: &str = "MESHES_REDIS_CLUSTER_NODES";
 
+/// Environment variable holding the app-wide budget of calls to Meshes per minute (see
+/// [`EmbedSessionsBuilder::upstream_budget`]; off when unset).
+pub const ENV_UPSTREAM_PER_MINUTE: &str = "MESHES_UPSTREAM_PER_MINUTE";
+
 /// What the variables say, read before anything is awaited.
 #[derive(Debug, Default, PartialEq)]
 struct Settings {
     workspace: Option<crate::Uuid>,
+    per_minute: Option<u32>,
     origins: Vec<String>,
     public_origin: Option<String>,
     store: Option<Store>,
@@ -64,6 +71,19 @@ impl Settings {
             .map(|v| {
                 parse_uuid(&v)
                     .ok_or_else(|| ConfigError::invalid(ENV_WORKSPACE_ID, "must be a UUID"))
+            })
+            .transpose()?;
+        let per_minute = get(lookup, ENV_UPSTREAM_PER_MINUTE)
+            .map(|v| {
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=1_000_000).contains(n))
+                    .ok_or_else(|| {
+                        ConfigError::invalid(
+                            ENV_UPSTREAM_PER_MINUTE,
+                            "must be a number of calls per minute from 1 to 1000000",
+                        )
+                    })
             })
             .transpose()?;
         let origins = get(lookup, ENV_EMBED_ORIGIN).map_or_else(Vec::new, |v| list(&v));
@@ -116,6 +136,7 @@ impl Settings {
         };
         Ok(Self {
             workspace,
+            per_minute,
             origins,
             public_origin,
             store,
@@ -135,6 +156,8 @@ impl EmbedSessions {
     /// | `MESHES_PUBLIC_ORIGIN` | the app's origin as browsers see it (`https://app.example.com`): the same-site check then compares whole origins |
     /// | `MESHES_REDIS_URL` | keep sessions and limits in this Redis node (feature `redis`) |
     /// | `MESHES_REDIS_CLUSTER_NODES` | … or in this Redis Cluster: comma-separated node URLs (feature `redis`) |
+    /// | `MESHES_UPSTREAM_MAX_IN_FLIGHT` | calls at Meshes at once, per process (default 16; see [`UpstreamPolicy`](crate::UpstreamPolicy)) |
+    /// | `MESHES_UPSTREAM_PER_MINUTE` | an app-wide budget of calls to Meshes per minute, shared by the replicas with Redis (off by default; see [`upstream_budget`](EmbedSessionsBuilder::upstream_budget)) |
     ///
     /// Everything else has the builder's defaults; use [`EmbedSessions::builder`] and
     /// [`configure_from_env`](EmbedSessionsBuilder::configure_from_env) to change more.
@@ -169,7 +192,7 @@ impl EmbedSessionsBuilder {
     /// Applies the environment's optional settings to this builder: `MESHES_WORKSPACE_ID`
     /// (the default grant's workspace), `MESHES_EMBED_ORIGIN`, `MESHES_PUBLIC_ORIGIN` and, with
     /// the `redis` feature,
-    /// `MESHES_REDIS_URL` or `MESHES_REDIS_CLUSTER_NODES` (see
+    /// `MESHES_REDIS_URL` or `MESHES_REDIS_CLUSTER_NODES`, and `MESHES_UPSTREAM_PER_MINUTE` (see
     /// [`EmbedSessions::from_env`]). A variable that is not set changes nothing, so a
     /// builder on another client (a mock, say) still picks up the store.
     ///
@@ -210,6 +233,10 @@ impl EmbedSessionsBuilder {
         }
         if let Some(origin) = settings.public_origin {
             self = self.public_origin(origin);
+        }
+        if let Some(n) = settings.per_minute {
+            // A tenth of the minute's calls at once, the rest spread evenly.
+            self = self.upstream_budget((n / 10).max(1), Duration::from_secs(60) / n);
         }
         match settings.store {
             None => Ok(self),

@@ -43,6 +43,18 @@ impl Limit {
     }
 }
 
+/// Takes one request from `user`'s budget under `limit`, if there is a limit.
+pub(crate) async fn take_if(
+    limit: Option<&Limit>,
+    store: &Observed,
+    user: &UserKey,
+) -> Result<(), SessionError> {
+    match limit {
+        Some(limit) => limit.take(store, user).await,
+        None => Ok(()),
+    }
+}
+
 #[derive(Debug)]
 struct Bucket {
     tokens: f64,

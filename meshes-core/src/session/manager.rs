@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::builder::{EmbedSessionsBuilder, Settings};
 use super::counts::{Counter, Counters, Counts};
 use super::error::{SessionError, StoreError};
-use super::limit::Limit;
+use super::limit::{self, Limit};
 use super::revoke::{self, Revocation};
 use super::rotation::Rotation;
 use super::shared::Shared;
@@ -56,6 +56,7 @@ impl EmbedSessions {
             client: b.client,
             store: Arc::new(b.store),
             counters: Arc::new(Counters::default()),
+            budget: b.upstream_budget.map(Arc::new),
         };
         let rotation = Arc::new(Rotation::new(
             shared.clone(),
@@ -89,11 +90,8 @@ impl EmbedSessions {
     /// fails (the new session is then revoked in the background).
     pub async fn mint(&self, user: &UserKey, grant: &Grant) -> Result<MintedSession, SessionError> {
         let inner = &self.inner;
-        let limited = match &inner.mint_limit {
-            Some(limit) => limit.take(&inner.shared.store, user).await,
-            None => Ok(()),
-        };
-        if let Err(e) = limited {
+        inner.shared.check_open()?;
+        if let Err(e) = limit::take_if(inner.mint_limit.as_ref(), &inner.shared.store, user).await {
             if matches!(e, SessionError::RateLimited { .. }) {
                 inner.shared.counters.inc(Counter::MintRateLimited);
                 tracing::debug!(user = %user.hashed(), "mint rate limit reached");
@@ -103,6 +101,7 @@ impl EmbedSessions {
         let request = grant
             .or(&inner.defaults)
             .to_request((inner.external_user_id)(user))?;
+        inner.shared.spend_budget().await?;
         inner.shared.counters.inc(Counter::UpstreamMints);
         telemetry::called_upstream();
         let session = inner.shared.client.create_session(&request).await?;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::counts::Counter;
 use super::error::SessionError;
-use super::limit::Limit;
+use super::limit::{self, Limit};
 use super::shared::Shared;
 use super::types::UserKey;
 use crate::client::Client;
@@ -36,9 +36,7 @@ impl Revocation {
     /// Revokes `user`'s session `id` (the caller checked the ownership), taking one revoke from
     /// the user's budget first.
     pub(super) async fn revoke(&self, user: &UserKey, id: &SessionId) -> Result<(), SessionError> {
-        if let Some(limit) = &self.budget {
-            limit.take(&self.shared.store, user).await?;
-        }
+        limit::take_if(self.budget.as_ref(), &self.shared.store, user).await?;
         self.forget_and_revoke(id).await.map(drop)
     }
 
@@ -52,7 +50,13 @@ impl Revocation {
         self.shared.counters.inc(Counter::Revokes);
         telemetry::sessions_held(self.shared.store.held());
         telemetry::called_upstream();
-        if let Err(e) = at_meshes(&self.shared.client, id).await {
+        // Spent or not, the session is gone here; a call the budget refuses waits for the
+        // background retry like one Meshes failed.
+        let revoked = match self.shared.spend_budget().await {
+            Ok(()) => at_meshes(&self.shared.client, id).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = revoked {
             tracing::warn!(session_id = %id, error = %e, "revoking at meshes failed; the session is unusable here and is revoked again in the background");
             let client = self.shared.client.clone();
             let id = id.clone();

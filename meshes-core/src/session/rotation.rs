@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use super::counts::Counter;
 use super::error::{SessionError, StoreError};
-use super::limit::Limit;
+use super::limit::{self, Limit};
 use super::shared::Shared;
 use super::store::LockToken;
 use super::types::{Generation, SessionToken};
@@ -164,16 +164,15 @@ impl Rotation {
             self.forget_gone(id).await;
             return Err(SessionError::Gone);
         }
-        let budget = match &self.budget {
-            Some(limit) => limit.take(&self.shared.store, &current.owner).await,
-            None => Ok(()),
-        };
-        if let Err(e) = budget {
+        self.shared.check_open()?;
+        let budget = limit::take_if(self.budget.as_ref(), &self.shared.store, &current.owner);
+        if let Err(e) = budget.await {
             if matches!(e, SessionError::RateLimited { .. }) {
                 tracing::debug!(user = %current.owner.hashed(), "rotation budget reached");
             }
             return Err(e);
         }
+        self.shared.spend_budget().await?;
         self.shared.counters.inc(Counter::UpstreamRefreshes);
         let refreshed = match self.shared.client.refresh_session(id).await {
             Ok(r) => r,

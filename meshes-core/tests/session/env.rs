@@ -46,7 +46,15 @@ impl Env {
     /// A manager builder on this env's store, with no mint limit, no rotation budget, no
     /// refresh window and a generous bound, so that scenarios opt into those.
     pub(crate) async fn builder(&self) -> EmbedSessionsBuilder {
-        let builder = meshes_test_support::mock::manager(&self.mock)
+        self.builder_on(self.mock.client()).await
+    }
+
+    /// [`builder`](Self::builder) with a client of the scenario's own.
+    pub(crate) async fn builder_on(&self, client: meshes_core::Client) -> EmbedSessionsBuilder {
+        let builder = meshes_core::session::EmbedSessions::builder(client)
+            .default_grant(meshes_core::session::Grant::new().workspace(self.mock.workspace_id()))
+            .embed_origin(self.mock.embed_origin())
+            .no_mint_rate_limit()
             .no_rotation_rate_limit()
             .refresh_window(Duration::ZERO)
             .max_sessions_per_user(1000)

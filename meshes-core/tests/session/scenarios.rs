@@ -78,6 +78,8 @@ on_every_store!(
     mint_rate_limit_answers_without_calling_meshes,
     revoke_and_revoke_user,
     concurrent_revokes_of_one_session_make_one_call,
+    the_app_budget_bounds_every_call_to_meshes,
+    an_open_breaker_costs_the_user_no_budget,
     revokes_while_meshes_fails_make_a_bounded_number_of_calls,
     the_revoke_budget_refuses_without_calling_meshes,
     external_user_id_is_the_user_key_by_default,
@@ -536,6 +538,105 @@ async fn concurrent_revokes_of_one_session_make_one_call(env: &Env) {
     assert_eq!(manager.counts().revokes, 1);
 }
 
+/// #22: the app-wide upstream budget counts mints, rotations and revokes; past it nothing
+/// is sent and the error says when to come back.
+async fn the_app_budget_bounds_every_call_to_meshes(env: &Env) {
+    let manager = env
+        .builder()
+        .await
+        .upstream_budget(3, Duration::from_secs(3600))
+        .build();
+    let alice = user("alice");
+    let (one, _) = mint(&manager, &alice).await;
+    manager
+        .refresh(&alice, &one, Some(Generation(0)))
+        .await
+        .unwrap();
+    let (two, _) = mint(&manager, &user("bob")).await;
+    let refused = [
+        manager.mint(&alice, &Grant::new()).await.map(drop),
+        manager
+            .refresh(&alice, &one, Some(Generation(1)))
+            .await
+            .map(drop),
+    ];
+    for r in refused {
+        match r {
+            Err(SessionError::Upstream(e)) => match &*e {
+                meshes_core::ClientError::Unavailable {
+                    reason: meshes_core::ShedReason::Budget,
+                    retry_after,
+                } => assert!(*retry_after > Duration::from_secs(3000), "{retry_after:?}"),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(env.mock.all_calls(), [2, 1, 0, 0]);
+    // A revoke past the budget still removes the session here; Meshes is told later.
+    manager.revoke(&user("bob"), &two).await.unwrap();
+    assert!(matches!(
+        manager.refresh(&user("bob"), &two, None).await,
+        Err(SessionError::NotFound)
+    ));
+    assert_eq!(env.mock.calls(Endpoint::Revoke), 0);
+}
+
+/// #22: while the breaker is open, mints and rotations fail at once without spending the
+/// user's mint limit or rotation budget, and the first call after the open interval goes.
+async fn an_open_breaker_costs_the_user_no_budget(env: &Env) {
+    use meshes_core::UpstreamPolicy;
+    let client = env
+        .mock
+        .client_builder()
+        .retry(meshes_core::RetryPolicy::none())
+        .upstream(UpstreamPolicy::default().breaker(2, Duration::from_millis(600)))
+        .build()
+        .unwrap();
+    let manager = env
+        .builder_on(client)
+        .await
+        .mint_rate(3, Duration::from_secs(3600))
+        .build();
+    let alice = user("alice");
+    let (id, _) = mint(&manager, &alice).await;
+    env.mock
+        .set_fault_rate(Endpoint::Create, 1.0, Fault::status(500));
+    for _ in 0..2 {
+        assert!(matches!(
+            manager.mint(&alice, &Grant::new()).await,
+            Err(SessionError::Upstream(_))
+        ));
+    }
+    // Open: 20 mints and refreshes, none sent, none counted against alice.
+    for _ in 0..10 {
+        for r in [
+            manager.mint(&alice, &Grant::new()).await.map(drop),
+            manager.refresh(&alice, &id, None).await.map(drop),
+        ] {
+            let Err(SessionError::Upstream(e)) = r else {
+                panic!("{r:?}")
+            };
+            assert!(
+                matches!(*e, meshes_core::ClientError::Unavailable { .. }),
+                "{e:?}"
+            );
+        }
+    }
+    assert_eq!(env.mock.all_calls(), [3, 0, 0, 0]);
+    env.mock.clear_faults();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Alice spent 3 mints of 3 before the breaker opened… but a refresh has its own budget.
+    manager
+        .refresh(&alice, &id, Some(Generation(0)))
+        .await
+        .unwrap();
+    assert!(matches!(
+        manager.mint(&alice, &Grant::new()).await,
+        Err(SessionError::RateLimited { .. })
+    ));
+}
+
 /// #22: while Meshes fails every revoke, 30 revokes of one session make at most the one
 /// caller's attempts (the client's 3): the session is unusable here at once, the others
 /// answer from the store, and nobody gets an upstream error.
@@ -727,6 +828,7 @@ macro_rules! on_shared_stores {
 on_shared_stores!(
     share_sessions_and_single_flight,
     share_the_mint_limit_and_the_rotation_budget,
+    share_the_app_budget,
     an_upstream_slower_than_the_lease_rotates_once,
     a_replica_dying_mid_refresh_frees_the_session_within_seconds,
 );
@@ -782,6 +884,29 @@ mod two_replicas {
     }
 
     /// N replicas allow one budget, not N.
+    /// #22: with Redis, the app-wide upstream budget is one budget for every replica.
+    pub(super) async fn share_the_app_budget(env: &Env) {
+        let build = || async {
+            env.builder()
+                .await
+                .upstream_budget(5, Duration::from_secs(3600))
+                .build()
+        };
+        let (a, b) = (build().await, build().await);
+        let mut minted = 0;
+        for i in 0..12 {
+            let m = if i % 2 == 0 { &a } else { &b };
+            match m.mint(&user(&format!("u{i}")), &Grant::new()).await {
+                Ok(_) => minted += 1,
+                Err(SessionError::Upstream(e))
+                    if matches!(*e, meshes_core::ClientError::Unavailable { .. }) => {}
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert_eq!(minted, 5, "one budget across both replicas");
+        assert_eq!(env.mock.calls(Endpoint::Create), 5);
+    }
+
     pub(super) async fn share_the_mint_limit_and_the_rotation_budget(env: &Env) {
         let build = || async {
             env.builder()

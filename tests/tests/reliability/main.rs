@@ -5,5 +5,6 @@ use meshes_test_support::apps;
 mod bad_upstream;
 mod faults;
 mod hostile;
+mod outage;
 mod redis_outage;
 mod soak;

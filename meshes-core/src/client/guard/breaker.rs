@@ -12,9 +12,13 @@ use crate::telemetry;
 enum State {
     Closed,
     /// Calls fail at once until `until`.
-    Open { until: Instant },
+    Open {
+        until: Instant,
+    },
     /// One probe went out; the next may go at `next_probe` if none has answered by then.
-    HalfOpen { next_probe: Instant },
+    HalfOpen {
+        next_probe: Instant,
+    },
 }
 
 pub(super) struct Breaker {
@@ -61,6 +65,20 @@ impl Breaker {
         }
     }
 
+    /// How long until a call may go, while open or waiting for the next probe (grants
+    /// nothing: for a caller that wants to know before spending its own budgets).
+    pub(super) fn paused_for(&self, now: Instant) -> Option<Duration> {
+        if !self.tripped.load(Ordering::Acquire) {
+            return None;
+        }
+        match *self.state.lock().unwrap_or_else(PoisonError::into_inner) {
+            State::Open { until: due } | State::HalfOpen { next_probe: due } if now < due => {
+                Some(due - now)
+            }
+            _ => None,
+        }
+    }
+
     /// After a wait in the queue: still closed, or this call was a probe (half-open)?
     pub(super) fn still_closed(&self, now: Instant) -> Result<(), Duration> {
         if !self.tripped.load(Ordering::Acquire) {
@@ -90,7 +108,10 @@ impl Breaker {
                 }
             }
             Verdict::Failed => {
-                let failures = self.failures.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+                let failures = self
+                    .failures
+                    .fetch_add(1, Ordering::Relaxed)
+                    .saturating_add(1);
                 let tripped = self.tripped.load(Ordering::Acquire);
                 if failures < self.threshold && !tripped {
                     return;
@@ -142,7 +163,10 @@ mod tests {
         b.record(Verdict::Failed, t0);
         assert!(b.admit(t0).is_ok());
         b.record(Verdict::Failed, t0);
-        assert_eq!(b.admit(t0 + Duration::from_secs(1)), Err(Duration::from_secs(4)));
+        assert_eq!(
+            b.admit(t0 + Duration::from_secs(1)),
+            Err(Duration::from_secs(4))
+        );
         // 429s say nothing about health.
         b.record(Verdict::Neutral, t0);
         // After the interval one probe goes; the others wait for the next interval.

@@ -67,6 +67,10 @@ async fn each_malformed_variable_is_named_and_its_value_is_not() {
         (ENV_REDIS_URL, "http://secretvalue"),
         (ENV_REDIS_CLUSTER_NODES, "redis://a:1,tcp://secretvalue"),
         (ENV_REDIS_CLUSTER_NODES, " , "),
+        (ENV_UPSTREAM_PER_MINUTE, "0"),
+        (ENV_UPSTREAM_PER_MINUTE, "many-secretvalue"),
+        (crate::ENV_UPSTREAM_MAX_IN_FLIGHT, "0"),
+        (crate::ENV_UPSTREAM_MAX_IN_FLIGHT, "secretvalue"),
     ];
     for (name, value) in cases {
         let e = error(&[(name, value)]).await;
@@ -109,6 +113,19 @@ async fn settings_reach_the_manager() {
             .map(|w| w.to_string())
             .as_deref(),
         Some(WORKSPACE)
+    );
+    let lookup = env(&[
+        (ENV_UPSTREAM_PER_MINUTE, "600"),
+        (crate::ENV_UPSTREAM_MAX_IN_FLIGHT, "4"),
+    ]);
+    assert_eq!(Settings::read(&lookup).unwrap().per_minute, Some(600));
+    let client = ClientBuilder::from_lookup(&lookup)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert!(
+        format!("{client:?}").contains("max_in_flight: 4"),
+        "{client:?}"
     );
     let manager = EmbedSessions::from_lookup(&env(&[])).await.unwrap();
     assert_eq!(
