@@ -102,9 +102,10 @@
       }).then(function (v) { done(); return v; }, done);
     }
 
-    // Network errors, timeouts, 429 and 5xx are retried, waiting longer each time (1 s, 2 s,
-    // 4 s … 30 s, at least the answer's Retry-After); after `retries` it gives up until the
-    // tab is shown again or the browser is back online. A 401 signs every tab out.
+    // Network errors, timeouts, 429 and 5xx are retried after the answer's Retry-After plus a
+    // random share of a window that doubles each time (1 s, 2 s, 4 s … 30 s: full jitter), so
+    // tabs that failed together do not come back together; after `retries` it gives up until
+    // the tab is shown again or the browser is back online. A 401 signs every tab out.
     function retry(fn, err) {
       if (!alive) return;
       if (err.status === 401) { error(err, false); logout(true); return; }
@@ -118,8 +119,8 @@
       }
       failures++;
       clearTimeout(timer);
-      timer = setTimeout(fn, Math.max(Math.min(30000, 1000 * Math.pow(2, failures - 1)),
-        1000 * (err.retryAfter || 0)));
+      timer = setTimeout(fn, 1000 * (err.retryAfter || 0) +
+        Math.random() * Math.min(30000, 1000 * Math.pow(2, failures - 1)));
     }
 
     function post(msg) {

@@ -30,6 +30,52 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+/// Every metric meshes-rs records, with its kind (`counter`, `gauge`, `histogram`): the
+/// table above as data, for dashboards and alert rules to be checked against (the ones
+/// shipped in `deploy/` are, in CI). A Prometheus exporter adds `_total` to nothing (the
+/// counters carry it already) and `_bucket`, `_sum` and `_count` to histograms.
+///
+/// ```
+/// use meshes_core::telemetry::METRICS;
+/// assert!(METRICS.contains(&("meshes_upstream_breaker_open", "gauge")));
+/// assert!(METRICS.iter().all(|(name, _)| name.starts_with("meshes_")));
+/// ```
+pub const METRICS: &[(&str, &str)] = &[
+    ("meshes_mints_total", "counter"),
+    ("meshes_refreshes_total", "counter"),
+    ("meshes_revokes_total", "counter"),
+    ("meshes_limiter_refusals_total", "counter"),
+    ("meshes_sessions_evicted_total", "counter"),
+    ("meshes_sessions_gone_total", "counter"),
+    ("meshes_upstream_requests_total", "counter"),
+    ("meshes_upstream_retries_total", "counter"),
+    ("meshes_upstream_retries_throttled_total", "counter"),
+    ("meshes_upstream_shed_total", "counter"),
+    ("meshes_upstream_breaker_open", "gauge"),
+    ("meshes_upstream_request_duration_seconds", "histogram"),
+    ("meshes_store_errors_total", "counter"),
+    ("meshes_route_request_duration_seconds", "histogram"),
+    ("meshes_sessions", "gauge"),
+];
+
+/// Bucket boundaries (seconds) for the two latency histograms, from a cache hit (1 ms) to
+/// the client's timeout (10 s). Exporters render histograms as summaries unless told
+/// otherwise, and summaries cannot be added up across replicas; with these buckets the
+/// dashboard in `deploy/grafana/` computes quantiles over every replica:
+///
+/// ```
+/// # #[cfg(any())] {
+/// use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+/// PrometheusBuilder::new()
+///     .set_buckets_for_metric(Matcher::Prefix("meshes_".into()), meshes_core::telemetry::LATENCY_BUCKETS)?
+///     .install_recorder()?;
+/// # }
+/// assert!(meshes_core::telemetry::LATENCY_BUCKETS.is_sorted());
+/// ```
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
 /// Environment variable holding the key of the user hashes in log lines
 /// ([`UserKey::hashed`](crate::session::UserKey::hashed)): any secret string, the same on every
 /// replica whose logs should agree. Without it each process draws a random key.

@@ -7,6 +7,8 @@ use meshes_mock::MockMeshes;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn axum_example_serves_prometheus_metrics() {
+    // As the example's main does: the recorder before the manager.
+    example_axum::prometheus().expect("the only recorder of this binary");
     let mock = MockMeshes::start().await.unwrap();
     let manager = meshes_test_support::mock::manager(&mock).build();
     let _: &EmbedSessions = &manager;
@@ -44,6 +46,10 @@ async fn axum_example_serves_prometheus_metrics() {
         "meshes_upstream_request_duration_seconds",
         r#"meshes_route_request_duration_seconds_count{route="mint",status="2xx"} 1"#,
         "meshes_sessions 1",
+        // Buckets (telemetry::LATENCY_BUCKETS), so the dashboard's quantiles add up.
+        "# TYPE meshes_upstream_request_duration_seconds histogram",
+        r#"meshes_upstream_request_duration_seconds_bucket{endpoint="create",le="+Inf"} 1"#,
+        "meshes_upstream_breaker_open 0",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }

@@ -112,16 +112,28 @@ async fn metrics_after_a_scripted_flow() {
 
     let snapshot = snapshotter.snapshot().into_vec();
     let mut label_values = Vec::new();
+    let mut recorded = std::collections::BTreeSet::new();
     let series: Series = snapshot
         .into_iter()
         .map(|(key, _, _, value)| {
             let key = key.key();
+            recorded.insert(key.name().to_owned());
             let labels: Vec<(&str, &str)> = key.labels().map(|l| (l.key(), l.value())).collect();
             label_values.extend(labels.iter().map(|(_, v)| (*v).to_owned()));
             (key_of(key.name(), &labels), value)
         })
         .collect();
     let names: Vec<&String> = series.keys().collect();
+    // Every series recorded is one the library lists (what dashboards are checked against).
+    for name in &recorded {
+        assert!(
+            meshes_core::telemetry::METRICS
+                .iter()
+                .any(|(m, _)| m == name),
+            "{name} is recorded but not in telemetry::METRICS"
+        );
+    }
+    assert!(recorded.contains("meshes_upstream_breaker_open"), "{recorded:?}");
 
     assert_eq!(counter(&series, "meshes_mints_total", &[]), 3, "{names:?}");
     assert_eq!(

@@ -13,7 +13,7 @@ use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
 use meshes_actix::meshes_core::embed_js;
 use meshes_actix::meshes_core::model::{LaunchPage, SessionType};
 use meshes_actix::{EmbedSessions, FrameSrc, Grant, MeshesState, MintHints, Resolution, UserKey};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// The signed-in user, from actix-identity (kept in actix-session's private, encrypted
 /// cookie).
@@ -32,7 +32,18 @@ fn valid_user(u: &str) -> bool {
 pub fn prometheus() -> Option<&'static PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                // Histograms with buckets (not summaries), so quantiles add up across
+                // replicas (deploy/grafana/meshes-dashboard.json).
+                .set_buckets_for_metric(
+                    Matcher::Prefix("meshes_".into()),
+                    meshes_actix::meshes_core::telemetry::LATENCY_BUCKETS,
+                )
+                .ok()?
+                .install_recorder()
+                .ok()
+        })
         .as_ref()
 }
 

@@ -14,6 +14,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    // The metrics recorder first: what the library records while it starts (the circuit
+    // breaker's gauge) goes to it.
+    example_actix::prometheus();
     let (manager, _mock) = meshes_mock::manager_from_env_or_mock().await?;
     let port: u16 = std::env::var("PORT")
         .map_or(Ok(3001), |p| p.parse())

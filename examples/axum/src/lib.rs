@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use meshes_axum::meshes_core::embed_js;
 use meshes_axum::meshes_core::model::{LaunchPage, SessionType};
 use meshes_axum::{EmbedSessions, Grant, MeshesLayer, MintHints, Resolution, UserKey};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tower_sessions::cookie::{Key, SameSite};
 use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
 
@@ -37,7 +37,18 @@ fn valid_user(u: &str) -> bool {
 pub fn prometheus() -> Option<&'static PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                // Histograms with buckets (not summaries), so quantiles add up across
+                // replicas (deploy/grafana/meshes-dashboard.json).
+                .set_buckets_for_metric(
+                    Matcher::Prefix("meshes_".into()),
+                    meshes_axum::meshes_core::telemetry::LATENCY_BUCKETS,
+                )
+                .ok()?
+                .install_recorder()
+                .ok()
+        })
         .as_ref()
 }
 

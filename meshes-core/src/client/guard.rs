@@ -28,10 +28,12 @@ use budget::RetryBudget;
 /// How a [`Client`](crate::Client) protects Meshes and the app from each other when Meshes is
 /// slow, down or overloaded. The defaults are never met by a healthy app.
 ///
-/// - **Bulkhead**: at most `max_in_flight` calls at Meshes at once (default 16); a call past it
-///   waits in a queue of `max_queued` (default 64) for at most `queue_wait` (default 2 s), else
-///   fails at once with [`ClientError::Unavailable`] (the routes answer 503
-///   `upstream_unavailable` with `Retry-After`).
+/// - **Bulkhead**: at most `max_in_flight` calls at Meshes at once (default 32); a call past it
+///   waits in a queue of `max_queued` (default 1024) for at most `queue_wait` (default 2 s),
+///   else fails at once with [`ClientError::Unavailable`] (the routes answer 503
+///   `upstream_unavailable` with `Retry-After`). A healthy burst (every open tab reconnecting
+///   after a deploy) waits its turn in the queue; a hanging Meshes holds at most
+///   `max_in_flight` connections and tasks, and the queue empties within `queue_wait`.
 /// - **Circuit breaker**: `breaker_failures` consecutive failures (timeouts, unreachable,
 ///   5xx; default 5) open it for `breaker_open_for` (default 5 s): calls fail at once without
 ///   touching Meshes, `Retry-After` saying when the next probe goes. Then one call is let
@@ -51,7 +53,7 @@ use budget::RetryBudget;
 ///     .breaker(10, Duration::from_secs(3))
 ///     .retry_budget(0.1, 5);
 /// assert_eq!(policy.in_flight_limit(), 32);
-/// assert_eq!(UpstreamPolicy::default().in_flight_limit(), 16);
+/// assert_eq!(UpstreamPolicy::default().in_flight_limit(), 32);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[must_use]
@@ -68,8 +70,8 @@ pub struct UpstreamPolicy {
 impl Default for UpstreamPolicy {
     fn default() -> Self {
         Self {
-            max_in_flight: 16,
-            max_queued: 64,
+            max_in_flight: 32,
+            max_queued: 1024,
             queue_wait: Duration::from_secs(2),
             breaker_failures: 5,
             breaker_open_for: Duration::from_secs(5),

@@ -156,7 +156,7 @@ impl EmbedSessions {
     /// | `MESHES_PUBLIC_ORIGIN` | the app's origin as browsers see it (`https://app.example.com`): the same-site check then compares whole origins |
     /// | `MESHES_REDIS_URL` | keep sessions and limits in this Redis node (feature `redis`) |
     /// | `MESHES_REDIS_CLUSTER_NODES` | … or in this Redis Cluster: comma-separated node URLs (feature `redis`) |
-    /// | `MESHES_UPSTREAM_MAX_IN_FLIGHT` | calls at Meshes at once, per process (default 16; see [`UpstreamPolicy`](crate::UpstreamPolicy)) |
+    /// | `MESHES_UPSTREAM_MAX_IN_FLIGHT` | calls at Meshes at once, per process (default 32; see [`UpstreamPolicy`](crate::UpstreamPolicy)) |
     /// | `MESHES_UPSTREAM_PER_MINUTE` | an app-wide budget of calls to Meshes per minute, shared by the replicas with Redis (off by default; see [`upstream_budget`](EmbedSessionsBuilder::upstream_budget)) |
     ///
     /// Everything else has the builder's defaults; use [`EmbedSessions::builder`] and

@@ -3,11 +3,13 @@
 //! a copy of embed.js under a fake mount (`/fake`) whose mint answers a hostile launch URL,
 //! state-changing endpoints an attacker would aim at (`POST /logout`,
 //! `POST /api/account/delete`), a log of every request the host received, and a second origin
-//! ("evil") that counts every request it gets.
+//! ("evil") that counts every request it gets, and busy mounts (`/busy/<tab>`) whose mint
+//! always answers 503 with `Retry-After: 1`, logging when each attempt arrived.
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use meshes_core::routes::{MintHints, Resolution};
 use meshes_core::session::{EmbedSessions, Grant, UserKey};
@@ -63,8 +65,12 @@ enum Policy {
 
 /// The body of fixture `name`, its CSP, and the mount whose embed.js it loads.
 fn fixture(name: &str, evil: &str) -> Option<(String, Policy)> {
-    let (mut policy, mut mount) = (Policy::Strict, "/meshes");
+    let (mut policy, mut mount) = (Policy::Strict, "/meshes".to_owned());
     let body = match name {
+        busy if busy.starts_with("busy-") => {
+            mount = format!("/busy/{}", &busy[5..]);
+            r#"<div id="a" data-meshes-embed></div>"#.into()
+        }
         "evil-base" => format!(
             r#"<div id="a" data-meshes-embed data-base-path="//{host}/meshes" data-min-height="abc"></div>
 <meshes-embed id="b" base-path="{evil}/meshes"></meshes-embed>
@@ -72,7 +78,7 @@ fn fixture(name: &str, evil: &str) -> Option<(String, Policy)> {
             host = evil.trim_start_matches("http://")
         ),
         "js-launch" => {
-            mount = "/fake";
+            mount = "/fake".into();
             r#"<div id="a" data-meshes-embed></div>"#.into()
         }
         "hostile" => {
@@ -140,11 +146,19 @@ fn resolve(cookie: Option<&str>, hints: Option<&MintHints>) -> Resolution {
 /// Every request the host received: `METHOD path?query`.
 pub(crate) type RequestLog = Arc<Mutex<Vec<String>>>;
 
+/// Every mint attempt at a busy mount: its tab and when it arrived.
+pub(crate) type BusyLog = Arc<Mutex<Vec<(String, Instant)>>>;
+
+/// What a busy mount's mint answers.
+const BUSY: &str =
+    r#"{"error":"upstream_unavailable","message":"meshes is unavailable; try again shortly"}"#;
+
 /// A running host.
 pub(crate) struct Host {
     pub(crate) url: String,
     evil_hits: Arc<AtomicUsize>,
     requests: RequestLog,
+    pub(crate) busy: BusyLog,
     pub(crate) mock: MockMeshes,
 }
 
@@ -189,19 +203,27 @@ pub(crate) async fn start(adapter: Adapter) -> Host {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let requests = RequestLog::default();
+    let busy = BusyLog::default();
+    let logs = (requests.clone(), busy.clone());
     match adapter {
-        Adapter::Axum => serve_axum(listener, manager, evil, requests.clone()),
-        Adapter::Actix => serve_actix(listener, manager, evil, requests.clone()),
+        Adapter::Axum => serve_axum(listener, manager, evil, logs),
+        Adapter::Actix => serve_actix(listener, manager, evil, logs),
     }
     Host {
         url,
         evil_hits,
         requests,
+        busy,
         mock,
     }
 }
 
-fn serve_axum(listener: TcpListener, manager: EmbedSessions, evil: String, log: RequestLog) {
+fn serve_axum(
+    listener: TcpListener,
+    manager: EmbedSessions,
+    evil: String,
+    (log, busy): (RequestLog, BusyLog),
+) {
     use axum::extract::{Path, Query};
     use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, SET_COOKIE};
     use axum::http::request::Parts;
@@ -257,6 +279,29 @@ fn serve_axum(listener: TcpListener, manager: EmbedSessions, evil: String, log: 
             post(|| async { ([(CONTENT_TYPE, "application/json")], FAKE_MINT) }),
         )
         .route(
+            "/busy/{tab}/embed.js",
+            get(|| async {
+                (
+                    [(CONTENT_TYPE, "text/javascript")],
+                    meshes_core::embed_js::SOURCE,
+                )
+            }),
+        )
+        .route(
+            "/busy/{tab}/sessions",
+            post(move |Path(tab): Path<String>| async move {
+                busy.lock().unwrap().push((tab, Instant::now()));
+                (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    [
+                        (CONTENT_TYPE, "application/json"),
+                        (axum::http::header::RETRY_AFTER, "1"),
+                    ],
+                    BUSY,
+                )
+            }),
+        )
+        .route(
             "/login",
             get(
                 |Query(q): Query<std::collections::HashMap<String, String>>| async move {
@@ -283,7 +328,12 @@ fn serve_axum(listener: TcpListener, manager: EmbedSessions, evil: String, log: 
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 }
 
-fn serve_actix(listener: TcpListener, manager: EmbedSessions, evil: String, log: RequestLog) {
+fn serve_actix(
+    listener: TcpListener,
+    manager: EmbedSessions,
+    evil: String,
+    (log, busy): (RequestLog, BusyLog),
+) {
     use actix_web::dev::Service as _;
     use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
@@ -296,6 +346,7 @@ fn serve_actix(listener: TcpListener, manager: EmbedSessions, evil: String, log:
     meshes_test_support::spawn_actix!(listener, move || {
         let evil = evil.clone();
         let log = log.clone();
+        let busy = busy.clone();
         actix_web::App::new()
             .app_data(state.clone())
             .wrap(meshes_actix::FrameSrc::new(manager.embed_origins()))
@@ -365,6 +416,28 @@ fn serve_actix(listener: TcpListener, manager: EmbedSessions, evil: String, log:
                     HttpResponse::Ok()
                         .content_type("application/json")
                         .body(FAKE_MINT)
+                }),
+            )
+            .route(
+                "/busy/{tab}/embed.js",
+                web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("text/javascript")
+                        .body(meshes_core::embed_js::SOURCE)
+                }),
+            )
+            .route(
+                "/busy/{tab}/sessions",
+                web::post().to(move |tab: web::Path<String>| {
+                    busy.lock()
+                        .unwrap()
+                        .push((tab.into_inner(), Instant::now()));
+                    async {
+                        HttpResponse::ServiceUnavailable()
+                            .content_type("application/json")
+                            .insert_header(("retry-after", "1"))
+                            .body(BUSY)
+                    }
                 }),
             )
             .route(

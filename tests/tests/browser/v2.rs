@@ -397,6 +397,66 @@ async fn refused_and_invalid_hints(s: &Session, host: &Host) {
     assert_eq!(host.mock.calls(Endpoint::Create), created);
 }
 
+/// #22: five tabs whose mint answers 503 with `Retry-After: 1` come back after at least a
+/// second, each after its own random share of the jitter window (1 s), not in lockstep; each
+/// tells the page it is retrying.
+async fn tabs_told_to_wait_come_back_spread_out(s: &Session, host: &Host) {
+    const TABS: usize = 5;
+    for tab in 0..TABS {
+        if tab > 0 {
+            s.new_tab().await;
+        }
+        open(s, host, &format!("busy-{tab}")).await;
+    }
+    let error = event(s, "error", "a").await;
+    assert_eq!(
+        (
+            &error["detail"]["status"],
+            &error["detail"]["code"],
+            &error["detail"]["retrying"]
+        ),
+        (
+            &Value::from(503),
+            &Value::from("upstream_unavailable"),
+            &Value::from(true)
+        ),
+        "{error}"
+    );
+    // Each tab's first two attempts.
+    let mut delays = Vec::new();
+    for _ in 0..100 {
+        let log = host.busy.lock().unwrap().clone();
+        delays = (0..TABS)
+            .filter_map(|tab| {
+                let at: Vec<_> = log
+                    .iter()
+                    .filter(|(t, _)| *t == tab.to_string())
+                    .map(|(_, at)| *at)
+                    .collect();
+                (at.len() >= 2).then(|| at[1] - at[0])
+            })
+            .collect();
+        if delays.len() == TABS {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(delays.len(), TABS, "every tab retried: {delays:?}");
+    delays.sort();
+    eprintln!("retry delays after 503 + Retry-After: 1 → {delays:?}");
+    for d in &delays {
+        assert!(
+            *d >= Duration::from_millis(990) && *d < Duration::from_millis(2500),
+            "Retry-After plus at most the 1 s window: {delays:?}"
+        );
+    }
+    let spread = delays[TABS - 1] - delays[0];
+    assert!(
+        spread >= Duration::from_millis(50),
+        "the tabs came back within {spread:?} of each other: {delays:?}"
+    );
+}
+
 pub(crate) async fn run(adapter: Adapter, browser: &Browser) {
     macro_rules! scenarios {
         ($($name:ident),+ $(,)?) => {$(
@@ -421,5 +481,6 @@ pub(crate) async fn run(adapter: Adapter, browser: &Browser) {
         logout_reaches_every_tab,
         a_401_signs_every_tab_out,
         refused_and_invalid_hints,
+        tabs_told_to_wait_come_back_spread_out,
     );
 }

@@ -14,7 +14,7 @@ use meshes_mock::{Endpoint, Fault, MockMeshes};
 use crate::apps::{self, Adapter};
 
 /// The default bulkhead size and breaker threshold (see `UpstreamPolicy`).
-const MAX_IN_FLIGHT: usize = 16;
+const MAX_IN_FLIGHT: usize = 32;
 const BREAKER_FAILURES: usize = 5;
 
 fn serve(adapter: Adapter, mock: &MockMeshes, client: Client) -> String {
