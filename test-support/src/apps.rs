@@ -226,6 +226,17 @@ pub fn with_allowed_origin(adapter: Adapter, origin: &str) {
     }
 }
 
+/// Serves the app with `manager` on `adapter`, on a free loopback port; returns its URL.
+pub fn serve(adapter: Adapter, manager: EmbedSessions, config: &Config) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("bound"));
+    match adapter {
+        Adapter::Axum => serve_axum(listener, manager, config),
+        Adapter::Actix => serve_actix(listener, manager, config),
+    }
+    url
+}
+
 /// Serves the app with meshes-axum on `listener` (in a tokio task).
 pub fn serve_axum(listener: TcpListener, manager: EmbedSessions, config: &Config) {
     use axum::http::HeaderMap;

@@ -133,7 +133,10 @@ async fn metrics_after_a_scripted_flow() {
             "{name} is recorded but not in telemetry::METRICS"
         );
     }
-    assert!(recorded.contains("meshes_upstream_breaker_open"), "{recorded:?}");
+    assert!(
+        recorded.contains("meshes_upstream_breaker_open"),
+        "{recorded:?}"
+    );
 
     assert_eq!(counter(&series, "meshes_mints_total", &[]), 3, "{names:?}");
     assert_eq!(

@@ -1,6 +1,5 @@
 //! The upstream fault matrix, for mint and refresh, through both adapters.
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use meshes_core::session::{EmbedSessions, Generation, Grant, MemoryEmbedStore, UserKey};
@@ -22,16 +21,6 @@ fn manager(client: Client, store: &MemoryEmbedStore, mock: &MockMeshes) -> Embed
         // has scenarios of its own.
         .no_rotation_rate_limit()
         .build()
-}
-
-fn serve(adapter: Adapter, manager: EmbedSessions) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    match adapter {
-        Adapter::Axum => apps::serve_axum(listener, manager, &apps::Config::default()),
-        Adapter::Actix => apps::serve_actix(listener, manager, &apps::Config::default()),
-    }
-    url
 }
 
 /// (mode, expected status, expected code, Retry-After)
@@ -88,7 +77,11 @@ async fn run(adapter: Adapter) -> usize {
             )
             .build()
             .unwrap();
-        let app = serve(adapter, manager(client, &store, &mock));
+        let app = apps::serve(
+            adapter,
+            manager(client, &store, &mock),
+            &apps::Config::default(),
+        );
         // The most a call may take: every attempt times out, plus backoff.
         let bound = TIMEOUT * 3 + Duration::from_millis(1500);
 

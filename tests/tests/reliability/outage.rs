@@ -3,7 +3,6 @@
 //! called a bounded number of times, and retries stay within their budget. Library defaults
 //! throughout, except where a test says otherwise.
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use meshes_core::model::ListSessions;
@@ -22,13 +21,7 @@ fn serve(adapter: Adapter, mock: &MockMeshes, client: Client) -> String {
         .default_grant(Grant::new().workspace(mock.workspace_id()))
         .embed_origin(mock.embed_origin())
         .build();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    match adapter {
-        Adapter::Axum => apps::serve_axum(listener, manager, &apps::Config::default()),
-        Adapter::Actix => apps::serve_actix(listener, manager, &apps::Config::default()),
-    }
-    url
+    apps::serve(adapter, manager, &apps::Config::default())
 }
 
 /// One user's mint through the routes: (status, `error` code, Retry-After, how long).

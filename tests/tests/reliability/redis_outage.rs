@@ -1,7 +1,6 @@
 //! Redis goes away mid-run (one node, or one node of a 3-master cluster): routes answer 503
 //! quickly, and recover by themselves when it is back.
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use meshes_core::session::{EmbedSessions, Grant, RedisEmbedStore};
@@ -52,12 +51,7 @@ async fn outage(adapter: Adapter, mut redis: Redis) {
         .store(redis.store().await)
         .no_mint_rate_limit()
         .build();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    match adapter {
-        Adapter::Axum => apps::serve_axum(listener, manager, &apps::Config::default()),
-        Adapter::Actix => apps::serve_actix(listener, manager, &apps::Config::default()),
-    }
+    let url = apps::serve(adapter, manager, &apps::Config::default());
     let http = reqwest::Client::new();
     let mint = || {
         http.post(format!("{url}/meshes/sessions"))
