@@ -51,9 +51,11 @@
 //! | `meshes:expired` | it gave up (after `retries`, or on an error that retrying cannot fix) | `{}` |
 //! | `meshes:logout` (on `document`) | every embed of the origin was unmounted | `{}` |
 //!
-//! **Resilience.** Network errors, timeouts, 429 and 5xx are retried with backoff (1 s, 2 s, …
-//! 30 s, at least `Retry-After`); after giving up it resumes when the tab is shown again or the
-//! browser is back online. A 404, 410 or 422 on refresh mints a new session. A 401, or
+//! **Resilience.** Network errors, timeouts, 429 and 5xx are retried after the answer's
+//! `Retry-After` plus a random share of a window that doubles each time (1 s, 2 s, … 30 s: full
+//! jitter), so tabs told to wait at the same moment (503 `upstream_unavailable` while Meshes is
+//! down) come back spread out; each failure fires `meshes:error` with `retrying: true`. After
+//! giving up it resumes when the tab is shown again or the browser is back online. A 404, 410 or 422 on refresh mints a new session. A 401, or
 //! `MeshesEmbed.logout()`, unmounts every embed in every tab of the origin (`BroadcastChannel`).
 //!
 //! **Session hints.** `data-launch-page`, `data-session-type`, `data-resource-type` and

@@ -266,10 +266,11 @@ mod tests {
 
     #[tokio::test]
     async fn the_bulkhead_bounds_calls_and_the_queue() {
+        // A queue wait long enough for a busy machine: the test never waits it out but once.
         let guard = Arc::new(Guard::new(
             UpstreamPolicy::default()
                 .max_in_flight(2)
-                .queue(1, Duration::from_millis(200)),
+                .queue(1, Duration::from_secs(5)),
         ));
         let a = guard.admit().await.unwrap();
         let _b = guard.admit().await.unwrap();
@@ -278,7 +279,9 @@ mod tests {
             let guard = guard.clone();
             async move { guard.admit().await.map(|_| ()) }
         });
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        while guard.queued.load(Ordering::Acquire) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         let shed = guard.admit().await.err().unwrap();
         assert!(matches!(
             shed,
@@ -289,8 +292,14 @@ mod tests {
         ));
         drop(a);
         waiting.await.unwrap().unwrap();
-        // Nobody waits any more: the queue is free again, and a wait that lasts too long ends.
+        // Nobody waits any more: the queue is free again.
         assert_eq!(guard.queued.load(Ordering::Acquire), 0);
+        // A wait that lasts too long ends.
+        let guard = Guard::new(
+            UpstreamPolicy::default()
+                .max_in_flight(1)
+                .queue(1, Duration::from_millis(50)),
+        );
         let _c = guard.admit().await.unwrap();
         let late = guard.admit().await.err().unwrap();
         assert!(matches!(

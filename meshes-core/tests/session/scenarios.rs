@@ -590,7 +590,8 @@ async fn an_open_breaker_costs_the_user_no_budget(env: &Env) {
         .mock
         .client_builder()
         .retry(meshes_core::RetryPolicy::none())
-        .upstream(UpstreamPolicy::default().breaker(2, Duration::from_millis(600)))
+        // Open long enough for the 20 calls below on a busy machine and a Redis store.
+        .upstream(UpstreamPolicy::default().breaker(2, Duration::from_secs(2)))
         .build()
         .unwrap();
     let manager = env
@@ -625,7 +626,7 @@ async fn an_open_breaker_costs_the_user_no_budget(env: &Env) {
     }
     assert_eq!(env.mock.all_calls(), [3, 0, 0, 0]);
     env.mock.clear_faults();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     // Alice spent 3 mints of 3 before the breaker opened… but a refresh has its own budget.
     manager
         .refresh(&alice, &id, Some(Generation(0)))
