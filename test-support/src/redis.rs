@@ -1,4 +1,9 @@
-//! A throwaway `redis-server` on a free loopback port, or a 3-master Redis Cluster.
+//! A throwaway `redis-server` on a free loopback port, a 3-master Redis Cluster, a TLS-only
+//! server with an ACL user ([`tls`]), or a master, a replica and three sentinels
+//! ([`sentinel`]).
+
+pub mod sentinel;
+pub mod tls;
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -10,6 +15,8 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     extra: Vec<String>,
+    /// TLS only: `port` is the TLS port and there is no plain one.
+    tls: bool,
 }
 
 /// Whether `redis-server` can run here. When it cannot and `MESHES_REQUIRE_REDIS` is set (as
@@ -67,6 +74,7 @@ impl RedisServer {
             child: None,
             port,
             extra,
+            tls: false,
         };
         server.restart();
         server
@@ -97,17 +105,15 @@ impl RedisServer {
     /// When it does not accept connections within 10 s.
     pub fn restart(&mut self) {
         self.kill();
+        let port = self.port.to_string();
+        let ports: Vec<&str> = if self.tls {
+            vec!["--port", "0", "--tls-port", &port]
+        } else {
+            vec!["--port", &port]
+        };
         let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
+            .args(ports)
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -141,6 +147,18 @@ pub struct RedisCluster {
 /// A directory removed on drop (each node keeps its `nodes.conf` there across restarts).
 #[derive(Debug)]
 struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(what: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "meshes-{what}-{}-{}",
+            std::process::id(),
+            fastish_random()
+        ));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        Self(dir)
+    }
+}
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -182,13 +200,7 @@ impl RedisCluster {
         if !available(what) {
             return None;
         }
-        let dir = std::env::temp_dir().join(format!(
-            "meshes-cluster-{}-{}",
-            std::process::id(),
-            fastish_random()
-        ));
-        std::fs::create_dir_all(&dir).expect("a temp dir");
-        let dir = TempDir(dir);
+        let dir = TempDir::new("cluster");
         let mut nodes = Vec::new();
         for i in 0..3 {
             let mut port = cluster_port();

@@ -19,31 +19,26 @@ pub const ENV_EMBED_ORIGIN: &str = "MESHES_EMBED_ORIGIN";
 /// (`https://app.example.com`), for the routes' same-site check (see
 /// [`EmbedSessionsBuilder::public_origin`]).
 pub const ENV_PUBLIC_ORIGIN: &str = "MESHES_PUBLIC_ORIGIN";
-/// Environment variable holding the URL of one Redis node to keep sessions in (feature
-/// `redis`).
-pub const ENV_REDIS_URL: &str = "MESHES_REDIS_URL";
-/// Environment variable holding comma-separated `redis://host:port` URLs of some nodes of a
-/// Redis Cluster to keep sessions in (feature `redis`).
-pub const ENV_REDIS_CLUSTER_NODES: &str = "MESHES_REDIS_CLUSTER_NODES";
+mod redis;
+
+pub use redis::{
+    ENV_REDIS_CA_FILE, ENV_REDIS_CLIENT_CERT, ENV_REDIS_CLIENT_KEY, ENV_REDIS_CLUSTER_NODES,
+    ENV_REDIS_PASSWORD, ENV_REDIS_SENTINEL_MASTER, ENV_REDIS_SENTINEL_PASSWORD,
+    ENV_REDIS_SENTINELS, ENV_REDIS_URL, ENV_REDIS_USERNAME,
+};
 
 /// Environment variable holding the app-wide budget of calls to Meshes per minute (see
 /// [`EmbedSessionsBuilder::upstream_budget`]; off when unset).
 pub const ENV_UPSTREAM_PER_MINUTE: &str = "MESHES_UPSTREAM_PER_MINUTE";
 
 /// What the variables say, read before anything is awaited.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 struct Settings {
     workspace: Option<crate::Uuid>,
     per_minute: Option<u32>,
     origins: Vec<String>,
     public_origin: Option<String>,
-    store: Option<Store>,
-}
-
-#[derive(Debug, PartialEq)]
-enum Store {
-    Node(String),
-    Cluster(Vec<String>),
+    store: Option<redis::Redis>,
 }
 
 fn get(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
@@ -59,10 +54,6 @@ fn list(value: &str) -> Vec<String> {
         .filter(|v| !v.is_empty())
         .map(str::to_owned)
         .collect()
-}
-
-fn is_redis_url(url: &str) -> bool {
-    url.starts_with("redis://") || url.starts_with("rediss://")
 }
 
 impl Settings {
@@ -105,35 +96,7 @@ impl Settings {
                  no path, no trailing slash), e.g. https://app.example.com",
             ));
         }
-        let store = match (
-            get(lookup, ENV_REDIS_URL),
-            get(lookup, ENV_REDIS_CLUSTER_NODES),
-        ) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::invalid(
-                    ENV_REDIS_CLUSTER_NODES,
-                    "is set together with MESHES_REDIS_URL; set one of them",
-                ));
-            }
-            (Some(url), None) if is_redis_url(&url) => Some(Store::Node(url)),
-            (Some(_), None) => {
-                return Err(ConfigError::invalid(
-                    ENV_REDIS_URL,
-                    "must be a redis:// or rediss:// URL",
-                ));
-            }
-            (None, Some(nodes)) => {
-                let nodes = list(&nodes);
-                if nodes.is_empty() || !nodes.iter().all(|n| is_redis_url(n)) {
-                    return Err(ConfigError::invalid(
-                        ENV_REDIS_CLUSTER_NODES,
-                        "must be comma-separated redis:// or rediss:// URLs",
-                    ));
-                }
-                Some(Store::Cluster(nodes))
-            }
-            (None, None) => None,
-        };
+        let store = redis::read(lookup)?;
         Ok(Self {
             workspace,
             per_minute,
@@ -154,8 +117,15 @@ impl EmbedSessions {
     /// | `MESHES_WORKSPACE_ID` | the workspace every session opens (required) |
     /// | `MESHES_EMBED_ORIGIN` | embed origins (or `https://*.domain` patterns) for CSP `frame-src` and launch URLs, comma-separated (default `https://embed.meshes.io`, learning `https://*.meshes.io`) |
     /// | `MESHES_PUBLIC_ORIGIN` | the app's origin as browsers see it (`https://app.example.com`): the same-site check then compares whole origins |
-    /// | `MESHES_REDIS_URL` | keep sessions and limits in this Redis node (feature `redis`) |
+    /// | `MESHES_REDIS_URL` | keep sessions and limits in this Redis node (feature `redis`): `redis://` or `rediss://` (TLS), `user:password@` for an ACL user |
     /// | `MESHES_REDIS_CLUSTER_NODES` | … or in this Redis Cluster: comma-separated node URLs (feature `redis`) |
+    /// | `MESHES_REDIS_SENTINELS`, `MESHES_REDIS_SENTINEL_MASTER` | … or in the master these sentinels (`host:port` or `redis[s]://[:password@]host:port`, comma-separated) name, followed through failovers; `MESHES_REDIS_SENTINEL_PASSWORD` for the sentinels, `MESHES_REDIS_USERNAME` / `MESHES_REDIS_PASSWORD` for the master (feature `redis`) |
+    /// | `MESHES_REDIS_CA_FILE` | a PEM CA to verify the Redis server's certificate against, instead of the platform's roots (`rediss://`) |
+    /// | `MESHES_REDIS_CLIENT_CERT`, `MESHES_REDIS_CLIENT_KEY` | a PEM client certificate and key for mutual TLS |
+    ///
+    /// Setting more than one of `MESHES_REDIS_URL`, `MESHES_REDIS_CLUSTER_NODES` and
+    /// `MESHES_REDIS_SENTINELS` is an error, and so is a certificate that does not verify
+    /// (named in the message; there is no fallback to plain TCP or to memory).
     /// | `MESHES_UPSTREAM_MAX_IN_FLIGHT` | calls at Meshes at once, per process (default 32; see [`UpstreamPolicy`](crate::UpstreamPolicy)) |
     /// | `MESHES_UPSTREAM_PER_MINUTE` | an app-wide budget of calls to Meshes per minute, shared by the replicas with Redis (off by default; see [`upstream_budget`](EmbedSessionsBuilder::upstream_budget)) |
     ///
@@ -192,7 +162,8 @@ impl EmbedSessionsBuilder {
     /// Applies the environment's optional settings to this builder: `MESHES_WORKSPACE_ID`
     /// (the default grant's workspace), `MESHES_EMBED_ORIGIN`, `MESHES_PUBLIC_ORIGIN` and, with
     /// the `redis` feature,
-    /// `MESHES_REDIS_URL` or `MESHES_REDIS_CLUSTER_NODES`, and `MESHES_UPSTREAM_PER_MINUTE` (see
+    /// `MESHES_REDIS_URL`, `MESHES_REDIS_CLUSTER_NODES` or `MESHES_REDIS_SENTINELS` with their
+    /// TLS and credential variables, and `MESHES_UPSTREAM_PER_MINUTE` (see
     /// [`EmbedSessions::from_env`]). A variable that is not set changes nothing, so a
     /// builder on another client (a mock, say) still picks up the store.
     ///
@@ -240,46 +211,9 @@ impl EmbedSessionsBuilder {
         }
         match settings.store {
             None => Ok(self),
-            Some(store) => connect(self, store).await,
+            Some(store) => redis::connect(self, store).await,
         }
     }
-}
-
-#[cfg(feature = "redis")]
-async fn connect(
-    builder: EmbedSessionsBuilder,
-    store: Store,
-) -> Result<EmbedSessionsBuilder, ConfigError> {
-    use super::store::redis::RedisEmbedStore;
-    let (name, result) = match store {
-        Store::Node(url) => (ENV_REDIS_URL, RedisEmbedStore::connect(url).await),
-        Store::Cluster(nodes) => (
-            ENV_REDIS_CLUSTER_NODES,
-            RedisEmbedStore::cluster_builder(nodes).connect().await,
-        ),
-    };
-    match result {
-        Ok(store) => Ok(builder.store(store)),
-        Err(source) => Err(ConfigError::Store {
-            name,
-            source: Box::new(source),
-        }),
-    }
-}
-
-#[cfg(not(feature = "redis"))]
-async fn connect(
-    _: EmbedSessionsBuilder,
-    store: Store,
-) -> Result<EmbedSessionsBuilder, ConfigError> {
-    let name = match store {
-        Store::Node(_) => ENV_REDIS_URL,
-        Store::Cluster(_) => ENV_REDIS_CLUSTER_NODES,
-    };
-    Err(ConfigError::invalid(
-        name,
-        "is set, but meshes-core was built without its `redis` feature",
-    ))
 }
 
 #[cfg(test)]

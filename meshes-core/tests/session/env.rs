@@ -9,18 +9,15 @@ use meshes_core::session::{
 use meshes_mock::{Endpoint, MockMeshes};
 
 #[cfg(feature = "redis")]
-pub(crate) use meshes_test_support::redis::{RedisCluster, RedisServer};
-#[cfg(feature = "redis")]
-pub(crate) use redis_env::{cluster_store, store};
+use redis_env::Redis;
 
 pub(crate) struct Env {
     pub(crate) mock: MockMeshes,
     /// Managers on a store that implements storage alone.
     minimal: bool,
+    /// The Redis (of any topology) the managers share, if any.
     #[cfg(feature = "redis")]
-    pub(crate) redis: Option<RedisServer>,
-    #[cfg(feature = "redis")]
-    pub(crate) cluster: Option<RedisCluster>,
+    redis: Option<Redis>,
 }
 
 impl Env {
@@ -30,8 +27,6 @@ impl Env {
             minimal: false,
             #[cfg(feature = "redis")]
             redis: None,
-            #[cfg(feature = "redis")]
-            cluster: None,
         }
     }
 
@@ -63,12 +58,8 @@ impl Env {
             return builder.store(crate::minimal::MapStore::default());
         }
         #[cfg(feature = "redis")]
-        if let Some(redis) = &self.redis {
-            return builder.store(store(redis).await);
-        }
-        #[cfg(feature = "redis")]
-        if let Some(cluster) = &self.cluster {
-            return builder.store(cluster_store(cluster).await);
+        if let Some(store) = self.redis_store().await {
+            return builder.store(store);
         }
         builder
     }
@@ -98,47 +89,56 @@ impl Env {
 #[cfg(feature = "redis")]
 mod redis_env {
     use meshes_core::session::RedisEmbedStore;
+    use meshes_test_support::redis::sentinel::{MASTER, RedisSentinel};
+    use meshes_test_support::redis::tls::TlsRedis;
     use meshes_test_support::redis::{RedisCluster, RedisServer};
 
     use super::Env;
 
+    /// A Redis deployment of one of the supported topologies.
+    pub(crate) enum Redis {
+        Node(RedisServer),
+        Cluster(RedisCluster),
+        /// TLS only, an ACL user, the default user off.
+        Tls(TlsRedis),
+        /// A master, a replica and three sentinels.
+        Sentinel(RedisSentinel),
+    }
+
     impl Env {
-        pub(crate) async fn redis() -> Option<Self> {
-            let redis = RedisServer::start("the RedisEmbedStore scenario")?;
+        async fn on(redis: Option<Redis>) -> Option<Self> {
             Some(Self {
                 mock: meshes_mock::MockMeshes::start().await.unwrap(),
                 minimal: false,
-                redis: Some(redis),
-                cluster: None,
+                redis: Some(redis?),
             })
+        }
+
+        pub(crate) async fn redis() -> Option<Self> {
+            Self::on(RedisServer::start("the RedisEmbedStore scenario").map(Redis::Node)).await
         }
 
         pub(crate) async fn cluster() -> Option<Self> {
-            let cluster = RedisCluster::start("the Redis Cluster scenario")?;
-            Some(Self {
-                mock: meshes_mock::MockMeshes::start().await.unwrap(),
-                minimal: false,
-                redis: None,
-                cluster: Some(cluster),
-            })
+            Self::on(RedisCluster::start("the Redis Cluster scenario").map(Redis::Cluster)).await
         }
-    }
 
-    /// A store on `cluster`, under the tests' namespace.
-    pub(crate) async fn cluster_store(cluster: &RedisCluster) -> RedisEmbedStore {
-        RedisEmbedStore::cluster_builder(cluster.urls())
-            .namespace("test")
-            .connect()
-            .await
-            .unwrap()
-    }
+        pub(crate) async fn tls() -> Option<Self> {
+            Self::on(TlsRedis::start("the Redis over TLS scenario", false).map(Redis::Tls)).await
+        }
 
-    /// A store on `server`, under the tests' namespace.
-    pub(crate) async fn store(server: &RedisServer) -> RedisEmbedStore {
-        RedisEmbedStore::builder(server.url())
-            .namespace("test")
-            .connect()
-            .await
-            .unwrap()
+        pub(crate) async fn sentinel() -> Option<Self> {
+            Self::on(RedisSentinel::start("the Redis Sentinel scenario").map(Redis::Sentinel)).await
+        }
+
+        /// A new store on this env's Redis, under the tests' namespace.
+        pub(crate) async fn redis_store(&self) -> Option<RedisEmbedStore> {
+            let builder = match self.redis.as_ref()? {
+                Redis::Node(server) => RedisEmbedStore::builder(server.url()),
+                Redis::Cluster(cluster) => RedisEmbedStore::cluster_builder(cluster.urls()),
+                Redis::Tls(tls) => RedisEmbedStore::builder(tls.url()).ca_file(&tls.ca),
+                Redis::Sentinel(s) => RedisEmbedStore::sentinel_builder(s.sentinels(), MASTER),
+            };
+            Some(builder.namespace("test").connect().await.unwrap())
+        }
     }
 }

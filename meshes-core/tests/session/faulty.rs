@@ -173,8 +173,7 @@ async fn a_lost_lease_on_redis_leaves_the_newer_token() {
     let Some(env) = Env::redis().await else {
         return;
     };
-    let redis = env.redis.as_ref().unwrap();
-    let store = Faulty::new(crate::env::store(redis).await);
+    let store = Faulty::new(env.redis_store().await.unwrap());
     let a = env
         .builder()
         .await

@@ -58,6 +58,26 @@ macro_rules! on_every_store {
                 }
             )*
         }
+        #[cfg(feature = "redis")]
+        mod tls_acl {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(env) = crate::env::Env::tls().await else { return };
+                    super::$name(&env).await;
+                }
+            )*
+        }
+        #[cfg(feature = "redis")]
+        mod sentinel {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(env) = crate::env::Env::sentinel().await else { return };
+                    super::$name(&env).await;
+                }
+            )*
+        }
     };
 }
 
@@ -818,6 +838,24 @@ macro_rules! on_shared_stores {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let Some(env) = crate::env::Env::cluster().await else { return };
+                    super::two_replicas::$name(&env).await;
+                }
+            )*
+        }
+        mod two_replicas_on_tls_acl {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(env) = crate::env::Env::tls().await else { return };
+                    super::two_replicas::$name(&env).await;
+                }
+            )*
+        }
+        mod two_replicas_on_sentinel {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(env) = crate::env::Env::sentinel().await else { return };
                     super::two_replicas::$name(&env).await;
                 }
             )*

@@ -1,18 +1,24 @@
-//! Redis goes away mid-run (one node, or one node of a 3-master cluster): routes answer 503
-//! quickly, and recover by themselves when it is back.
+//! Redis goes away mid-run (one node, one node of a 3-master cluster, a TLS node with an ACL
+//! user): routes answer 503 quickly, and recover by themselves when it is back. With
+//! Sentinel, the master dies: 503 until the sentinels promote the replica, then the store
+//! follows by itself and the sessions written before the failover still refresh.
 
 use std::time::{Duration, Instant};
 
 use meshes_core::session::{EmbedSessions, Grant, RedisEmbedStore};
 use meshes_mock::MockMeshes;
+use meshes_test_support::redis::sentinel::{MASTER, RedisSentinel};
+use meshes_test_support::redis::tls::TlsRedis;
 use meshes_test_support::redis::{RedisCluster, RedisServer};
 
 use crate::apps::{self, Adapter};
 
-/// What goes down: a single node, or one node of a cluster.
+/// What goes down: a single node, one node of a cluster, a TLS node, or a Sentinel's master.
 enum Redis {
     Node(RedisServer),
     Cluster(RedisCluster),
+    Tls(TlsRedis),
+    Sentinel(RedisSentinel),
 }
 
 impl Redis {
@@ -20,6 +26,8 @@ impl Redis {
         let builder = match self {
             Self::Node(n) => RedisEmbedStore::builder(n.url()),
             Self::Cluster(c) => RedisEmbedStore::cluster_builder(c.urls()),
+            Self::Tls(t) => RedisEmbedStore::builder(t.url()).ca_file(&t.ca),
+            Self::Sentinel(s) => RedisEmbedStore::sentinel_builder(s.sentinels(), MASTER),
         };
         builder
             .timeout(Duration::from_millis(500))
@@ -32,6 +40,8 @@ impl Redis {
         match self {
             Self::Node(n) => n.kill(),
             Self::Cluster(c) => c.kill(0),
+            Self::Tls(t) => t.kill(),
+            Self::Sentinel(s) => s.kill_master(),
         }
     }
 
@@ -39,6 +49,9 @@ impl Redis {
         match self {
             Self::Node(n) => n.restart(),
             Self::Cluster(c) => c.restart(0),
+            Self::Tls(t) => t.restart(),
+            // The sentinels promote the replica: nothing to start.
+            Self::Sentinel(_) => {}
         }
     }
 }
@@ -151,4 +164,135 @@ async fn redis_cluster_node_outage_axum() {
 async fn redis_cluster_node_outage_actix() {
     let Some(redis) = cluster() else { return };
     outage(Adapter::Actix, redis).await;
+}
+
+fn tls() -> Option<Redis> {
+    TlsRedis::start("the Redis over TLS outage test", false).map(Redis::Tls)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_tls_outage_axum() {
+    let Some(redis) = tls() else { return };
+    outage(Adapter::Axum, redis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_tls_outage_actix() {
+    let Some(redis) = tls() else { return };
+    outage(Adapter::Actix, redis).await;
+}
+
+/// The master dies: mints and refreshes answer 503 `store_unavailable` (quickly) until the
+/// sentinels promote the replica, then work again within 20 s of the kill; a session minted
+/// and replicated (`WAIT`) before the failover refreshes afterwards, on both replicas.
+async fn failover(adapter: Adapter) {
+    let Some(sentinel) = RedisSentinel::start("the Redis Sentinel failover test") else {
+        return;
+    };
+    sentinel.ready_for_failover();
+    let mut redis = Redis::Sentinel(sentinel);
+    let mock = MockMeshes::start().await.unwrap();
+    let manager = |store| {
+        EmbedSessions::builder(mock.client())
+            .default_grant(Grant::new().workspace(mock.workspace_id()))
+            .embed_origin(mock.embed_origin())
+            .store(store)
+            .no_mint_rate_limit()
+            .build()
+    };
+    let a = apps::serve(
+        adapter,
+        manager(redis.store().await),
+        &apps::Config::default(),
+    );
+    let b = apps::serve(
+        adapter,
+        manager(redis.store().await),
+        &apps::Config::default(),
+    );
+    let http = reqwest::Client::new();
+    let post = |url: String| {
+        http.post(url)
+            .header("x-user", "alice")
+            .header("content-type", "application/json")
+            .send()
+    };
+    let s: serde_json::Value = post(format!("{a}/meshes/sessions"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = s["session_id"].as_str().unwrap().to_owned();
+    // Replica B refreshes what A minted: one store.
+    let r = post(format!("{b}/meshes/sessions/{id}/refresh"))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        200,
+        "{adapter:?}: B refreshes A's session"
+    );
+    let Redis::Sentinel(sentinel) = &redis else {
+        unreachable!()
+    };
+    sentinel.wait_replicated();
+
+    let killed = Instant::now();
+    redis.stop();
+    let mut unavailable = 0;
+    let recovered = loop {
+        let started = Instant::now();
+        let r = post(format!("{a}/meshes/sessions")).await.unwrap();
+        let status = r.status().as_u16();
+        if status == 200 {
+            break killed.elapsed();
+        }
+        assert_eq!(status, 503, "{adapter:?}: during the failover");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "store_unavailable");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{adapter:?}: a 503 took {:?}",
+            started.elapsed()
+        );
+        unavailable += 1;
+        assert!(
+            killed.elapsed() < Duration::from_secs(20),
+            "{adapter:?}: not recovered within 20 s of the kill"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(unavailable > 0, "{adapter:?}: the kill was noticed");
+    let Redis::Sentinel(sentinel) = &redis else {
+        unreachable!()
+    };
+    assert_eq!(
+        sentinel.current_master_port(),
+        Some(sentinel.replica_port()),
+        "the replica was promoted"
+    );
+    eprintln!(
+        "{adapter:?}: {unavailable} x 503 during the failover, recovered {recovered:?} after the kill"
+    );
+    for app in [&a, &b] {
+        let r = post(format!("{app}/meshes/sessions/{id}/refresh"))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status().as_u16(),
+            200,
+            "{adapter:?}: the replicated session refreshes after the failover"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_sentinel_failover_axum() {
+    failover(Adapter::Axum).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_sentinel_failover_actix() {
+    failover(Adapter::Actix).await;
 }

@@ -71,6 +71,9 @@ async fn each_malformed_variable_is_named_and_its_value_is_not() {
         (ENV_UPSTREAM_PER_MINUTE, "many-secretvalue"),
         (crate::ENV_UPSTREAM_MAX_IN_FLIGHT, "0"),
         (crate::ENV_UPSTREAM_MAX_IN_FLIGHT, "secretvalue"),
+        (ENV_REDIS_SENTINELS, " , "),
+        (ENV_REDIS_CA_FILE, "/ca-secretvalue.pem"),
+        (ENV_REDIS_SENTINEL_MASTER, "master-secretvalue"),
     ];
     for (name, value) in cases {
         let e = error(&[(name, value)]).await;
@@ -86,6 +89,29 @@ async fn each_malformed_variable_is_named_and_its_value_is_not() {
         e.starts_with("MESHES_REDIS_CLUSTER_NODES is invalid"),
         "{e}"
     );
+    // One Redis at a time; settings that need another variable name it.
+    let e = error(&[
+        (ENV_REDIS_URL, "redis://127.0.0.1:1"),
+        (ENV_REDIS_SENTINELS, "127.0.0.1:2"),
+        (ENV_REDIS_SENTINEL_MASTER, "m"),
+    ])
+    .await;
+    assert!(e.starts_with("MESHES_REDIS_SENTINELS is invalid"), "{e}");
+    let e = error(&[(ENV_REDIS_SENTINELS, "127.0.0.1:2")]).await;
+    assert_eq!(e, "MESHES_REDIS_SENTINEL_MASTER is not set");
+    let e = error(&[
+        (ENV_REDIS_URL, "rediss://127.0.0.1:1"),
+        (ENV_REDIS_CLIENT_CERT, "/c.pem"),
+    ])
+    .await;
+    assert_eq!(e, "MESHES_REDIS_CLIENT_KEY is not set");
+    let e = error(&[
+        (ENV_REDIS_URL, "redis://127.0.0.1:1"),
+        (ENV_REDIS_PASSWORD, "pw-secretvalue"),
+    ])
+    .await;
+    assert!(e.starts_with("MESHES_REDIS_PASSWORD is invalid"), "{e}");
+    assert!(!e.contains("secretvalue"), "{e}");
 }
 
 #[tokio::test]
@@ -168,4 +194,92 @@ async fn redis_variables_select_the_store_or_name_the_one_unreachable() {
 async fn redis_variables_without_the_feature_are_refused() {
     let e = error(&[(ENV_REDIS_URL, "redis://127.0.0.1:6379")]).await;
     assert!(e.starts_with("MESHES_REDIS_URL is invalid"), "{e}");
+}
+
+/// #23: `rediss://` with an ACL user, a private CA and (when the server asks) a client
+/// certificate, all from the environment; a CA that does not verify the server is a startup
+/// error naming `MESHES_REDIS_CA_FILE`, and no error carries the password.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn redis_over_tls_with_an_acl_user_from_the_environment() {
+    use meshes_test_support::redis::tls::{PASSWORD, TlsRedis};
+    let Some(tls) = TlsRedis::start("Redis over TLS from the environment", true) else {
+        return;
+    };
+    let path = |p: &std::path::Path| p.display().to_string();
+    let url = tls.url();
+    let (ca, wrong_ca) = (path(&tls.ca), path(&tls.wrong_ca));
+    let (cert, key) = (path(&tls.client_cert), path(&tls.client_key));
+    let with = |extra: &[(&str, &str)]| {
+        let mut vars = vec![(ENV_REDIS_URL, url.as_str())];
+        vars.extend_from_slice(extra);
+        env(&vars)
+    };
+
+    let manager = EmbedSessions::from_lookup(&with(&[
+        (ENV_REDIS_CA_FILE, &ca),
+        (ENV_REDIS_CLIENT_CERT, &cert),
+        (ENV_REDIS_CLIENT_KEY, &key),
+    ]))
+    .await
+    .unwrap();
+    assert!(
+        manager
+            .store_name_and_defaults()
+            .0
+            .ends_with("RedisEmbedStore")
+    );
+
+    let refused = |extra: Vec<(&'static str, String)>| {
+        let vars: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let lookup = with(&vars);
+        async move { chain(&EmbedSessions::from_lookup(&lookup).await.unwrap_err()) }
+    };
+    // The server's certificate is not signed by this CA.
+    let e = refused(vec![
+        (ENV_REDIS_CA_FILE, wrong_ca.clone()),
+        (ENV_REDIS_CLIENT_CERT, cert.clone()),
+        (ENV_REDIS_CLIENT_KEY, key.clone()),
+    ])
+    .await;
+    assert!(e.starts_with("MESHES_REDIS_URL: could not connect"), "{e}");
+    assert!(e.contains("the CA of MESHES_REDIS_CA_FILE"), "{e}");
+    // No client certificate, but the server requires one.
+    let e = refused(vec![(ENV_REDIS_CA_FILE, ca.clone())]).await;
+    assert!(e.starts_with("MESHES_REDIS_URL: could not connect"), "{e}");
+    // The platform's roots do not know the test CA.
+    let e = refused(vec![
+        (ENV_REDIS_CLIENT_CERT, cert.clone()),
+        (ENV_REDIS_CLIENT_KEY, key.clone()),
+    ])
+    .await;
+    assert!(e.contains("MESHES_REDIS_CA_FILE"), "{e}");
+    // A wrong password for the ACL user.
+    let wrong = url.replace(PASSWORD, "not-the-password");
+    let lookup = env(&[
+        (ENV_REDIS_URL, &wrong),
+        (ENV_REDIS_CA_FILE, &ca),
+        (ENV_REDIS_CLIENT_CERT, &cert),
+        (ENV_REDIS_CLIENT_KEY, &key),
+    ]);
+    let e = chain(&EmbedSessions::from_lookup(&lookup).await.unwrap_err());
+    assert!(e.starts_with("MESHES_REDIS_URL: could not connect"), "{e}");
+    for leaked in [PASSWORD, "not-the-password"] {
+        assert!(!e.contains(leaked), "{e}");
+    }
+    // A missing file is named.
+    let e = refused(vec![(ENV_REDIS_CA_FILE, "/nonexistent/ca.pem".into())]).await;
+    assert!(e.contains("MESHES_REDIS_CA_FILE could not be read"), "{e}");
+}
+
+/// An error, its sources and its `Debug`, as a person would see them at startup.
+#[cfg(feature = "redis")]
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    format!("{out} / {e:?}")
 }

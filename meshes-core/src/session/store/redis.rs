@@ -4,6 +4,8 @@ mod connection;
 mod coordination;
 mod encoding;
 mod scripts;
+mod sentinel;
+mod tls;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,8 +16,8 @@ use redis::AsyncCommands;
 use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 
-use connection::Connection;
 pub use connection::RedisEmbedStoreBuilder;
+use connection::{Connection, Topology};
 use encoding::{from_ms, ms, parse, store_err};
 use scripts::Scripts;
 
@@ -28,12 +30,14 @@ use crate::session::types::{Generation, StoredSession, UserKey};
 /// session, ownership holds everywhere, refresh locks are shared and the per-user limits
 /// (mints, rotations) are one budget across replicas.
 ///
-/// **Supported:** a single node ([`RedisEmbedStore::builder`]) and a Redis Cluster
+/// **Supported:** a single node ([`RedisEmbedStore::builder`]), a Redis Cluster
 /// ([`RedisEmbedStore::cluster_builder`], the redis crate's cluster client: slots are followed as
-/// they move). Every script touches one key, so no operation crosses hash slots: writing a
-/// session and indexing it under its user are two steps (index first, so a session is never
-/// stored unindexed). Sentinel is not supported (point the store at the current primary, or
-/// use a cluster). Managed Redis and Valkey work as either.
+/// they move) and the master Redis Sentinel names ([`RedisEmbedStore::sentinel_builder`],
+/// followed through failovers). Every script touches one key, so no operation crosses hash
+/// slots: writing a session and indexing it under its user are two steps (index first, so a
+/// session is never stored unindexed). Managed Redis and Valkey work as any of them, over TLS
+/// (`rediss://`, a private CA, mutual TLS) and with ACL users (`user:password@` in the URL);
+/// see [`RedisEmbedStoreBuilder`].
 ///
 /// Keys live under a namespace (default `meshes`): `<ns>:s:<session id>` (a hash with the
 /// owner, the current token, its expiry and generation), `<ns>:u:<user key>` (a sorted set of
@@ -69,15 +73,10 @@ pub struct RedisEmbedStore {
 const CLOCK_SAMPLE: Duration = Duration::from_secs(15);
 
 impl RedisEmbedStore {
-    /// Starts configuring a store for the Redis at `url` (`redis://[:password@]host:port/db`).
+    /// Starts configuring a store for the Redis at `url`
+    /// (`redis[s]://[[user]:password@]host:port/db`).
     pub fn builder(url: impl Into<String>) -> RedisEmbedStoreBuilder {
-        RedisEmbedStoreBuilder {
-            nodes: vec![url.into()],
-            cluster: false,
-            ns: "meshes".into(),
-            grace: Duration::from_secs(60),
-            timeout: Duration::from_secs(1),
-        }
+        RedisEmbedStoreBuilder::new(Topology::Node(url.into()))
     }
 
     /// Starts configuring a store for a Redis Cluster, from some of its nodes' URLs (the
@@ -87,10 +86,40 @@ impl RedisEmbedStore {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let mut builder = Self::builder(String::new());
-        builder.nodes = nodes.into_iter().map(Into::into).collect();
-        builder.cluster = true;
-        builder
+        RedisEmbedStoreBuilder::new(Topology::Cluster(
+            nodes.into_iter().map(Into::into).collect(),
+        ))
+    }
+
+    /// Starts configuring a store for the master that Redis Sentinel names `master`, from
+    /// the sentinels' addresses (`host:port`, or `redis[s]://[:password@]host:port` for TLS
+    /// or a password). The store follows failovers by itself: after the master dies and the
+    /// sentinels promote a replica, commands fail with a store error (503
+    /// `store_unavailable`) until the sentinels name the new master, then work again.
+    ///
+    /// Replication is asynchronous: a write the old master acknowledged but had not yet
+    /// sent to the replica is lost in a failover. For this store that is a session minted
+    /// (or a rotation stored) in the last moments before the failover: its user's next
+    /// refresh answers 404 and embed.js mints a new session.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use meshes_core::session::RedisEmbedStore;
+    /// let store = RedisEmbedStore::sentinel_builder(["10.0.0.1:26379", "10.0.0.2:26379", "10.0.0.3:26379"], "mymaster")
+    ///     .master_auth(Some("meshes".into()), "app-password")
+    ///     .connect()
+    ///     .await?;
+    /// # let _ = store; Ok(()) }
+    /// ```
+    pub fn sentinel_builder<I, S>(sentinels: I, master: impl Into<String>) -> RedisEmbedStoreBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        RedisEmbedStoreBuilder::new(Topology::Sentinel {
+            sentinels: sentinels.into_iter().map(Into::into).collect(),
+            master: master.into(),
+        })
     }
 
     /// Connects to one node with the default settings.
@@ -340,6 +369,7 @@ impl fmt::Debug for RedisEmbedStore {
                 &match self.con {
                     Connection::Node(_) => "node",
                     Connection::Cluster(_) => "cluster",
+                    Connection::Sentinel(_) => "sentinel",
                 },
             )
             .field("namespace", &self.ns)

@@ -1,5 +1,5 @@
-//! Connecting [`RedisEmbedStore`]: its builder, the connection to one node or a cluster, and
-//! URL redaction for `Debug`.
+//! Connecting [`RedisEmbedStore`]: its builder, the connection to one node, a cluster or the
+//! master Sentinel names (TLS and ACL users on each), and URL redaction for `Debug`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -12,13 +12,17 @@ use redis::{Cmd, Pipeline, RedisFuture, Value};
 
 use super::RedisEmbedStore;
 use super::scripts::SCRIPTS;
+use super::sentinel::{Sentinel, SentinelConnection};
+use super::tls::{PemFile, Tls};
 use crate::session::error::StoreError;
 
-/// A connection to one node (re-established by itself) or to a cluster.
+/// A connection to one node (re-established by itself), to a cluster, or to the master
+/// Sentinel names (followed through failovers).
 #[derive(Clone)]
 pub(super) enum Connection {
     Node(ConnectionManager),
     Cluster(ClusterConnection),
+    Sentinel(Sentinel),
 }
 
 impl ConnectionLike for Connection {
@@ -26,6 +30,7 @@ impl ConnectionLike for Connection {
         match self {
             Self::Node(c) => c.req_packed_command(cmd),
             Self::Cluster(c) => c.req_packed_command(cmd),
+            Self::Sentinel(c) => c.req_packed_command(cmd),
         }
     }
 
@@ -38,6 +43,7 @@ impl ConnectionLike for Connection {
         match self {
             Self::Node(c) => c.req_packed_commands(pipeline, offset, count),
             Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Sentinel(c) => c.req_packed_commands(pipeline, offset, count),
         }
     }
 
@@ -45,21 +51,62 @@ impl ConnectionLike for Connection {
         match self {
             Self::Node(c) => c.get_db(),
             Self::Cluster(c) => c.get_db(),
+            Self::Sentinel(c) => c.get_db(),
         }
     }
 }
 
-/// Configures a [`RedisEmbedStore`].
+/// Which Redis the store talks to.
+#[derive(Clone)]
+pub(super) enum Topology {
+    Node(String),
+    Cluster(Vec<String>),
+    Sentinel {
+        /// `host:port` or `redis[s]://[user:password@]host:port` of each sentinel.
+        sentinels: Vec<String>,
+        master: String,
+    },
+}
+
+/// Credentials for the sentinels and for the data nodes they name (in URLs otherwise).
+#[derive(Clone, Default)]
+pub(super) struct SentinelAuth {
+    pub(super) sentinel_password: Option<secrecy::SecretString>,
+    pub(super) username: Option<String>,
+    pub(super) password: Option<secrecy::SecretString>,
+}
+
+/// Configures a [`RedisEmbedStore`]: made by [`RedisEmbedStore::builder`] (one node),
+/// [`cluster_builder`](RedisEmbedStore::cluster_builder) or
+/// [`sentinel_builder`](RedisEmbedStore::sentinel_builder).
+///
+/// TLS: a `rediss://` URL (or sentinel entry) connects over TLS, verifying the server's
+/// certificate against the platform's and the webpki roots, or against the CA of
+/// [`ca_file`](Self::ca_file) only; [`client_certificate`](Self::client_certificate) adds a
+/// certificate for mutual TLS. There is no way to skip verification. ACL users: put
+/// `user:password@` in the URL (`rediss://app:secret@redis.example.com:6380`).
 #[must_use]
 pub struct RedisEmbedStoreBuilder {
-    pub(super) nodes: Vec<String>,
-    pub(super) cluster: bool,
+    pub(super) topology: Topology,
     pub(super) ns: String,
     pub(super) grace: Duration,
     pub(super) timeout: Duration,
+    pub(super) tls: Tls,
+    pub(super) auth: SentinelAuth,
 }
 
 impl RedisEmbedStoreBuilder {
+    pub(super) fn new(topology: Topology) -> Self {
+        Self {
+            topology,
+            ns: "meshes".into(),
+            grace: Duration::from_secs(60),
+            timeout: Duration::from_secs(1),
+            tls: Tls::default(),
+            auth: SentinelAuth::default(),
+        }
+    }
+
     /// Prefix of every key (default `meshes`).
     pub fn namespace(mut self, ns: impl Into<String>) -> Self {
         self.ns = ns.into();
@@ -78,36 +125,83 @@ impl RedisEmbedStoreBuilder {
         self
     }
 
+    /// Trusts only the CA in this PEM file for `rediss://` (a private CA; read at
+    /// [`connect`](Self::connect), where a certificate that does not verify is an error naming
+    /// this setting). Also `MESHES_REDIS_CA_FILE`.
+    pub fn ca_file(self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_file_named("ca_file", path)
+    }
+
+    pub(crate) fn ca_file_named(
+        mut self,
+        setting: &'static str,
+        path: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.tls.ca = Some(PemFile {
+            setting,
+            path: path.into(),
+        });
+        self
+    }
+
+    /// Presents this client certificate and key (PEM files) for mutual TLS. Also
+    /// `MESHES_REDIS_CLIENT_CERT` and `MESHES_REDIS_CLIENT_KEY`.
+    pub fn client_certificate(
+        self,
+        cert: impl Into<std::path::PathBuf>,
+        key: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.client_certificate_named(("client_certificate", cert), ("client_certificate", key))
+    }
+
+    pub(crate) fn client_certificate_named(
+        mut self,
+        (cert_setting, cert): (&'static str, impl Into<std::path::PathBuf>),
+        (key_setting, key): (&'static str, impl Into<std::path::PathBuf>),
+    ) -> Self {
+        self.tls.client = Some((
+            PemFile {
+                setting: cert_setting,
+                path: cert.into(),
+            },
+            PemFile {
+                setting: key_setting,
+                path: key.into(),
+            },
+        ));
+        self
+    }
+
+    /// Sentinel only: the password of the sentinels (unless their entries carry one). Also
+    /// `MESHES_REDIS_SENTINEL_PASSWORD`.
+    pub fn sentinel_password(mut self, password: impl Into<String>) -> Self {
+        self.auth.sentinel_password = Some(password.into().into());
+        self
+    }
+
+    /// Sentinel only: the ACL user (`None`: `default`) and password of the master and
+    /// replicas the sentinels name. Also `MESHES_REDIS_USERNAME` and `MESHES_REDIS_PASSWORD`.
+    pub fn master_auth(mut self, username: Option<String>, password: impl Into<String>) -> Self {
+        self.auth.username = username;
+        self.auth.password = Some(password.into().into());
+        self
+    }
+
     /// Connects.
     ///
     /// # Errors
     ///
-    /// When a URL is invalid or Redis cannot be reached.
+    /// When a URL is invalid, a certificate file cannot be read, Redis cannot be reached, or
+    /// its certificate does not verify (the message names the setting to fix).
     pub async fn connect(self) -> Result<RedisEmbedStore, StoreError> {
-        let con = if self.cluster {
-            let client = ClusterClientBuilder::new(self.nodes.iter().map(String::as_str))
-                .connection_timeout(self.timeout)
-                .response_timeout(self.timeout)
-                .retries(1)
-                .build()
-                .map_err(|e| StoreError::with_source("invalid redis cluster URLs", e))?;
-            let con = client.get_async_connection().await.map_err(|e| {
-                StoreError::with_source("could not connect to the redis cluster", e)
-            })?;
-            Connection::Cluster(con)
-        } else {
-            let url = self.nodes.first().map_or("", String::as_str);
-            let client = redis::Client::open(url)
-                .map_err(|e| StoreError::with_source("invalid redis URL", e))?;
-            let config = ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(self.timeout))
-                .set_response_timeout(Some(self.timeout))
-                .set_number_of_retries(1)
-                .set_max_delay(Duration::from_millis(500));
-            let con = ConnectionManager::new_with_config(client, config)
-                .await
-                .map_err(|e| StoreError::with_source("could not connect to redis", e))?;
-            Connection::Node(con)
+        // Boxed: the redis crate's connect futures are deep, and an app's `main` that awaits
+        // this through `from_env` would otherwise hit the compiler's type-layout depth limit.
+        let con = match &self.topology {
+            Topology::Node(url) => Box::pin(self.connect_node(url)).await?,
+            Topology::Cluster(nodes) => Box::pin(self.connect_cluster(nodes)).await?,
+            Topology::Sentinel { sentinels, master } => {
+                Box::pin(self.connect_sentinel(sentinels, master)).await?
+            }
         };
         Ok(RedisEmbedStore {
             con,
@@ -117,10 +211,108 @@ impl RedisEmbedStoreBuilder {
             clock: Arc::default(),
         })
     }
+
+    fn manager_config(&self) -> ConnectionManagerConfig {
+        ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500))
+    }
+
+    async fn connect_node(&self, url: &str) -> Result<Connection, StoreError> {
+        let client = if self.tls.is_set() {
+            tls_client(url, &self.tls)?
+        } else {
+            redis::Client::open(url).map_err(|e| StoreError::with_source("invalid redis URL", e))?
+        };
+        let con = ConnectionManager::new_with_config(client, self.manager_config())
+            .await
+            .map_err(|e| self.tls.explain("redis", e))?;
+        Ok(Connection::Node(con))
+    }
+
+    async fn connect_cluster(&self, nodes: &[String]) -> Result<Connection, StoreError> {
+        let builder = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
+            .connection_timeout(self.timeout)
+            .response_timeout(self.timeout)
+            .retries(1);
+        let builder = with_cluster_certificates(builder, &self.tls)?;
+        let client = builder
+            .build()
+            .map_err(|e| StoreError::with_source("invalid redis cluster URLs", e))?;
+        let con = client
+            .get_async_connection()
+            .await
+            .map_err(|e| self.tls.explain("the redis cluster", e))?;
+        Ok(Connection::Cluster(con))
+    }
+
+    async fn connect_sentinel(
+        &self,
+        sentinels: &[String],
+        master: &str,
+    ) -> Result<Connection, StoreError> {
+        let client = super::sentinel::client(sentinels, master, &self.auth, &self.tls)?;
+        let con = SentinelConnection::connect(client, master.to_owned(), self.manager_config())
+            .await
+            .map_err(|e| {
+                self.tls
+                    .explain("the redis master through the sentinels", e)
+            })?;
+        Ok(Connection::Sentinel(Sentinel(Arc::new(con))))
+    }
+}
+
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+fn tls_client(url: &str, tls: &Tls) -> Result<redis::Client, StoreError> {
+    if !url.starts_with("rediss://") {
+        return Err(StoreError::new(
+            "a CA file or client certificate is set, but the redis URL is not rediss://",
+        ));
+    }
+    redis::Client::build_with_tls(url, tls.certificates()?)
+        .map_err(|e| StoreError::with_source("invalid redis URL or TLS certificates", e))
+}
+
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+fn tls_client(_: &str, _: &Tls) -> Result<redis::Client, StoreError> {
+    Err(StoreError::new(
+        "TLS to redis needs meshes-core's `rustls` or `native-tls` feature",
+    ))
+}
+
+#[cfg(feature = "rustls")]
+fn with_cluster_certificates(
+    builder: ClusterClientBuilder,
+    tls: &Tls,
+) -> Result<ClusterClientBuilder, StoreError> {
+    Ok(if tls.is_set() {
+        builder.certs(tls.certificates()?)
+    } else {
+        builder
+    })
+}
+
+#[cfg(not(feature = "rustls"))]
+fn with_cluster_certificates(
+    builder: ClusterClientBuilder,
+    tls: &Tls,
+) -> Result<ClusterClientBuilder, StoreError> {
+    if tls.is_set() {
+        return Err(StoreError::new(
+            "a CA file or client certificate for a redis cluster needs meshes-core's `rustls` feature",
+        ));
+    }
+    Ok(builder)
 }
 
 /// A URL with its password (if any) replaced, for `Debug`.
 pub(super) fn redacted(url: &str) -> String {
+    if !url.contains("://") && !url.contains('@') && !url.contains(char::is_whitespace) {
+        // `host:port` (a sentinel entry): nothing secret in it.
+        return url.to_owned();
+    }
     match url::Url::parse(url) {
         Ok(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("***"));
@@ -133,10 +325,22 @@ pub(super) fn redacted(url: &str) -> String {
 
 impl fmt::Debug for RedisEmbedStoreBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let nodes: Vec<String> = self.nodes.iter().map(|n| redacted(n)).collect();
+        let (kind, nodes): (&str, Vec<String>) = match &self.topology {
+            Topology::Node(url) => ("node", vec![redacted(url)]),
+            Topology::Cluster(nodes) => ("cluster", nodes.iter().map(|n| redacted(n)).collect()),
+            Topology::Sentinel { sentinels, master } => (
+                "sentinel",
+                sentinels
+                    .iter()
+                    .map(|n| format!("{} (master {master})", redacted(n)))
+                    .collect(),
+            ),
+        };
         f.debug_struct("RedisEmbedStoreBuilder")
-            .field("nodes", &nodes)
-            .field("cluster", &self.cluster)
+            .field(kind, &nodes)
+            .field("ca_file", &self.tls.ca.as_ref().map(|c| &c.path))
+            .field("client_certificate", &self.tls.client.is_some())
+            .field("master_username", &self.auth.username)
             .field("namespace", &self.ns)
             .field("grace", &self.grace)
             .field("timeout", &self.timeout)

@@ -20,4 +20,18 @@ fn debug_redacts_passwords() {
         RedisEmbedStore::builder("not a url with pw:hunter2@")
     );
     assert!(!odd.contains("hunter2"), "{odd}");
+    let s = RedisEmbedStore::sentinel_builder(
+        ["10.0.0.1:26379", "rediss://:sentinel-pw@10.0.0.2:26379"],
+        "mymaster",
+    )
+    .sentinel_password("other-sentinel-pw")
+    .master_auth(Some("app".into()), "master-pw")
+    .ca_file("/etc/ca.pem");
+    let shown = format!("{s:?}");
+    for secret in ["sentinel-pw", "master-pw"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    for shown_part in ["10.0.0.1:26379", "mymaster", "/etc/ca.pem", "app"] {
+        assert!(shown.contains(shown_part), "{shown}");
+    }
 }

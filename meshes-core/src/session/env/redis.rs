@@ -1,0 +1,258 @@
+//! The Redis variables of [`EmbedSessions::from_env`](crate::session::EmbedSessions::from_env):
+//! which Redis (one node, a cluster or Sentinel), TLS files and credentials.
+
+use std::fmt;
+
+#[cfg(feature = "redis")]
+use secrecy::ExposeSecret;
+use secrecy::SecretString;
+
+use super::{get, list};
+use crate::error::ConfigError;
+use crate::session::builder::EmbedSessionsBuilder;
+
+/// Environment variable holding the URL of one Redis node to keep sessions in (feature
+/// `redis`): `redis://` or `rediss://` (TLS), with `user:password@` for an ACL user.
+pub const ENV_REDIS_URL: &str = "MESHES_REDIS_URL";
+/// Environment variable holding comma-separated `redis[s]://host:port` URLs of some nodes of
+/// a Redis Cluster to keep sessions in (feature `redis`).
+pub const ENV_REDIS_CLUSTER_NODES: &str = "MESHES_REDIS_CLUSTER_NODES";
+/// Environment variable holding the comma-separated sentinels (`host:port`, or
+/// `redis[s]://[:password@]host:port`) whose master keeps the sessions (feature `redis`; with
+/// [`ENV_REDIS_SENTINEL_MASTER`]).
+pub const ENV_REDIS_SENTINELS: &str = "MESHES_REDIS_SENTINELS";
+/// Environment variable holding the name of the master the sentinels monitor.
+pub const ENV_REDIS_SENTINEL_MASTER: &str = "MESHES_REDIS_SENTINEL_MASTER";
+/// Environment variable holding the sentinels' password (Sentinel only).
+pub const ENV_REDIS_SENTINEL_PASSWORD: &str = "MESHES_REDIS_SENTINEL_PASSWORD";
+/// Environment variable holding the ACL user of the master the sentinels name (Sentinel only;
+/// in the URL otherwise).
+pub const ENV_REDIS_USERNAME: &str = "MESHES_REDIS_USERNAME";
+/// Environment variable holding the password of the master the sentinels name (Sentinel only;
+/// in the URL otherwise).
+pub const ENV_REDIS_PASSWORD: &str = "MESHES_REDIS_PASSWORD";
+/// Environment variable holding a PEM file of the CA that signed the Redis server's
+/// certificate (`rediss://` only; instead of the platform's roots).
+pub const ENV_REDIS_CA_FILE: &str = "MESHES_REDIS_CA_FILE";
+/// Environment variable holding a PEM client certificate for mutual TLS (with
+/// [`ENV_REDIS_CLIENT_KEY`]).
+pub const ENV_REDIS_CLIENT_CERT: &str = "MESHES_REDIS_CLIENT_CERT";
+/// Environment variable holding the PEM key of [`ENV_REDIS_CLIENT_CERT`].
+pub const ENV_REDIS_CLIENT_KEY: &str = "MESHES_REDIS_CLIENT_KEY";
+
+/// Which Redis, as the variables name it.
+#[derive(Debug, PartialEq)]
+pub(super) enum Topology {
+    Node(String),
+    Cluster(Vec<String>),
+    Sentinel {
+        sentinels: Vec<String>,
+        master: String,
+    },
+}
+
+/// What the Redis variables say.
+pub(super) struct Redis {
+    pub(super) topology: Topology,
+    ca_file: Option<String>,
+    client: Option<(String, String)>,
+    sentinel_password: Option<SecretString>,
+    username: Option<String>,
+    password: Option<SecretString>,
+}
+
+impl fmt::Debug for Redis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // URLs may carry passwords: only the kind of topology and the file names.
+        let kind = match &self.topology {
+            Topology::Node(_) => "node",
+            Topology::Cluster(_) => "cluster",
+            Topology::Sentinel { .. } => "sentinel",
+        };
+        f.debug_struct("Redis")
+            .field("topology", &kind)
+            .field("ca_file", &self.ca_file)
+            .field("client_certificate", &self.client.is_some())
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_redis_url(url: &str) -> bool {
+    url.starts_with("redis://") || url.starts_with("rediss://")
+}
+
+/// Reads the Redis variables: `None` when no Redis is configured.
+pub(super) fn read(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<Redis>, ConfigError> {
+    let url = get(lookup, ENV_REDIS_URL);
+    let nodes = get(lookup, ENV_REDIS_CLUSTER_NODES);
+    let sentinels = get(lookup, ENV_REDIS_SENTINELS);
+    let master = get(lookup, ENV_REDIS_SENTINEL_MASTER);
+    let set: Vec<&str> = [
+        (ENV_REDIS_URL, url.is_some()),
+        (ENV_REDIS_CLUSTER_NODES, nodes.is_some()),
+        (ENV_REDIS_SENTINELS, sentinels.is_some()),
+    ]
+    .iter()
+    .filter(|(_, set)| *set)
+    .map(|(name, _)| *name)
+    .collect();
+    if set.len() > 1 {
+        return Err(ConfigError::invalid(
+            set[1],
+            "is set together with another Redis variable (MESHES_REDIS_URL, \
+             MESHES_REDIS_CLUSTER_NODES, MESHES_REDIS_SENTINELS); set one of them",
+        ));
+    }
+    let topology = match (url, nodes, sentinels) {
+        (Some(url), _, _) if is_redis_url(&url) => Topology::Node(url),
+        (Some(_), _, _) => {
+            return Err(ConfigError::invalid(
+                ENV_REDIS_URL,
+                "must be a redis:// or rediss:// URL",
+            ));
+        }
+        (_, Some(nodes), _) => {
+            let nodes = list(&nodes);
+            if nodes.is_empty() || !nodes.iter().all(|n| is_redis_url(n)) {
+                return Err(ConfigError::invalid(
+                    ENV_REDIS_CLUSTER_NODES,
+                    "must be comma-separated redis:// or rediss:// URLs",
+                ));
+            }
+            Topology::Cluster(nodes)
+        }
+        (_, _, Some(sentinels)) => {
+            let sentinels = list(&sentinels);
+            if sentinels.is_empty() {
+                return Err(ConfigError::invalid(
+                    ENV_REDIS_SENTINELS,
+                    "must be comma-separated host:port or redis[s]://host:port entries",
+                ));
+            }
+            let Some(master) = master else {
+                return Err(ConfigError::MissingVar {
+                    name: ENV_REDIS_SENTINEL_MASTER,
+                });
+            };
+            Topology::Sentinel { sentinels, master }
+        }
+        (None, None, None) => {
+            for name in [
+                ENV_REDIS_SENTINEL_MASTER,
+                ENV_REDIS_CA_FILE,
+                ENV_REDIS_CLIENT_CERT,
+                ENV_REDIS_CLIENT_KEY,
+            ] {
+                if get(lookup, name).is_some() {
+                    return Err(ConfigError::invalid(
+                        name,
+                        "is set, but no Redis is (MESHES_REDIS_URL, MESHES_REDIS_CLUSTER_NODES \
+                         or MESHES_REDIS_SENTINELS)",
+                    ));
+                }
+            }
+            return Ok(None);
+        }
+    };
+    let client = match (
+        get(lookup, ENV_REDIS_CLIENT_CERT),
+        get(lookup, ENV_REDIS_CLIENT_KEY),
+    ) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ConfigError::MissingVar {
+                name: ENV_REDIS_CLIENT_KEY,
+            });
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::MissingVar {
+                name: ENV_REDIS_CLIENT_CERT,
+            });
+        }
+    };
+    let sentinel = matches!(topology, Topology::Sentinel { .. });
+    for name in [
+        ENV_REDIS_SENTINEL_PASSWORD,
+        ENV_REDIS_USERNAME,
+        ENV_REDIS_PASSWORD,
+    ] {
+        if !sentinel && get(lookup, name).is_some() {
+            return Err(ConfigError::invalid(
+                name,
+                "is only read with MESHES_REDIS_SENTINELS; put user:password@ in the URL",
+            ));
+        }
+    }
+    if get(lookup, ENV_REDIS_USERNAME).is_some() && get(lookup, ENV_REDIS_PASSWORD).is_none() {
+        return Err(ConfigError::MissingVar {
+            name: ENV_REDIS_PASSWORD,
+        });
+    }
+    Ok(Some(Redis {
+        topology,
+        ca_file: get(lookup, ENV_REDIS_CA_FILE),
+        client,
+        sentinel_password: get(lookup, ENV_REDIS_SENTINEL_PASSWORD).map(SecretString::from),
+        username: get(lookup, ENV_REDIS_USERNAME),
+        password: get(lookup, ENV_REDIS_PASSWORD).map(SecretString::from),
+    }))
+}
+
+#[cfg(feature = "redis")]
+pub(super) async fn connect(
+    builder: EmbedSessionsBuilder,
+    redis: Redis,
+) -> Result<EmbedSessionsBuilder, ConfigError> {
+    use crate::session::store::redis::RedisEmbedStore;
+    let (name, mut store) = match redis.topology {
+        Topology::Node(url) => (ENV_REDIS_URL, RedisEmbedStore::builder(url)),
+        Topology::Cluster(nodes) => (
+            ENV_REDIS_CLUSTER_NODES,
+            RedisEmbedStore::cluster_builder(nodes),
+        ),
+        Topology::Sentinel { sentinels, master } => (
+            ENV_REDIS_SENTINELS,
+            RedisEmbedStore::sentinel_builder(sentinels, master),
+        ),
+    };
+    if let Some(ca) = redis.ca_file {
+        store = store.ca_file_named(ENV_REDIS_CA_FILE, ca);
+    }
+    if let Some((cert, key)) = redis.client {
+        store = store
+            .client_certificate_named((ENV_REDIS_CLIENT_CERT, cert), (ENV_REDIS_CLIENT_KEY, key));
+    }
+    if let Some(password) = redis.sentinel_password {
+        store = store.sentinel_password(password.expose_secret());
+    }
+    if let Some(password) = redis.password {
+        store = store.master_auth(redis.username, password.expose_secret());
+    }
+    match store.connect().await {
+        Ok(store) => Ok(builder.store(store)),
+        Err(source) => Err(ConfigError::Store {
+            name,
+            source: Box::new(source),
+        }),
+    }
+}
+
+#[cfg(not(feature = "redis"))]
+pub(super) async fn connect(
+    _: EmbedSessionsBuilder,
+    redis: Redis,
+) -> Result<EmbedSessionsBuilder, ConfigError> {
+    let _ = (&redis.ca_file, &redis.client, &redis.sentinel_password);
+    let _ = (&redis.username, &redis.password);
+    let name = match redis.topology {
+        Topology::Node(_) => ENV_REDIS_URL,
+        Topology::Cluster(_) => ENV_REDIS_CLUSTER_NODES,
+        Topology::Sentinel { .. } => ENV_REDIS_SENTINELS,
+    };
+    Err(ConfigError::invalid(
+        name,
+        "is set, but meshes-core was built without its `redis` feature",
+    ))
+}

@@ -1,0 +1,189 @@
+//! A `redis-server` that speaks TLS only, with an ACL user and the default user disabled, as
+//! managed Redis runs: certificates made for the test with the `openssl` CLI (a CA, the
+//! server's for `127.0.0.1`, a client's, and an unrelated CA).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::{RedisServer, TempDir, available, free_port};
+
+/// The ACL user the server knows (the `default` user is off).
+pub const USER: &str = "meshes-app";
+/// Its password.
+pub const PASSWORD: &str = "acl-secret-pw-7";
+
+/// A TLS-only redis-server, killed on drop.
+#[derive(Debug)]
+pub struct TlsRedis {
+    server: RedisServer,
+    /// The CA that signed the server's and the client's certificates (PEM).
+    pub ca: PathBuf,
+    /// A CA that signed nothing of this server's (PEM).
+    pub wrong_ca: PathBuf,
+    /// A client certificate the server accepts, and its key (PEM).
+    pub client_cert: PathBuf,
+    /// The key of [`client_cert`](Self::client_cert).
+    pub client_key: PathBuf,
+    _dir: TempDir,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let status = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run openssl");
+    assert!(status.success(), "openssl {args:?} failed");
+}
+
+/// A self-signed CA `name` (`name.pem`, `name.key`).
+fn ca(dir: &Path, name: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN=meshes test {name}"),
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+        ],
+    );
+}
+
+/// A certificate `name` signed by `ca.pem`, with these extensions.
+fn leaf(dir: &Path, name: &str, extensions: &str) {
+    std::fs::write(dir.join(format!("{name}.ext")), extensions).expect("write an extension file");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            &format!("/CN={name}"),
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            &format!("{name}.pem"),
+            "-extfile",
+            &format!("{name}.ext"),
+        ],
+    );
+}
+
+impl TlsRedis {
+    /// Starts the server on a free port, or `None` when redis-server is not installed (see
+    /// [`available`]). With `require_client_cert`, a client must present a certificate
+    /// signed by [`ca`](Self::ca).
+    ///
+    /// # Panics
+    ///
+    /// When `openssl` fails or the server does not start within 10 s.
+    pub fn start(what: &str, require_client_cert: bool) -> Option<Self> {
+        if !available(what) {
+            return None;
+        }
+        let dir = TempDir::new("tls");
+        let d = dir.0.clone();
+        ca(&d, "ca");
+        ca(&d, "wrong-ca");
+        leaf(
+            &d,
+            "server",
+            "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+        );
+        leaf(
+            &d,
+            "client",
+            "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+        );
+        let path = |f: &str| d.join(f).display().to_string();
+        let acl = format!("{USER} on >{PASSWORD} ~* &* +@all");
+        let extra: Vec<String> = [
+            "--tls-cert-file",
+            &path("server.pem"),
+            "--tls-key-file",
+            &path("server.key"),
+            "--tls-ca-cert-file",
+            &path("ca.pem"),
+            "--tls-auth-clients",
+            if require_client_cert { "yes" } else { "no" },
+            "--user",
+            "default",
+            "off",
+            "--user",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain(acl.split(' ').map(str::to_owned))
+        .collect();
+        let mut server = RedisServer {
+            child: None,
+            port: free_port(),
+            extra,
+            tls: true,
+        };
+        server.restart();
+        Some(Self {
+            server,
+            ca: d.join("ca.pem"),
+            wrong_ca: d.join("wrong-ca.pem"),
+            client_cert: d.join("client.pem"),
+            client_key: d.join("client.key"),
+            _dir: dir,
+        })
+    }
+
+    /// `rediss://meshes-app:<password>@127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("rediss://{USER}:{PASSWORD}@127.0.0.1:{}", self.server.port)
+    }
+
+    /// The port (TLS).
+    pub fn port(&self) -> u16 {
+        self.server.port
+    }
+
+    /// Kills the server (an outage).
+    pub fn kill(&mut self) {
+        self.server.kill();
+    }
+
+    /// Starts it again on the same port, empty.
+    pub fn restart(&mut self) {
+        self.server.restart();
+    }
+}
