@@ -69,6 +69,43 @@ async fn metrics() -> HttpResponse {
 ///
 /// When the server cannot start.
 pub async fn serve(listener: TcpListener, manager: EmbedSessions) -> std::io::Result<()> {
+    serve_with_key(listener, manager, login_key_from_env()).await
+}
+
+/// Environment variable holding the secret the login cookie is encrypted and signed with (any
+/// string of 32 bytes or more). Give every replica the same one: a sign-in then works on all
+/// of them and survives a restart. Without it each process draws a random key.
+pub const ENV_LOGIN_KEY: &str = "EXAMPLE_LOGIN_KEY";
+
+/// The login cookie's key from [`ENV_LOGIN_KEY`], or a random one (with a warning).
+pub fn login_key_from_env() -> Key {
+    match std::env::var(ENV_LOGIN_KEY) {
+        Ok(secret) if secret.len() >= 32 => login_key(&secret),
+        _ => {
+            tracing::warn!(
+                "{ENV_LOGIN_KEY} is not set (or shorter than 32 bytes): sign-ins last until this process stops and other replicas do not know them"
+            );
+            Key::generate()
+        }
+    }
+}
+
+/// The login cookie's key derived from `secret` (SHA-512: the 64 bytes a `Key` needs).
+pub fn login_key(secret: &str) -> Key {
+    use sha2::Digest as _;
+    Key::from(&sha2::Sha512::digest(secret.as_bytes()))
+}
+
+/// [`serve`] with the login cookie's key given (the tests' replicas share one).
+///
+/// # Errors
+///
+/// When the server cannot start.
+pub async fn serve_with_key(
+    listener: TcpListener,
+    manager: EmbedSessions,
+    key: Key,
+) -> std::io::Result<()> {
     // Who is the user, and what may they see (the same rule as the axum example's)? Read
     // what the future needs from the request first (the user, the page's hints, if any); it
     // must not borrow `req`.
@@ -83,8 +120,6 @@ pub async fn serve(listener: TcpListener, manager: EmbedSessions) -> std::io::Re
         }
     };
     let meshes = MeshesState::new(manager.clone(), resolver);
-    // A real app loads its key from its secrets, so that sign-ins survive a restart.
-    let key = Key::generate();
     prometheus();
     HttpServer::new(move || {
         // Plain http on 127.0.0.1 here; a real app keeps the cookie `Secure`.

@@ -14,16 +14,48 @@ use meshes_axum::meshes_core::embed_js;
 use meshes_axum::meshes_core::model::{LaunchPage, SessionType};
 use meshes_axum::{EmbedSessions, Grant, MeshesLayer, MintHints, Resolution, UserKey};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tower_sessions::cookie::{Key, SameSite};
-use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
+use tower_cookies::cookie::SameSite;
+use tower_cookies::{Cookie, CookieManagerLayer, Cookies, Key};
 
-/// The session key under which the stand-in login keeps the user id. A real app uses its own
-/// login (axum-login keeps its user in the same kind of session).
-const USER: &str = "user";
+/// The cookie of the stand-in login: the user id, signed with the app's key. A real app uses
+/// its own login (tower-sessions, axum-login: the resolver reads them the same way).
+const LOGIN: &str = "login";
 
-/// The signed-in user, from the (signed, server-side) session.
-async fn signed_in(session: &Session) -> Option<String> {
-    session.get::<String>(USER).await.ok().flatten()
+/// Environment variable holding the secret the login cookie is signed with (any string of 32
+/// bytes or more). Give every replica the same one: a sign-in then works on all of them and
+/// survives a restart. Without it each process draws a random key.
+pub const ENV_LOGIN_KEY: &str = "EXAMPLE_LOGIN_KEY";
+
+/// The login cookie's key from [`ENV_LOGIN_KEY`], or a random one (with a warning).
+pub fn login_key_from_env() -> Key {
+    match std::env::var(ENV_LOGIN_KEY) {
+        Ok(secret) if secret.len() >= 32 => login_key(&secret),
+        _ => {
+            tracing::warn!(
+                "{ENV_LOGIN_KEY} is not set (or shorter than 32 bytes): sign-ins last until this process stops and other replicas do not know them"
+            );
+            Key::generate()
+        }
+    }
+}
+
+/// The login cookie's key derived from `secret` (SHA-512: the 64 bytes a `Key` needs).
+pub fn login_key(secret: &str) -> Key {
+    use sha2::Digest as _;
+    Key::from(&sha2::Sha512::digest(secret.as_bytes()))
+}
+
+/// The app's state: the manager (for logout) and the login cookie's key.
+#[derive(Clone)]
+struct AppState {
+    manager: EmbedSessions,
+    key: Key,
+}
+
+/// The signed-in user, from the signed login cookie.
+fn signed_in(cookies: &Cookies, key: &Key) -> Option<String> {
+    let cookie = cookies.signed(key).get(LOGIN)?;
+    Some(cookie.value().to_owned()).filter(|u| valid_user(u))
 }
 
 fn valid_user(u: &str) -> bool {
@@ -65,42 +97,49 @@ async fn metrics() -> Response {
     }
 }
 
-/// The host app: `/`, `/login`, `/logout`, `/metrics`, and the library under `/meshes`.
-///
-/// Sign-in is tower-sessions (a signed cookie holding a random session id; the user id stays
-/// on the server). The order of the layers matters: the session layer is added **last**, so
-/// it runs first and the Meshes routes' resolver finds the session in the request.
+/// The host app: `/`, `/login`, `/logout`, `/metrics`, and the library under `/meshes`, with
+/// the login cookie's key from the environment ([`login_key_from_env`]).
 pub fn router(manager: EmbedSessions) -> Router {
+    router_with_key(manager, login_key_from_env())
+}
+
+/// [`router`] with the login cookie's key given (the tests' replicas share one).
+///
+/// Sign-in is a signed cookie holding the user id (tower-cookies). The order of the layers
+/// matters: the cookie layer is added **last**, so it runs first and the Meshes routes'
+/// resolver finds the cookies in the request.
+pub fn router_with_key(manager: EmbedSessions, key: Key) -> Router {
     prometheus();
     // Who is the user, and what may they see? The future must not borrow `parts`: clone
-    // what it needs first (a `Session` is a cheap handle; the page's hints, if any).
-    let resolver = |parts: &Parts| {
-        let session = parts.extensions.get::<Session>().cloned();
-        let hints = parts.extensions.get::<MintHints>().cloned();
-        async move {
-            match session {
-                Some(session) => match signed_in(&session).await {
+    // what it needs first (the cookies are a cheap handle; the page's hints, if any).
+    let resolver = {
+        let key = key.clone();
+        move |parts: &Parts| {
+            let user = parts
+                .extensions
+                .get::<Cookies>()
+                .and_then(|cookies| signed_in(cookies, &key));
+            let hints = parts.extensions.get::<MintHints>().cloned();
+            async move {
+                match user {
                     Some(user) => grant_for(UserKey::new(user), hints.as_ref()),
                     None => Resolution::Nobody,
-                },
-                None => Resolution::Nobody,
+                }
             }
         }
     };
-    // Plain http on 127.0.0.1 here; a real app keeps `Secure` and a key from its secrets.
-    let sessions = SessionManagerLayer::new(MemoryStore::default())
-        .with_secure(false)
-        .with_same_site(SameSite::Lax)
-        .with_signed(Key::generate());
     Router::new()
         .route("/", get(home))
         .route("/login", get(login))
         .route("/logout", post(logout))
         .route("/metrics", get(metrics))
-        .with_state(manager.clone())
+        .with_state(AppState {
+            manager: manager.clone(),
+            key,
+        })
         .nest("/meshes", meshes_axum::router())
         .layer(MeshesLayer::new(manager, resolver))
-        .layer(sessions)
+        .layer(CookieManagerLayer::new())
 }
 
 /// The users who administer the app's integrations (a stand-in: a real app reads a role from
@@ -142,8 +181,8 @@ pub fn grant_for(user: UserKey, hints: Option<&MintHints>) -> Resolution {
 
 /// The host page. Its base CSP allows only itself; the layer adds the embed origin to
 /// `frame-src`.
-async fn home(session: Session) -> Response {
-    let body = match signed_in(&session).await {
+async fn home(State(app): State<AppState>, cookies: Cookies) -> Response {
+    let body = match signed_in(&cookies, &app.key) {
         Some(user) => format!(
             r#"<header><strong>Acme</strong> · signed in as <span id="user">{user}</span>
 <form method="post" action="/logout"><button>Sign out</button></form></header>
@@ -172,7 +211,11 @@ struct LoginQuery {
 }
 
 /// `GET /login?user=<id>`: the stand-in login (no password: it is an example).
-async fn login(session: Session, Query(q): Query<LoginQuery>) -> Response {
+async fn login(
+    State(app): State<AppState>,
+    cookies: Cookies,
+    Query(q): Query<LoginQuery>,
+) -> Response {
     let Some(user) = q.user.filter(|u| valid_user(u)) else {
         return (
             StatusCode::BAD_REQUEST,
@@ -180,30 +223,25 @@ async fn login(session: Session, Query(q): Query<LoginQuery>) -> Response {
         )
             .into_response();
     };
-    // A new session id at sign-in (no fixation), then the user.
-    let signed = async {
-        session.cycle_id().await?;
-        session.insert(USER, &user).await
-    };
-    match signed.await {
-        Ok(()) => Redirect::to("/").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "could not sign in");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
+    // Plain http on 127.0.0.1 here; a real app keeps the cookie `Secure`.
+    let cookie = Cookie::build((LOGIN, user))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(false)
+        .build();
+    cookies.signed(&app.key).add(cookie);
+    Redirect::to("/").into_response()
 }
 
 /// `POST /logout`: revokes the user's Meshes sessions (so none keeps refreshing after the
-/// next sign-in), then ends the login session.
-async fn logout(State(manager): State<EmbedSessions>, session: Session) -> Response {
-    if let Some(user) = signed_in(&session).await
-        && let Err(e) = manager.revoke_user(&UserKey::new(&user)).await
+/// next sign-in), then ends the login.
+async fn logout(State(app): State<AppState>, cookies: Cookies) -> Response {
+    if let Some(user) = signed_in(&cookies, &app.key)
+        && let Err(e) = app.manager.revoke_user(&UserKey::new(&user)).await
     {
         tracing::warn!(error = %e, "could not revoke every session at logout");
     }
-    if let Err(e) = session.flush().await {
-        tracing::error!(error = %e, "could not end the login session");
-    }
+    cookies.remove(Cookie::build(LOGIN).path("/").build());
     Redirect::to("/").into_response()
 }
