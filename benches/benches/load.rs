@@ -19,6 +19,7 @@ use meshes_core::session::{
     EmbedSessions, Generation, Grant, MemoryEmbedStore, RedisEmbedStore, UserKey,
 };
 use meshes_mock::{Endpoint, MockMeshes};
+use meshes_test_support::redis::tls::TlsRedis;
 use meshes_test_support::redis::{RedisCluster, RedisServer};
 
 const CONCURRENCY: usize = 32;
@@ -369,6 +370,22 @@ fn main() {
                 .map(|c| RedisEmbedStore::cluster_builder(c.urls())),
         ),
     ];
+    // A refresh app on a Redis store, and the id of a session it answers from the store.
+    let refresh_target = |builder: meshes_core::session::RedisEmbedStoreBuilder| {
+        let store = servers.block_on(builder.connect()).unwrap();
+        let red_manager = manager(Some(store));
+        let url = serve_axum(&servers, refresh_app(red_manager.clone()));
+        let id = servers.block_on(async {
+            let alice = UserKey::new("alice");
+            let m = red_manager.mint(&alice, &Grant::new()).await.unwrap();
+            red_manager
+                .refresh(&alice, &m.session_id, Some(Generation(0)))
+                .await
+                .unwrap();
+            m.session_id
+        });
+        (url, id.to_string())
+    };
     for (name, builder) in shared_stores {
         let Some(builder) = builder else {
             rows.push(Row(
@@ -378,20 +395,9 @@ fn main() {
             ));
             continue;
         };
-        let store = servers.block_on(builder.connect()).unwrap();
-        let red_manager = manager(Some(store));
-        let red = serve_axum(&servers, refresh_app(red_manager.clone()));
-        let red_id = servers.block_on(async {
-            let alice = UserKey::new("alice");
-            let m = red_manager.mint(&alice, &Grant::new()).await.unwrap();
-            red_manager
-                .refresh(&alice, &m.session_id, Some(Generation(0)))
-                .await
-                .unwrap();
-            m.session_id
-        });
+        let (red, red_id) = refresh_target(builder);
         let (s_red, s_mem) = load.block_on(paired(
-            refresh_req(red, red_id.to_string()),
+            refresh_req(red, red_id),
             refresh_req(mem.clone(), mem_id.to_string()),
         ));
         rows.push(Row(
@@ -402,6 +408,33 @@ fn main() {
             ratio(s_red.rps, s_mem.rps),
             "≥ 0.3".into(),
         ));
+    }
+
+    // 4b. TLS costs a little per round trip, not per request setup (connections are reused):
+    // the same refresh on a TLS-only Redis with an ACL user vs plain redis://.
+    let tls = TlsRedis::start("the Redis over TLS case", false);
+    match (&tls, &redis) {
+        (Some(tls), Some(plain)) => {
+            let (t_url, t_id) =
+                refresh_target(RedisEmbedStore::builder(tls.url()).ca_file(&tls.ca));
+            let (p_url, p_id) =
+                refresh_target(RedisEmbedStore::builder(plain.url()).namespace("plain"));
+            let (s_tls, s_plain) =
+                load.block_on(paired(refresh_req(t_url, t_id), refresh_req(p_url, p_id)));
+            rows.push(Row(
+                format!(
+                    "refresh on rediss:// (TLS, ACL user) / redis://   [p99 {:?} vs {:?}]",
+                    s_tls.p99, s_plain.p99
+                ),
+                ratio(s_tls.rps, s_plain.rps),
+                "≥ 0.8".into(),
+            ));
+        }
+        _ => rows.push(Row(
+            "refresh on rediss:// / redis://".into(),
+            "skipped (no redis-server)".into(),
+            "≥ 0.8".into(),
+        )),
     }
 
     // The per-user rotation budget: never consulted on a refresh answered from the store; one
@@ -727,6 +760,6 @@ fn main() {
         "\nabsolute: axum bare {:.0} req/s, actix bare {:.0} req/s, refresh {:.0} req/s (p50 {:?})",
         s_bare.rps, s_abare.rps, s_mem.rps, s_mem.p50
     );
-    drop((redis, cluster));
+    drop((redis, cluster, tls));
     servers.block_on(async move { drop(mock) });
 }

@@ -17,13 +17,13 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tower_cookies::cookie::SameSite;
 use tower_cookies::{Cookie, CookieManagerLayer, Cookies, Key};
 
-/// The cookie of the stand-in login: the user id, signed with the app's key. A real app uses
-/// its own login (tower-sessions, axum-login: the resolver reads them the same way).
+/// The cookie of the stand-in login: the user id, encrypted and signed with the app's key. A real
+/// app uses its own login (tower-sessions, axum-login: the resolver reads them the same way).
 const LOGIN: &str = "login";
 
-/// Environment variable holding the secret the login cookie is signed with (any string of 32
-/// bytes or more). Give every replica the same one: a sign-in then works on all of them and
-/// survives a restart. Without it each process draws a random key.
+/// Environment variable holding the secret the login cookie is encrypted and signed with (any
+/// string of 32 bytes or more). Give every replica the same one: a sign-in then works on all of
+/// them and survives a restart. Without it each process draws a random key.
 pub const ENV_LOGIN_KEY: &str = "EXAMPLE_LOGIN_KEY";
 
 /// The login cookie's key from [`ENV_LOGIN_KEY`], or a random one (with a warning).
@@ -52,9 +52,9 @@ struct AppState {
     key: Key,
 }
 
-/// The signed-in user, from the signed login cookie.
+/// The signed-in user, from the login cookie (one this app's key encrypted and signed).
 fn signed_in(cookies: &Cookies, key: &Key) -> Option<String> {
-    let cookie = cookies.signed(key).get(LOGIN)?;
+    let cookie = cookies.private(key).get(LOGIN)?;
     Some(cookie.value().to_owned()).filter(|u| valid_user(u))
 }
 
@@ -105,8 +105,8 @@ pub fn router(manager: EmbedSessions) -> Router {
 
 /// [`router`] with the login cookie's key given (the tests' replicas share one).
 ///
-/// Sign-in is a signed cookie holding the user id (tower-cookies). The order of the layers
-/// matters: the cookie layer is added **last**, so it runs first and the Meshes routes'
+/// Sign-in is a private cookie holding the user id (tower-cookies: encrypted and signed). The order of the
+/// layers matters: the cookie layer is added **last**, so it runs first and the Meshes routes'
 /// resolver finds the cookies in the request.
 pub fn router_with_key(manager: EmbedSessions, key: Key) -> Router {
     prometheus();
@@ -229,8 +229,10 @@ async fn login(
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(false)
+        // A cookie cannot be revoked on the server: it expires instead.
+        .max_age(tower_cookies::cookie::time::Duration::hours(12))
         .build();
-    cookies.signed(&app.key).add(cookie);
+    cookies.private(&app.key).add(cookie);
     Redirect::to("/").into_response()
 }
 
