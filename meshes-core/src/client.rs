@@ -12,7 +12,7 @@ use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-pub use guard::UpstreamPolicy;
+pub use guard::{ShedReason, UpstreamPolicy};
 pub use pages::SessionPages;
 
 use crate::config::ClientBuilder;

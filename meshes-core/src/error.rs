@@ -7,6 +7,7 @@ use std::time::Duration;
 use http::StatusCode;
 use serde::Deserialize;
 
+pub use crate::client::ShedReason;
 pub use crate::validation::{ValidationError, Violation};
 
 /// A `Result` whose error defaults to [`ClientError`].
@@ -89,40 +90,6 @@ pub enum ClientError {
         /// What was wrong.
         reason: &'static str,
     },
-}
-
-/// Why a call to Meshes was not sent ([`ClientError::Unavailable`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ShedReason {
-    /// The circuit breaker is open: Meshes failed the last calls.
-    CircuitOpen,
-    /// The bulkhead is full: as many calls as allowed are in flight and the queue is full or
-    /// the wait was too long.
-    Saturated,
-    /// The app-wide upstream budget is spent.
-    Budget,
-}
-
-impl ShedReason {
-    /// The reason as a metric label: `circuit_open`, `saturated`, `budget`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CircuitOpen => "circuit_open",
-            Self::Saturated => "saturated",
-            Self::Budget => "budget",
-        }
-    }
-}
-
-impl fmt::Display for ShedReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::CircuitOpen => "the circuit breaker is open",
-            Self::Saturated => "too many calls in flight",
-            Self::Budget => "the upstream budget is spent",
-        })
-    }
 }
 
 struct RetryAfter(Option<Duration>);

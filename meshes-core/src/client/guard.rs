@@ -13,6 +13,7 @@
 mod breaker;
 mod budget;
 
+use std::fmt;
 use std::sync::Mutex;
 use std::sync::PoisonError;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::error::{ClientError, ShedReason};
+use crate::error::ClientError;
 use crate::telemetry;
 use breaker::Breaker;
 use budget::RetryBudget;
@@ -124,6 +125,40 @@ impl UpstreamPolicy {
         };
         self.retry_reserve = reserve;
         self
+    }
+}
+
+/// Why a call to Meshes was not sent ([`ClientError::Unavailable`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ShedReason {
+    /// The circuit breaker is open: Meshes failed the last calls.
+    CircuitOpen,
+    /// The bulkhead is full: as many calls as allowed are in flight and the queue is full or
+    /// the wait was too long.
+    Saturated,
+    /// The app-wide upstream budget is spent.
+    Budget,
+}
+
+impl ShedReason {
+    /// The reason as a metric label: `circuit_open`, `saturated`, `budget`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CircuitOpen => "circuit_open",
+            Self::Saturated => "saturated",
+            Self::Budget => "budget",
+        }
+    }
+}
+
+impl fmt::Display for ShedReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::CircuitOpen => "the circuit breaker is open",
+            Self::Saturated => "too many calls in flight",
+            Self::Budget => "the upstream budget is spent",
+        })
     }
 }
 
