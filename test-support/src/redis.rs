@@ -141,6 +141,8 @@ impl Drop for RedisServer {
 #[derive(Debug)]
 pub struct RedisCluster {
     nodes: Vec<RedisServer>,
+    /// TLS only (and an ACL user), with these certificates.
+    tls: Option<tls::Certificates>,
     _dir: TempDir,
 }
 
@@ -197,10 +199,26 @@ impl RedisCluster {
     ///
     /// When the cluster does not come up within 30 s.
     pub fn start(what: &str) -> Option<Self> {
+        Self::start_with_tls(what, false)
+    }
+
+    /// [`start`](Self::start), the nodes speaking TLS only (the cluster bus too) with the
+    /// ACL user of [`tls`] and the `default` user off; their URLs are
+    /// `rediss://<user>:<password>@…`, their CA is [`ca`](Self::ca).
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start), or when `openssl` fails.
+    pub fn start_tls(what: &str) -> Option<Self> {
+        Self::start_with_tls(what, true)
+    }
+
+    fn start_with_tls(what: &str, with_tls: bool) -> Option<Self> {
         if !available(what) {
             return None;
         }
         let dir = TempDir::new("cluster");
+        let certs = with_tls.then(|| tls::Certificates::make(&dir.0));
         let mut nodes = Vec::new();
         for i in 0..3 {
             let mut port = cluster_port();
@@ -209,23 +227,37 @@ impl RedisCluster {
             }
             let node_dir = dir.0.join(format!("node{i}"));
             std::fs::create_dir_all(&node_dir).expect("a node dir");
-            nodes.push(RedisServer::start_with(
+            let mut extra: Vec<String> = vec![
+                "--cluster-enabled".into(),
+                "yes".into(),
+                "--cluster-config-file".into(),
+                node_dir.join("nodes.conf").display().to_string(),
+                "--cluster-node-timeout".into(),
+                "2000".into(),
+            ];
+            if let Some(certs) = &certs {
+                extra.extend(["--tls-cluster".into(), "yes".into()]);
+                extra.extend(certs.server_args(false));
+            }
+            let mut node = RedisServer {
+                child: None,
                 port,
-                vec![
-                    "--cluster-enabled".into(),
-                    "yes".into(),
-                    "--cluster-config-file".into(),
-                    node_dir.join("nodes.conf").display().to_string(),
-                    "--cluster-node-timeout".into(),
-                    "2000".into(),
-                ],
-            ));
+                extra,
+                tls: certs.is_some(),
+            };
+            node.restart();
+            nodes.push(node);
         }
         let addrs: Vec<String> = nodes
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect();
+        let cli = certs
+            .as_ref()
+            .map(tls::Certificates::cli_args)
+            .unwrap_or_default();
         let created = Command::new("redis-cli")
+            .args(&cli)
             .args(["--cluster", "create"])
             .args(&addrs)
             .args(["--cluster-replicas", "0", "--cluster-yes"])
@@ -234,7 +266,11 @@ impl RedisCluster {
             .status()
             .expect("run redis-cli (package redis-tools)");
         assert!(created.success(), "redis-cli --cluster create failed");
-        let cluster = Self { nodes, _dir: dir };
+        let cluster = Self {
+            nodes,
+            tls: certs,
+            _dir: dir,
+        };
         cluster.wait_ok();
         Some(cluster)
     }
@@ -253,7 +289,13 @@ impl RedisCluster {
         let started = Instant::now();
         for node in self.nodes.iter().filter(|n| n.child.is_some()) {
             loop {
+                let cli = self
+                    .tls
+                    .as_ref()
+                    .map(tls::Certificates::cli_args)
+                    .unwrap_or_default();
                 let info = Command::new("redis-cli")
+                    .args(&cli)
                     .args(["-p", &node.port.to_string(), "cluster", "info"])
                     .output()
                     .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
@@ -272,7 +314,26 @@ impl RedisCluster {
 
     /// The nodes' URLs.
     pub fn urls(&self) -> Vec<String> {
-        self.nodes.iter().map(RedisServer::url).collect()
+        match &self.tls {
+            None => self.nodes.iter().map(RedisServer::url).collect(),
+            Some(_) => self
+                .nodes
+                .iter()
+                .map(|n| {
+                    format!(
+                        "rediss://{}:{}@127.0.0.1:{}",
+                        tls::USER,
+                        tls::PASSWORD,
+                        n.port
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The CA of a TLS cluster's certificates.
+    pub fn ca(&self) -> Option<&std::path::Path> {
+        self.tls.as_ref().map(|c| c.ca.as_path())
     }
 
     /// Kills node `i` and waits until the others declare the cluster down (their node

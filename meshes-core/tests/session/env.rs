@@ -103,6 +103,8 @@ mod redis_env {
         Tls(TlsRedis),
         /// A master, a replica and three sentinels.
         Sentinel(RedisSentinel),
+        /// A 3-master cluster over TLS (the bus too) with an ACL user.
+        TlsCluster(RedisCluster),
     }
 
     impl Env {
@@ -126,6 +128,14 @@ mod redis_env {
             Self::on(TlsRedis::start("the Redis over TLS scenario", false).map(Redis::Tls)).await
         }
 
+        pub(crate) async fn tls_cluster() -> Option<Self> {
+            Self::on(
+                RedisCluster::start_tls("the Redis Cluster over TLS scenario")
+                    .map(Redis::TlsCluster),
+            )
+            .await
+        }
+
         pub(crate) async fn sentinel() -> Option<Self> {
             Self::on(RedisSentinel::start("the Redis Sentinel scenario").map(Redis::Sentinel)).await
         }
@@ -137,6 +147,8 @@ mod redis_env {
                 Redis::Cluster(cluster) => RedisEmbedStore::cluster_builder(cluster.urls()),
                 Redis::Tls(tls) => RedisEmbedStore::builder(tls.url()).ca_file(&tls.ca),
                 Redis::Sentinel(s) => RedisEmbedStore::sentinel_builder(s.sentinels(), MASTER),
+                Redis::TlsCluster(c) => RedisEmbedStore::cluster_builder(c.urls())
+                    .ca_file(c.ca().expect("a TLS cluster has a CA")),
             };
             Some(builder.namespace("test").connect().await.unwrap())
         }

@@ -104,6 +104,78 @@ fn leaf(dir: &Path, name: &str, extensions: &str) {
     );
 }
 
+/// The certificates of a TLS deployment, made in a directory.
+#[derive(Clone, Debug)]
+pub(crate) struct Certificates {
+    pub(crate) ca: PathBuf,
+    pub(crate) wrong_ca: PathBuf,
+    pub(crate) server_cert: PathBuf,
+    pub(crate) server_key: PathBuf,
+    pub(crate) client_cert: PathBuf,
+    pub(crate) client_key: PathBuf,
+}
+
+impl Certificates {
+    pub(crate) fn make(d: &Path) -> Self {
+        ca(d, "ca");
+        ca(d, "wrong-ca");
+        leaf(
+            d,
+            "server",
+            "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n",
+        );
+        leaf(
+            d,
+            "client",
+            "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+        );
+        Self {
+            ca: d.join("ca.pem"),
+            wrong_ca: d.join("wrong-ca.pem"),
+            server_cert: d.join("server.pem"),
+            server_key: d.join("server.key"),
+            client_cert: d.join("client.pem"),
+            client_key: d.join("client.key"),
+        }
+    }
+
+    /// The redis-server arguments: TLS with these certificates, the ACL user, `default` off.
+    pub(crate) fn server_args(&self, require_client_cert: bool) -> Vec<String> {
+        let path = |p: &Path| p.display().to_string();
+        let mut args: Vec<String> = vec![
+            "--tls-cert-file".into(),
+            path(&self.server_cert),
+            "--tls-key-file".into(),
+            path(&self.server_key),
+            "--tls-ca-cert-file".into(),
+            path(&self.ca),
+            "--tls-auth-clients".into(),
+            if require_client_cert { "yes" } else { "no" }.into(),
+            "--user".into(),
+            "default".into(),
+            "off".into(),
+            "--user".into(),
+        ];
+        let acl = format!("{USER} on >{PASSWORD} ~* &* +@all");
+        args.extend(acl.split(' ').map(str::to_owned));
+        args
+    }
+
+    /// The `redis-cli` arguments that reach such a server.
+    pub(crate) fn cli_args(&self) -> Vec<String> {
+        vec![
+            "--tls".into(),
+            "--cacert".into(),
+            self.ca.display().to_string(),
+            "--user".into(),
+            USER.into(),
+            "--pass".into(),
+            PASSWORD.into(),
+            "--no-auth-warning".into(),
+        ]
+    }
+}
+
 impl TlsRedis {
     /// Starts the server on a free port, or `None` when redis-server is not installed (see
     /// [`available`]). With `require_client_cert`, a client must present a certificate
@@ -117,52 +189,20 @@ impl TlsRedis {
             return None;
         }
         let dir = TempDir::new("tls");
-        let d = dir.0.clone();
-        ca(&d, "ca");
-        ca(&d, "wrong-ca");
-        leaf(
-            &d,
-            "server",
-            "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-        );
-        leaf(
-            &d,
-            "client",
-            "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
-        );
-        let path = |f: &str| d.join(f).display().to_string();
-        let acl = format!("{USER} on >{PASSWORD} ~* &* +@all");
-        let extra: Vec<String> = [
-            "--tls-cert-file",
-            &path("server.pem"),
-            "--tls-key-file",
-            &path("server.key"),
-            "--tls-ca-cert-file",
-            &path("ca.pem"),
-            "--tls-auth-clients",
-            if require_client_cert { "yes" } else { "no" },
-            "--user",
-            "default",
-            "off",
-            "--user",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .chain(acl.split(' ').map(str::to_owned))
-        .collect();
+        let certs = Certificates::make(&dir.0);
         let mut server = RedisServer {
             child: None,
             port: free_port(),
-            extra,
+            extra: certs.server_args(require_client_cert),
             tls: true,
         };
         server.restart();
         Some(Self {
             server,
-            ca: d.join("ca.pem"),
-            wrong_ca: d.join("wrong-ca.pem"),
-            client_cert: d.join("client.pem"),
-            client_key: d.join("client.key"),
+            ca: certs.ca,
+            wrong_ca: certs.wrong_ca,
+            client_cert: certs.client_cert,
+            client_key: certs.client_key,
             _dir: dir,
         })
     }
