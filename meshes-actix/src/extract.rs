@@ -3,8 +3,10 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use actix_web::HttpMessage as _;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
+use meshes_core::adapter::MintMark;
 use meshes_core::routes::RouteError;
 use meshes_core::session::{MintedSession, UserKey};
 
@@ -21,12 +23,15 @@ use crate::{MeshesError, MeshesExt};
 /// pages (a cross-site link or `<img>` could otherwise make a signed-in user's browser mint).
 /// Each mint counts against the user's mint limit.
 ///
+/// The response of a request in which it was extracted gets `Cache-Control: no-store` from
+/// [`FrameSrc`](crate::FrameSrc), whatever the handler set (it carries a launch URL).
+///
 /// ```
 /// use actix_web::{HttpResponse, web};
 /// use meshes_actix::MeshesSession;
 ///
 /// async fn page(session: MeshesSession) -> HttpResponse {
-///     HttpResponse::Ok().insert_header(("cache-control", "no-store")).body(format!(
+///     HttpResponse::Ok().body(format!(
 ///         "<iframe src=\"{}\" title=\"Meshes workspace\"></iframe>",
 ///         session.session.launch_url.expose_secret()
 ///     ))
@@ -70,6 +75,12 @@ impl FromRequest for MaybeMeshesSession {
             let state = req.meshes().ok_or_else(MeshesError::not_registered)?;
             let resolved = state.0.resolver()(&req).await;
             let minted = state.0.mint_for(resolved).await?;
+            if minted.is_some() {
+                // `FrameSrc` sends this request's response with `Cache-Control: no-store`.
+                let mark = MintMark::default();
+                mark.mark();
+                req.extensions_mut().insert(mark);
+            }
             Ok(Self(
                 minted.map(|(user, session)| MeshesSession { session, user }),
             ))

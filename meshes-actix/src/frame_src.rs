@@ -27,12 +27,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use actix_web::Error;
+use actix_web::HttpMessage as _;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{
-    CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, CONTENT_TYPE, HeaderMap,
-    HeaderName, HeaderValue,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, CONTENT_TYPE,
+    HeaderMap, HeaderName, HeaderValue,
 };
-use meshes_core::adapter::{Bytes, CspHeader, CspHeaders, FrameSrcMerge, MergedValue};
+use meshes_core::adapter::{Bytes, CspHeader, CspHeaders, FrameSrcMerge, MergedValue, MintMark};
 use meshes_core::csp::EmbedOrigins;
 
 /// Adds the embed origin(s) to responses' CSP. See the [module docs](self).
@@ -121,6 +122,15 @@ where
         };
         if let Some(merge) = this.merge.take() {
             merge.apply(&mut Headers(resp.headers_mut()));
+        }
+        // A handler that extracted `MeshesSession` left a mark: its page carries a launch URL.
+        let mark = resp.request().extensions().get::<MintMark>().cloned();
+        if let Some(mark) = mark {
+            let current = resp.headers().get(CACHE_CONTROL).map(|v| v.as_bytes());
+            if let Some(value) = mark.no_store(current) {
+                resp.headers_mut()
+                    .insert(CACHE_CONTROL, HeaderValue::from_static(value));
+            }
         }
         Poll::Ready(Ok(resp))
     }

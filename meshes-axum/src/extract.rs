@@ -2,6 +2,7 @@
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
+use meshes_core::adapter::MintMark;
 use meshes_core::routes::RouteError;
 use meshes_core::session::{MintedSession, UserKey};
 
@@ -15,7 +16,8 @@ use crate::layer::MeshesState;
 /// the [status table](meshes_core::routes) for mint failures. `Option<MeshesSession>` is
 /// `None` when nobody is signed in.
 ///
-/// A page that embeds the access token must be sent with `Cache-Control: no-store`.
+/// The response of a request in which it was extracted gets `Cache-Control: no-store` from
+/// [`MeshesLayer`](crate::MeshesLayer), whatever the handler set (it carries a launch URL).
 ///
 /// It mints on a GET, as the user who sends it: use it only in handlers of your own same-site
 /// pages (a cross-site link or `<img>` could otherwise make a signed-in user's browser mint).
@@ -63,6 +65,11 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for MeshesSession {
         let state = parts.extensions.get::<MeshesState>().cloned();
         let state = state.ok_or_else(MeshesRejection::missing_layer)?;
         let minted = state.mint_for(state.resolver()(parts).await).await?;
+        if minted.is_some()
+            && let Some(mark) = parts.extensions.get::<MintMark>()
+        {
+            mark.mark();
+        }
         Ok(minted.map(|(user, session)| MeshesSession { session, user }))
     }
 }

@@ -24,8 +24,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use http::{Request, Response};
-use meshes_core::adapter::FrameSrcMerge;
+use http::header::CACHE_CONTROL;
+use http::{HeaderValue, Request, Response};
+use meshes_core::adapter::{FrameSrcMerge, MintMark};
 use meshes_core::csp::EmbedOrigins;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -103,12 +104,18 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        if let Some(state) = &self.state {
+        // Under `MeshesLayer`, a handler may extract `MeshesSession`: it marks the request,
+        // and its response gets `Cache-Control: no-store`.
+        let mark = self.state.as_ref().map(|state| {
+            let mark = MintMark::default();
             req.extensions_mut().insert(state.clone());
-        }
+            req.extensions_mut().insert(mark.clone());
+            mark
+        });
         ResponseFuture {
             inner: self.inner.call(req),
             layer: Some(self.layer.clone()),
+            mark,
         }
     }
 }
@@ -120,6 +127,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         layer: Option<FrameSrcLayer>,
+        mark: Option<MintMark>,
     }
 }
 
@@ -134,6 +142,13 @@ where
         let mut resp = ready!(this.inner.poll(cx))?;
         if let Some(layer) = this.layer.take() {
             layer.merge.apply(resp.headers_mut());
+        }
+        if let Some(mark) = this.mark.take() {
+            let current = resp.headers().get(CACHE_CONTROL).map(|v| v.as_bytes());
+            if let Some(value) = mark.no_store(current) {
+                resp.headers_mut()
+                    .insert(CACHE_CONTROL, HeaderValue::from_static(value));
+            }
         }
         Poll::Ready(Ok(resp))
     }

@@ -16,7 +16,11 @@
 //!    (a layer or middleware): [`CspHeaders`] is implemented for [`http::HeaderMap`];
 //!    implement it for another header map ([`MergedValue::get`] keeps the framework's own
 //!    header value, built once per distinct policy).
-//! 3. **Names.** Re-export [`reexports`] at the adapter's root, so that most apps depend on one
+//! 3. **Server-rendered pages.** Where the `MeshesSession` extractor minted during a request,
+//!    its response must not be cached (it carries a launch URL): put a [`MintMark`] in the
+//!    request where the extractor finds it, [`mark`](MintMark::mark) it after a mint, and in
+//!    the layer or middleware call [`MintMark::no_store`] on the response's `Cache-Control`.
+//! 4. **Names.** Re-export [`reexports`] at the adapter's root, so that most apps depend on one
 //!    crate, and offer the same settings with the same names: [`route_setters!`](crate::route_setters)
 //!    (`allow_origin`, `body_limit`) and [`csp_setters!`](crate::csp_setters) (`when_no_csp`,
 //!    `csp_on_all_responses`) write them for a type that holds [`Routes`] or a
@@ -93,11 +97,59 @@
 //! # Ok(()) }
 //! ```
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 pub use bytes::Bytes;
 
 pub use crate::csp::merge::{CspHeader, CspHeaders, FrameSrcMerge, MergedValue};
 pub use crate::routes::handler::{PATHS, Routes};
 pub use crate::routes::request::{BodyError, RequestHeader, RequestHeaders, RouteRequest};
+
+/// Whether a session was minted while a request was handled (by the `MeshesSession`
+/// extractor): its response then carries a launch URL, which opens the user's workspace, and
+/// must not be cached. Cheap to clone; clones share the mark.
+///
+/// ```
+/// use meshes_core::adapter::MintMark;
+///
+/// let mark = MintMark::default();
+/// let seen_by_the_extractor = mark.clone();
+/// assert_eq!(mark.no_store(Some(b"public, max-age=60")), None, "nothing minted: untouched");
+/// seen_by_the_extractor.mark();
+/// assert_eq!(mark.no_store(Some(b"public, max-age=60")), Some("no-store"));
+/// assert_eq!(mark.no_store(None), Some("no-store"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct MintMark(Arc<AtomicBool>);
+
+impl MintMark {
+    /// Records that a session was minted for this request.
+    pub fn mark(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether a session was minted for this request.
+    pub fn is_marked(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// The `Cache-Control` value the response must carry, given its current one: `no-store`
+    /// when a session was minted, whatever the handler set (a DEBUG line says so when it
+    /// replaces a value that allowed caching), else `None` (leave it).
+    pub fn no_store(&self, current: Option<&[u8]>) -> Option<&'static str> {
+        if !self.is_marked() {
+            return None;
+        }
+        if let Some(value) = current.filter(|v| !v.eq_ignore_ascii_case(b"no-store")) {
+            tracing::debug!(
+                replaced = %String::from_utf8_lossy(value),
+                "Cache-Control: no-store on a page whose handler minted a Meshes session"
+            );
+        }
+        Some("no-store")
+    }
+}
 
 /// What both adapters re-export at their root (`pub use meshes_core::adapter::reexports::*`),
 /// so that most apps depend on one crate: the names a host app's startup code and resolver

@@ -226,6 +226,15 @@ pub fn with_allowed_origin(adapter: Adapter, origin: &str) {
     }
 }
 
+/// `/server-rendered`: a page that extracts `MeshesSession` (when someone is signed in) and
+/// asks to be cached; the layer must answer `no-store` when a session was minted.
+fn server_rendered(session_id: Option<String>) -> String {
+    match session_id {
+        Some(id) => format!(r#"<div data-session-id="{id}"></div>"#),
+        None => "<p>signed out</p>".to_owned(),
+    }
+}
+
 /// Serves the app with `manager` on `adapter`, on a free loopback port; returns its URL.
 pub fn serve(adapter: Adapter, manager: EmbedSessions, config: &Config) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
@@ -282,6 +291,17 @@ pub fn serve_axum(listener: TcpListener, manager: EmbedSessions, config: &Config
             }),
         )
         .route("/bare", get(|| async { Html(PAGE) }))
+        .route(
+            "/server-rendered",
+            get(|session: Option<meshes_axum::MeshesSession>| async move {
+                (
+                    [(axum::http::header::CACHE_CONTROL, "public, max-age=60")],
+                    Html(server_rendered(
+                        session.map(|s| s.session.session_id.to_string()),
+                    )),
+                )
+            }),
+        )
         .route(
             "/report-only",
             get(|| async {
@@ -375,6 +395,17 @@ pub fn serve_actix(listener: TcpListener, manager: EmbedSessions, config: &Confi
                     HttpResponse::Ok()
                         .content_type("text/html; charset=utf-8")
                         .body(PAGE)
+                }),
+            )
+            .route(
+                "/server-rendered",
+                web::get().to(|session: meshes_actix::MaybeMeshesSession| async move {
+                    HttpResponse::Ok()
+                        .content_type("text/html; charset=utf-8")
+                        .insert_header(("cache-control", "public, max-age=60"))
+                        .body(server_rendered(
+                            session.0.map(|s| s.session.session_id.to_string()),
+                        ))
                 }),
             )
             .route(

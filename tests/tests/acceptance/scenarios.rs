@@ -64,7 +64,38 @@ on_both_adapters!(
     another_method_on_a_route_is_405_with_allow,
     mint_hints_reach_the_resolver_which_decides,
     embed_types_are_served,
+    a_page_that_minted_is_no_store_whatever_its_handler_said,
 );
+
+/// #24 (item 3): a response to a request in which `MeshesSession` was extracted (and
+/// minted) gets `Cache-Control: no-store` from the layer over the handler's
+/// `public, max-age=60`; without a mint (nobody signed in) the handler's value stays.
+async fn a_page_that_minted_is_no_store_whatever_its_handler_said(adapter: Adapter) {
+    let app = start(adapter, Config::default()).await;
+    let page = |user: Option<&str>| {
+        let mut req = app.http.get(format!("{}/server-rendered", app.url));
+        if let Some(user) = user {
+            req = req.header("x-user", user);
+        }
+        req.send()
+    };
+    let signed_in = page(Some("alice")).await.unwrap();
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    assert_eq!(
+        signed_in.headers()[CACHE_CONTROL],
+        "no-store",
+        "{adapter:?}"
+    );
+    let body = signed_in.text().await.unwrap();
+    assert!(body.contains("data-session-id=\"sess_"), "{body}");
+    assert_eq!(app.mock.calls(Endpoint::Create), 1);
+    let nobody = page(None).await.unwrap();
+    assert_eq!(
+        nobody.headers()[CACHE_CONTROL],
+        "public, max-age=60",
+        "{adapter:?}: nothing minted, the handler's value stays"
+    );
+}
 
 struct Reply {
     status: StatusCode,
