@@ -2,12 +2,11 @@
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
-use meshes_core::adapter::MintMark;
 use meshes_core::routes::RouteError;
 use meshes_core::session::{MintedSession, UserKey};
 
 use crate::MeshesRejection;
-use crate::layer::MeshesState;
+use crate::layer::InRequest;
 
 /// A freshly minted session for the signed-in user, for handlers that render the iframe
 /// server-side. Extracting it calls Meshes (one mint per extraction).
@@ -16,8 +15,9 @@ use crate::layer::MeshesState;
 /// the [status table](meshes_core::routes) for mint failures. `Option<MeshesSession>` is
 /// `None` when nobody is signed in.
 ///
-/// The response of a request in which it was extracted gets `Cache-Control: no-store` from
-/// [`MeshesLayer`](crate::MeshesLayer), whatever the handler set (it carries a launch URL).
+/// The response of a GET (or HEAD) request in which it was extracted gets
+/// `Cache-Control: no-store` from [`MeshesLayer`](crate::MeshesLayer), whatever the handler
+/// set (it carries a launch URL).
 ///
 /// It mints on a GET, as the user who sends it: use it only in handlers of your own same-site
 /// pages (a cross-site link or `<img>` could otherwise make a signed-in user's browser mint).
@@ -62,12 +62,13 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for MeshesSession {
     type Rejection = MeshesRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        let state = parts.extensions.get::<MeshesState>().cloned();
-        let state = state.ok_or_else(MeshesRejection::missing_layer)?;
+        let in_request = parts.extensions.get::<InRequest>().cloned();
+        let InRequest {
+            routes: state,
+            mark,
+        } = in_request.ok_or_else(MeshesRejection::missing_layer)?;
         let minted = state.mint_for(state.resolver()(parts).await).await?;
-        if minted.is_some()
-            && let Some(mark) = parts.extensions.get::<MintMark>()
-        {
+        if let (Some(_), Some(mark)) = (&minted, mark) {
             mark.mark();
         }
         Ok(minted.map(|(user, session)| MeshesSession { session, user }))

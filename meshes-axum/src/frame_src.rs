@@ -25,13 +25,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use http::header::CACHE_CONTROL;
-use http::{HeaderValue, Request, Response};
+use http::{HeaderValue, Method, Request, Response};
 use meshes_core::adapter::{FrameSrcMerge, MintMark};
 use meshes_core::csp::EmbedOrigins;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::layer::MeshesState;
+use crate::layer::{InRequest, MeshesState};
 
 /// Adds the embed origin(s) to responses' CSP. See the [module docs](self).
 #[derive(Clone, Debug)]
@@ -104,12 +104,16 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        // Under `MeshesLayer`, a handler may extract `MeshesSession`: it marks the request,
-        // and its response gets `Cache-Control: no-store`.
-        let mark = self.state.as_ref().map(|state| {
-            let mark = MintMark::default();
-            req.extensions_mut().insert(state.clone());
-            req.extensions_mut().insert(mark.clone());
+        // Under `MeshesLayer`, a page handler (GET, HEAD) may extract `MeshesSession`: it
+        // marks the request, and its response gets `Cache-Control: no-store`. The routes'
+        // POSTs and DELETEs never extract it, and do not pay for the mark's allocation.
+        let mark = self.state.as_ref().and_then(|state| {
+            let page = matches!(*req.method(), Method::GET | Method::HEAD);
+            let mark = page.then(MintMark::default);
+            req.extensions_mut().insert(InRequest {
+                routes: state.clone(),
+                mark: mark.clone(),
+            });
             mark
         });
         ResponseFuture {

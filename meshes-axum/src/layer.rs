@@ -56,5 +56,14 @@ impl<S> Layer<S> for MeshesLayer {
 
 type DynResolver = dyn Fn(&Parts) -> BoxFuture<'static, Resolution> + Send + Sync;
 
-/// The library's state, put in every request's extensions by [`MeshesLayer`].
+/// The library's state.
 pub(crate) type MeshesState = Routes<DynResolver>;
+
+/// What [`MeshesLayer`] puts in each request's extensions (one value, one insert): the
+/// library's state, and the mark the `MeshesSession` extractor sets when it mints.
+#[derive(Clone)]
+pub(crate) struct InRequest {
+    pub(crate) routes: MeshesState,
+    /// On GET and HEAD requests (the pages `MeshesSession` is for).
+    pub(crate) mark: Option<meshes_core::adapter::MintMark>,
+}

@@ -9,7 +9,7 @@ use axum_core::response::{IntoResponse, Response};
 use meshes_core::adapter::{BodyError, PATHS, RouteRequest};
 
 use crate::MeshesRejection;
-use crate::layer::MeshesState;
+use crate::layer::InRequest;
 
 /// The routes of the [contract](meshes_core::routes) (mint, refresh, revoke, `embed.js`),
 /// reading the state [`MeshesLayer`](crate::MeshesLayer) puts in the request extensions
@@ -26,7 +26,7 @@ where
 
 async fn handle(mut req: Request) -> Response {
     // Taken, not cloned: nothing after the routes reads it.
-    let Some(state) = req.extensions_mut().remove::<MeshesState>() else {
+    let Some(InRequest { routes: state, .. }) = req.extensions_mut().remove::<InRequest>() else {
         return MeshesRejection::missing_layer().into_response();
     };
     let (parts, body) = req.into_parts();
