@@ -12,6 +12,7 @@ use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+pub(crate) use guard::unavailable;
 pub use guard::{ShedReason, UpstreamPolicy};
 pub use pages::SessionPages;
 

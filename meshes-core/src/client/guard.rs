@@ -162,8 +162,9 @@ impl fmt::Display for ShedReason {
     }
 }
 
-/// Why an attempt may not go out: the error to answer.
-fn unavailable(reason: ShedReason, retry_after: Duration) -> ClientError {
+/// A call not sent, and why: the error to answer (counted in `meshes_upstream_shed_total`;
+/// `Retry-After` at least 1 s). Also the session manager's, for its app-wide budget.
+pub(crate) fn unavailable(reason: ShedReason, retry_after: Duration) -> ClientError {
     telemetry::upstream_shed(reason);
     ClientError::Unavailable {
         reason,

@@ -8,8 +8,8 @@ use super::error::SessionError;
 use super::limit::Limit;
 use super::store::observed::Observed;
 use super::types::UserKey;
-use crate::client::Client;
-use crate::error::{ClientError, ShedReason};
+use crate::client::{Client, unavailable};
+use crate::error::ShedReason;
 
 /// The client, the store and the counters, shared (cheap to clone).
 #[derive(Clone)]
@@ -36,12 +36,8 @@ impl Shared {
         };
         match budget.take(&self.store, &app_key()).await {
             Err(SessionError::RateLimited { retry_after }) => {
-                crate::telemetry::upstream_shed(ShedReason::Budget);
                 tracing::debug!("the app's upstream budget is spent");
-                Err(SessionError::from(ClientError::Unavailable {
-                    reason: ShedReason::Budget,
-                    retry_after: retry_after.max(std::time::Duration::from_secs(1)),
-                }))
+                Err(unavailable(ShedReason::Budget, retry_after).into())
             }
             other => other,
         }
