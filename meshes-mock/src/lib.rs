@@ -44,7 +44,8 @@
 //! has them), checks the token with the mock, shows the page, role and an `authenticated`
 //! marker (`#status[data-state]`), posts `meshes:resize` with its height, posts
 //! `meshes:token-refresh` shortly before the token expires, and `meshes:token-expired` when
-//! the token it holds stops working.
+//! the token it holds stops working (refused for 2 s: a host that has just rotated it is
+//! already sending the new one).
 //!
 //! # Choices where the real API is undocumented
 //!

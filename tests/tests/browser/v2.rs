@@ -231,6 +231,32 @@ async fn lifecycle_events_carry_no_secret(s: &Session, host: &Host) {
     assert!(!all.contains("launch="), "a launch URL in an event detail");
 }
 
+/// A session Meshes revoked behind the app's back: the embed page finds its token refused
+/// (for longer than a rotation takes to deliver a new one), says `meshes:token-expired`, and
+/// embed.js mounts a fresh session by itself.
+async fn a_session_meshes_revoked_is_remounted(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    open(s, host, "one").await;
+    let first = event(s, "mounted", "a").await["detail"]["sessionId"].clone();
+    event(s, "refreshed", "a").await;
+    assert!(host.mock.revoke_session(first.as_str().unwrap()));
+    until(
+        s,
+        "a second mount",
+        "return (window.__events || []).filter(function (e) { return e.type === 'mounted'; }).length === 2",
+    )
+    .await;
+    let all = events(s).await;
+    let mounts = of(&all, "mounted", "a");
+    assert_ne!(mounts[1]["detail"]["sessionId"], first, "a fresh session");
+    until(
+        s,
+        "the fresh session to authenticate",
+        "return (window.__events || []).filter(function (e) { return e.type === 'authenticated'; }).length === 2",
+    )
+    .await;
+}
+
 /// Meshes failing on a mint: `meshes:error` with `retrying: true`, then the embed recovers
 /// by itself, without a reload.
 async fn a_failed_mint_is_retried(s: &Session, host: &Host) {
@@ -474,6 +500,7 @@ pub(crate) async fn run(adapter: Adapter, browser: &Browser) {
         a_javascript_launch_url_is_refused,
         one_session_kind_per_embed,
         lifecycle_events_carry_no_secret,
+        a_session_meshes_revoked_is_remounted,
         a_failed_mint_is_retried,
         a_hung_mint_times_out,
         a_tab_that_gave_up_resumes_when_shown,
