@@ -7,36 +7,50 @@ use actix_web::HttpMessage as _;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use meshes_core::adapter::MintMark;
+use meshes_core::embed_js::EmbedHtml;
 use meshes_core::routes::RouteError;
 use meshes_core::session::{MintedSession, UserKey};
 
 use crate::{MeshesError, MeshesExt};
 
-/// A freshly minted session for the signed-in user, for handlers that render the iframe
-/// server-side. Extracting it calls Meshes (one mint per extraction).
+/// A freshly minted session for the signed-in user, for pages rendered on the server: the
+/// iframe is in the HTML ([`embed`](Self::embed)), starts loading while the page is parsed,
+/// and `embed.js` authenticates it (the markup holds no token). Extracting it calls Meshes
+/// (one mint per extraction).
 ///
 /// Errors: 401 for nobody, 500 naming the fix without the state, the
-/// [status table](meshes_core::routes) for mint failures. actix's `Option<T>` turns *every*
-/// error into `None`; [`MaybeMeshesSession`] is `None` only for nobody, as in meshes-axum.
+/// [status table](meshes_core::routes) for mint failures (the per-user mint limit, Meshes
+/// down). actix's `Option<T>` turns *every* error into `None`; [`MaybeMeshesSession`] is
+/// `None` only for nobody, as in meshes-axum. `Result<MeshesSession, MeshesError>` lets the
+/// page render anyway, with [`EmbedHtml::new`](crate::EmbedHtml::new) for an embed that
+/// `embed.js` mints when it can.
+///
+/// The response of a request in which it minted gets `Cache-Control: no-store` from
+/// [`FrameSrc`](crate::FrameSrc), whatever the handler set (it carries a launch URL, which
+/// works once). A reload mints a fresh session, as Meshes requires.
 ///
 /// It mints on a GET, as the user who sends it: use it only in handlers of your own same-site
 /// pages (a cross-site link or `<img>` could otherwise make a signed-in user's browser mint).
 /// Each mint counts against the user's mint limit.
 ///
-/// The response of a request in which it was extracted gets `Cache-Control: no-store` from
-/// [`FrameSrc`](crate::FrameSrc), whatever the handler set (it carries a launch URL).
-///
 /// ```
 /// use actix_web::{HttpResponse, web};
-/// use meshes_actix::MeshesSession;
+/// use meshes_actix::{EmbedHtml, MeshesError, MeshesSession};
 ///
-/// async fn page(session: MeshesSession) -> HttpResponse {
-///     HttpResponse::Ok().body(format!(
-///         "<iframe src=\"{}\" title=\"Meshes workspace\"></iframe>",
-///         session.session.launch_url.expose_secret()
-///     ))
+/// async fn reports(session: Result<MeshesSession, MeshesError>) -> HttpResponse {
+///     let embed = match &session {
+///         Ok(s) => s.embed("/meshes").title("Reports"),
+///         Err(e) if e.route_error().status() == 401 => {
+///             return HttpResponse::Ok().body("<a href=\"/login\">Sign in</a>");
+///         }
+///         // The mint limit, Meshes down: the page renders, embed.js mints when allowed.
+///         Err(_) => EmbedHtml::new("/meshes").title("Reports"),
+///     };
+///     HttpResponse::Ok()
+///         .content_type("text/html; charset=utf-8")
+///         .body(format!("<h1>Reports</h1>{embed}"))
 /// }
-/// # let _ = actix_web::App::new().route("/", web::get().to(page));
+/// # let _ = actix_web::App::new().route("/reports", web::get().to(reports));
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -45,6 +59,18 @@ pub struct MeshesSession {
     pub user: UserKey,
     /// The minted session (id, token, launch URL, expiry, generation).
     pub session: MintedSession,
+}
+
+impl MeshesSession {
+    /// The markup of this session's embed, for `embed.js` served under `mount` (the scope's
+    /// path, e.g. `"/meshes"`); see [`EmbedHtml`] for its options.
+    ///
+    /// # Panics
+    ///
+    /// When `mount` is not a mount path (see [`EmbedHtml::new`]).
+    pub fn embed<'a>(&'a self, mount: &'a str) -> EmbedHtml<'a> {
+        EmbedHtml::new(mount).session(&self.session)
+    }
 }
 
 impl FromRequest for MeshesSession {

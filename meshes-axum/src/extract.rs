@@ -2,41 +2,49 @@
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
+use meshes_core::embed_js::EmbedHtml;
 use meshes_core::routes::RouteError;
 use meshes_core::session::{MintedSession, UserKey};
 
 use crate::MeshesRejection;
 use crate::layer::InRequest;
 
-/// A freshly minted session for the signed-in user, for handlers that render the iframe
-/// server-side. Extracting it calls Meshes (one mint per extraction).
+/// A freshly minted session for the signed-in user, for pages rendered on the server: the
+/// iframe is in the HTML ([`embed`](Self::embed)), starts loading while the page is parsed,
+/// and `embed.js` authenticates it (the markup holds no token). Extracting it calls Meshes
+/// (one mint per extraction) while the handler can do its own work.
 ///
 /// Rejections: 401 for nobody, 500 naming the fix without [`MeshesLayer`](crate::MeshesLayer),
-/// the [status table](meshes_core::routes) for mint failures. `Option<MeshesSession>` is
-/// `None` when nobody is signed in.
+/// the [status table](meshes_core::routes) for mint failures (the per-user mint limit,
+/// Meshes down). `Option<MeshesSession>` is `None` when nobody is signed in;
+/// `Result<MeshesSession, MeshesRejection>` lets the page render anyway, with
+/// [`EmbedHtml::new`](crate::EmbedHtml::new) for an embed that `embed.js` mints when it can.
 ///
-/// The response of a GET (or HEAD) request in which it was extracted gets
-/// `Cache-Control: no-store` from [`MeshesLayer`](crate::MeshesLayer), whatever the handler
-/// set (it carries a launch URL).
+/// The response of a GET (or HEAD) request in which it minted gets `Cache-Control: no-store`
+/// from [`MeshesLayer`](crate::MeshesLayer), whatever the handler set (it carries a launch URL,
+/// which works once). A reload mints a fresh session, as Meshes requires.
 ///
 /// It mints on a GET, as the user who sends it: use it only in handlers of your own same-site
 /// pages (a cross-site link or `<img>` could otherwise make a signed-in user's browser mint).
 /// Each mint counts against the user's mint limit.
 ///
 /// ```
+/// use axum::http::StatusCode;
 /// use axum::response::Html;
-/// use meshes_axum::MeshesSession;
+/// use meshes_axum::{EmbedHtml, MeshesRejection, MeshesSession};
 ///
-/// async fn page(session: Option<MeshesSession>) -> Html<String> {
-///     match session {
-///         Some(s) => Html(format!(
-///             "<iframe src=\"{}\" title=\"Meshes workspace\"></iframe>",
-///             s.session.launch_url.expose_secret()
-///         )),
-///         None => Html("<a href=\"/login\">Sign in</a>".into()),
-///     }
+/// async fn reports(session: Result<MeshesSession, MeshesRejection>) -> Html<String> {
+///     let embed = match &session {
+///         Ok(s) => s.embed("/meshes").title("Reports"),
+///         Err(e) if e.status() == StatusCode::UNAUTHORIZED => {
+///             return Html("<a href=\"/login\">Sign in</a>".into());
+///         }
+///         // The mint limit, Meshes down: the page renders, embed.js mints when allowed.
+///         Err(_) => EmbedHtml::new("/meshes").title("Reports"),
+///     };
+///     Html(format!("<h1>Reports</h1>{embed}"))
 /// }
-/// # let _ = axum::Router::<()>::new().route("/", axum::routing::get(page));
+/// # let _ = axum::Router::<()>::new().route("/reports", axum::routing::get(reports));
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -45,6 +53,18 @@ pub struct MeshesSession {
     pub user: UserKey,
     /// The minted session (id, token, launch URL, expiry, generation).
     pub session: MintedSession,
+}
+
+impl MeshesSession {
+    /// The markup of this session's embed, for `embed.js` served under `mount` (where the
+    /// routes are nested, e.g. `"/meshes"`); see [`EmbedHtml`] for its options.
+    ///
+    /// # Panics
+    ///
+    /// When `mount` is not a mount path (see [`EmbedHtml::new`]).
+    pub fn embed<'a>(&'a self, mount: &'a str) -> EmbedHtml<'a> {
+        EmbedHtml::new(mount).session(&self.session)
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for MeshesSession {

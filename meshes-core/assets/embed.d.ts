@@ -19,6 +19,15 @@ export interface MeshesEmbedOptions {
   retries?: number | string;
   /** The iframe's title (default "Meshes workspace"). */
   title?: string;
+  /** A server-rendered embed (`EmbedHtml` from the library writes these): adopt the
+   *  container's iframe, which shows this session, instead of minting. Its token is fetched
+   *  from the mount (owner-checked) for `embedOrigin` only, which the server checks is an
+   *  embed origin, and goes only to an iframe on that origin; otherwise, or when the session
+   *  is gone, embed.js mints. */
+  sessionId?: string;
+  embedOrigin?: string;
+  /** `"lazy"`: mint only when the container nears the viewport (launch URLs expire). */
+  loading?: "lazy" | "eager" | (string & {});
   /** Session hints sent with the mint; the server's resolver accepts, changes or refuses them. */
   launchPage?: "dashboard" | "connections" | "rules" | "events" | (string & {});
   sessionType?: "workspace" | "resource" | "dashboard" | (string & {});
@@ -39,6 +48,9 @@ export interface MeshesEmbedHandle {
 }
 
 export interface MeshesSessionDetail { sessionId: string }
+/** Real-user timing: ms from the mount (auto-mount or `mount()`), and from the page's
+ *  navigation start (`performance.now()`), to the token sent. */
+export interface MeshesAuthenticatedDetail { sessionId: string; sinceMount: number; sinceNavigation: number }
 export interface MeshesRefreshedDetail { sessionId: string; generation: number }
 export interface MeshesErrorDetail {
   /** HTTP status; 0 for a network error or a timeout. */
@@ -56,7 +68,7 @@ export type MeshesNavigateDetail = Record<string, string | number | boolean>;
 /** The events, dispatched on the container (bubbling; `meshes:logout` on `document`). */
 export interface MeshesEventMap {
   "meshes:mounted": CustomEvent<MeshesSessionDetail>;
-  "meshes:authenticated": CustomEvent<MeshesSessionDetail>;
+  "meshes:authenticated": CustomEvent<MeshesAuthenticatedDetail>;
   "meshes:refreshed": CustomEvent<MeshesRefreshedDetail>;
   "meshes:navigate": CustomEvent<MeshesNavigateDetail>;
   "meshes:error": CustomEvent<MeshesErrorDetail>;

@@ -1,22 +1,32 @@
 /*! meshes-rs embed.js: the host side of the Meshes iframe contract. MIT OR Apache-2.0. */
 (function (root, doc) {
   'use strict';
+  if (root.MeshesEmbed) return; // loaded twice: the first copy serves the page
+
+  // From the first line: which windows said `meshes:ready` (and from which origin) and which
+  // iframes loaded, so that an iframe in the page's HTML (a server-rendered embed) that was
+  // faster than this script is adopted all the same.
+  var readies = new WeakMap(), loaded = new WeakSet();
+  root.addEventListener('message', function (e) {
+    if (e.data && e.data.type === 'meshes:ready' && e.source) readies.set(e.source, e.origin);
+  });
+  doc.addEventListener('load', function (e) { if (e.target.tagName === 'IFRAME') loaded.add(e.target); }, true);
 
   var live = []; // the mounts of this tab
   var channel = root.BroadcastChannel ? new BroadcastChannel('meshes-embed') : null;
   var local = /^(localhost|127\.0\.0\.1|\[::1\])$/;
   // Every option; the last four are the session hints sent with a mint.
-  var OPTIONS = ['basePath', 'minHeight', 'maxHeight', 'timeout', 'retries', 'title',
-    'launchPage', 'sessionType', 'resourceType', 'resourceId'];
+  var OPTIONS = ['basePath', 'minHeight', 'maxHeight', 'timeout', 'retries', 'title', 'sessionId',
+    'embedOrigin', 'loading', 'launchPage', 'sessionType', 'resourceType', 'resourceId'];
   // A mount path: "" or "/a/b", no "." or ".." segment, nothing a URL would reinterpret.
   var MOUNT = /^(\/(?!\.\.?(\/|$))[\w.~!$&'()*+,;=:@%-]+)*$/;
   // The mount (`home`): where the library served this script, from the script's own URL, read now
   // (markup can never choose it). The getter is Document's own, so an injected
   // <img name="currentScript"> cannot stand in for the script; `src` is resolved against the
   // page's address, since a <base> injected after the script would move `el.src`.
-  var home = (function () {
+  var me, home = (function () {
     try {
-      var el = Object.getOwnPropertyDescriptor(Document.prototype, 'currentScript').get.call(doc);
+      var el = me = Object.getOwnPropertyDescriptor(Document.prototype, 'currentScript').get.call(doc);
       var u = el instanceof HTMLScriptElement && new URL(el.getAttribute('src'), location.href);
       var m = u && u.origin === location.origin && /^(.*)\/embed\.js$/.exec(u.pathname);
       return m && MOUNT.test(m[1]) ? m[1] : null;
@@ -26,9 +36,10 @@
 
   function snake(k, sep) { return k.replace(/[A-Z]/g, sep + '$&').toLowerCase(); }
 
-  // Dispatches `meshes:<type>` on `el`, bubbling. Details never hold a token or a launch URL.
+  // Dispatches `meshes:<type>` on `el`, bubbling and cancelable; false when a listener called
+  // preventDefault(). Details never hold a token or a launch URL.
   function fire(el, type, detail) {
-    el.dispatchEvent(new CustomEvent('meshes:' + type, { bubbles: true, detail: detail || {} }));
+    return el.dispatchEvent(new CustomEvent('meshes:' + type, { bubbles: true, cancelable: true, detail: detail || {} }));
   }
 
   // A number in [min, max], or the default.
@@ -37,11 +48,11 @@
     return isFinite(v) && v >= min ? Math.min(v, max) : def;
   }
 
-  // An absolute URL of this origin and mount: `/sessions`, `/sessions/{id}` or
-  // `/sessions/{id}/refresh` below it, or null. Built from location.origin, so <base> does not
-  // count; checked again as a whole before any fetch.
-  function endpoint(id, refresh) {
-    var u = location.origin + home + '/sessions' + (id ? '/' + id + (refresh ? '/refresh' : '') : '');
+  // An absolute URL of this origin and mount: `/sessions`, `/sessions/{id}`,
+  // `/sessions/{id}/refresh` or `/sessions/{id}/token` below it, or null. Built from
+  // location.origin, so <base> does not count; checked again as a whole before any fetch.
+  function endpoint(id, tail) {
+    var u = location.origin + home + '/sessions' + (id ? '/' + id + (tail || '') : '');
     return (!id || /^[\w~-][\w.~-]{0,199}$/.test(id)) && new URL(u).href === u ? u : null;
   }
 
@@ -64,18 +75,32 @@
     var frame = target.tagName === 'IFRAME' ? target : null, own = !frame;
     var s = null; // { id, token, generation, origin }: memory only
     var refreshing = null, expectLoad = false, alive = true, stalled = null;
-    var timer = null, failures = 0;
+    var timer = null, failures = 0, note = null, t0 = performance.now();
+    var loading = own ? [].filter.call(target.children, function (el) { return !/^(SCRIPT|IFRAME)$/.test(el.tagName); }) : [];
     var self;
 
-    OPTIONS.slice(6).forEach(function (k) {
+    OPTIONS.slice(9).forEach(function (k) {
       if (typeof o[k] === 'string' && o[k]) hints[snake(k, '_')] = o[k];
     });
 
     function error(err, retrying) {
       var d = { status: err.status || 0, code: err.code || (err.status ? 'http_error' : 'network_error'),
                 message: err.message, retrying: retrying };
-      fire(target, 'error', d);
+      if (fire(target, 'error', d) && !retrying) show(d.message);
       if (!retrying && root.console) console.error('meshes:', d.message);
+    }
+
+    // The host's own markup in the container (a spinner, a skeleton) is shown until the iframe
+    // is authenticated, then the iframe; on a final error the markup comes back with the
+    // error's text, unless a `meshes:error` listener called preventDefault().
+    function show(text) {
+      if (!loading.length) return;
+      if (frame) frame.hidden = text !== true;
+      loading.forEach(function (el) { el.hidden = text === true; });
+      if (text !== true) {
+        if (!note) target.appendChild(note = doc.createElement('p')).setAttribute('data-meshes-error', '');
+        note.textContent = text;
+      } else if (note) { note.remove(); note = null; }
     }
 
     // A request to the routes; rejects with { status (0: network or timeout), code, message }.
@@ -154,11 +179,51 @@
       }, function (e) { retry(mint, e); });
     }
 
+    // A server-rendered embed: the iframe is in the page with its launch URL, and only its
+    // session id and origin are in the markup. The token is asked for at once (overlapping the
+    // iframe's load) for that origin, which the server checks is an embed origin, and goes
+    // only to an iframe on it; anything else, or a session that is gone, mints afresh.
+    function adopt() {
+      var id = o.sessionId, origin = o.embedOrigin, u = launchUrl(origin);
+      var token = base && u && u.origin === origin && endpoint(id, '/token')
+        ? api(endpoint(id, '/token'), 'POST', { origin: origin }) : Promise.reject({ status: 404 });
+      (doc.readyState === 'loading' ? new Promise(function (r) { doc.addEventListener('DOMContentLoaded', r); })
+        : Promise.resolve()).then(function () {
+        if (!alive) return;
+        var f = target.querySelector('iframe'), src = f && launchUrl(f.getAttribute('src'));
+        if (!f) target.appendChild(f = doc.createElement('iframe'));
+        setup(f);
+        if (!src || src.origin !== origin) return mint();
+        expectLoad = !loaded.has(f);
+        take(token);
+      });
+      function take(t) {
+        t.then(function (m) {
+          if (!alive) return;
+          failures = 0;
+          s = { id: id, token: m.access_token, generation: m.generation, origin: origin };
+          fire(target, 'mounted', { sessionId: id });
+          if (readies.get(frame.contentWindow) === origin) ready();
+        }, function (e) {
+          if (!alive) return;
+          if (e.status === 404 || e.status === 410 || e.status === 422) mint();
+          else retry(function () { take(api(endpoint(id, '/token'), 'POST', { origin: origin })); }, e);
+        });
+      }
+    }
+
+    function ready() {
+      var now = performance.now();
+      auth();
+      show(true);
+      fire(target, 'authenticated', { sessionId: s.id, sinceMount: Math.round(now - t0), sinceNavigation: Math.round(now) });
+    }
+
     function refresh() {
       if (!s) return null;
       if (refreshing) return refreshing;
       var id = s.id;
-      refreshing = api(endpoint(id, 1), 'POST', { generation: s.generation }).then(function (t) {
+      refreshing = api(endpoint(id, '/refresh'), 'POST', { generation: s.generation }).then(function (t) {
         refreshing = null;
         if (!alive || !s || s.id !== id) return;
         failures = 0;
@@ -188,7 +253,7 @@
       if (!s || e.source !== frame.contentWindow || e.origin !== s.origin) return;
       var d = e.data || {};
       switch (d.type) {
-        case 'meshes:ready': auth(); fire(target, 'authenticated', { sessionId: s.id }); break;
+        case 'meshes:ready': ready(); break;
         case 'meshes:token-refresh': refresh(); break;
         case 'meshes:token-expired': mint(); break;
         case 'meshes:navigate': fire(target, 'navigate', navigation(d)); break;
@@ -209,22 +274,26 @@
       s = null;
       live = live.filter(function (m) { return m !== self; });
       root.removeEventListener('message', onMessage);
-      frame.removeEventListener('load', onLoad);
       clearTimeout(timer);
+      if (!frame) return; // an adoption still waiting for the page to be parsed
+      frame.removeEventListener('load', onLoad);
       if (own && frame.parentNode) frame.parentNode.removeChild(frame);
       else frame.src = 'about:blank';
     }
 
-    if (own) {
-      frame = doc.createElement('iframe');
-      frame.title = o.title || 'Meshes workspace';
-      frame.style.width = '100%';
-      frame.style.border = '0';
-      target.appendChild(frame);
+    function setup(f) {
+      frame = f;
+      if (own) {
+        frame.title = frame.title || o.title || 'Meshes workspace';
+        frame.style.width = '100%';
+        frame.style.border = '0';
+      }
+      frame.style.height = minHeight + 'px';
+      frame.addEventListener('load', onLoad);
+      if (loading.length) frame.hidden = true;
     }
-    frame.style.height = minHeight + 'px';
+
     root.addEventListener('message', onMessage);
-    frame.addEventListener('load', onLoad);
 
     self = {
       unmount: unmount,
@@ -243,7 +312,15 @@
       }
     };
     live.push(self);
-    mint();
+    if (own && o.sessionId) adopt();
+    else {
+      setup(frame || target.appendChild(doc.createElement('iframe')));
+      // Lazy: a launch URL expires, so mint only when the container nears the viewport.
+      var lazy = o.loading === 'lazy' && root.IntersectionObserver && new IntersectionObserver(function (es) {
+        if (es.some(function (e) { return e.isIntersecting; })) { lazy.disconnect(); mint(); }
+      }, { rootMargin: '200px' });
+      if (lazy) lazy.observe(target); else mint();
+    }
     return self;
   }
 
@@ -310,7 +387,10 @@
     });
   }
 
-  // <div data-meshes-embed data-launch-page="rules"></div> mounts itself.
+  // <div data-meshes-embed data-launch-page="rules"></div> mounts itself; a container around
+  // this script (a server-rendered embed) at once.
+  var box = me && me.parentElement;
+  if (home != null && box && box.hasAttribute('data-meshes-embed')) box.meshesEmbed = mount(box, fromAttributes(box, 'data-'));
   if (doc.readyState === 'loading') doc.addEventListener('DOMContentLoaded', auto);
   else auto();
 })(window, document);

@@ -69,6 +69,10 @@
 //! assert_eq!(embed_js::script_path("/meshes"), format!("/meshes/embed.js?v={}", embed_js::version()));
 //! ```
 
+mod markup;
+
+pub use markup::EmbedHtml;
+
 use std::sync::LazyLock;
 
 use sha2::{Digest, Sha256};

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `POST /sessions` | 200 `{"session_id", "access_token", "launch_url", "expires_at", "generation"}` |
 //! | `POST /sessions/{session_id}/refresh`, body empty or `{"generation": n}` | 200 `{"session_id", "access_token", "expires_at", "generation"}` |
+//! | `POST /sessions/{session_id}/token`, body `{"origin": "<the iframe's origin>"}` | 200 the refresh body: the session's current token, from the store (no Meshes call), for a page that [adopts](crate::embed_js::EmbedHtml) a server-rendered embed |
 //! | `DELETE /sessions/{session_id}` | 204 |
 //! | `POST /sessions`, body empty or [`MintHints`] (`{"launch_page": "rules"}`) | (the mint above; the hints reach the resolver) |
 //! | `GET /embed.js` | 200 the [browser helper](crate::embed_js) (`ETag`, 304 on a match) |
@@ -28,6 +29,7 @@
 //! | body over the limit | 413 | `payload_too_large` | TRACE |
 //! | malformed body | 400 | `bad_request` | TRACE |
 //! | generation newer than the session's | 422 | `invalid_generation` | TRACE |
+//! | token asked for an iframe not on an allowed embed origin | 422 | `invalid_origin` | DEBUG |
 //! | per-user mint limit, a rotation within the refresh window, or the rotation or revoke budget (`Retry-After`) | 429 | `rate_limited` | TRACE |
 //! | the resolver's grant breaks a rule | 500 | `invalid_grant` | ERROR |
 //! | library not installed | 500 | `not_configured` | ERROR |

@@ -14,6 +14,9 @@ el.addEventListener("meshes:error", (e) => {
   const d: MeshesErrorDetail = e.detail;
   if (d.status === 0 && d.retrying) console.log("reconnecting…", d.code);
 });
+el.addEventListener("meshes:error", (e) => e.preventDefault()); // the host shows errors itself
+el.addEventListener("meshes:authenticated", (e) => console.log(e.detail.sinceMount, e.detail.sinceNavigation));
+MeshesEmbed.mount(el, { loading: "lazy", sessionId: "sess_1", embedOrigin: "https://embed.meshes.io" });
 el.addEventListener("meshes:refreshed", (e) => console.log(e.detail.sessionId, e.detail.generation + 1));
 el.addEventListener("meshes:navigate", (e) => console.log(Object.keys(e.detail)));
 document.addEventListener("meshes:logout", () => handle.unmount());

@@ -11,7 +11,10 @@ use actix_web::http::header::{CONTENT_SECURITY_POLICY, LOCATION};
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
 use example_common::valid_user;
 pub use example_common::{ADMINS, ENV_LOGIN_KEY, grant_for, prometheus};
-use meshes_actix::{EmbedSessions, FrameSrc, MeshesState, MintHints, Resolution, UserKey};
+use meshes_actix::{
+    EmbedHtml, EmbedSessions, FrameSrc, MeshesError, MeshesSession, MeshesState, MintHints,
+    Resolution, UserKey,
+};
 
 /// The signed-in user, from actix-identity (kept in actix-session's private, encrypted
 /// cookie).
@@ -92,6 +95,7 @@ pub async fn serve_with_key(
             .wrap(IdentityMiddleware::default())
             .wrap(sessions)
             .route("/", web::get().to(home))
+            .route(example_common::EMBEDDED, web::get().to(embedded))
             .route("/login", web::get().to(login))
             .route("/logout", web::post().to(logout))
             .route("/metrics", web::get().to(metrics))
@@ -109,6 +113,29 @@ async fn home(req: HttpRequest) -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         .insert_header((CONTENT_SECURITY_POLICY, example_common::HOME_CSP))
         .body(example_common::home_page(signed_in(&req).as_deref()))
+}
+
+/// `GET /embedded`: the workspace rendered on the server. The extractor mints while the page
+/// is built; the iframe is in the HTML and embed.js authenticates it (the markup holds no
+/// token). When the mint is refused (the mint limit, Meshes down) the page renders anyway
+/// and embed.js mints when it can. `FrameSrc` sends the page with `Cache-Control: no-store`.
+async fn embedded(req: HttpRequest, session: Result<MeshesSession, MeshesError>) -> HttpResponse {
+    let Some(user) = signed_in(&req) else {
+        return HttpResponse::SeeOther()
+            .insert_header((LOCATION, "/"))
+            .finish();
+    };
+    let embed = match &session {
+        Ok(s) => s.embed("/meshes"),
+        Err(e) => {
+            tracing::debug!(error = %e, "no session minted for /embedded: embed.js mints");
+            EmbedHtml::new("/meshes")
+        }
+    };
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((CONTENT_SECURITY_POLICY, example_common::HOME_CSP))
+        .body(example_common::embedded_page(&user, &embed))
 }
 
 #[derive(serde::Deserialize)]

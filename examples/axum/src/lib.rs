@@ -10,7 +10,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use example_common::valid_user;
 pub use example_common::{ADMINS, ENV_LOGIN_KEY, grant_for, prometheus};
-use meshes_axum::{EmbedSessions, MeshesLayer, MintHints, Resolution, UserKey};
+use meshes_axum::{
+    EmbedHtml, EmbedSessions, MeshesLayer, MeshesRejection, MeshesSession, MintHints, Resolution,
+    UserKey,
+};
 use tower_cookies::cookie::SameSite;
 use tower_cookies::{Cookie, CookieManagerLayer, Cookies, Key};
 
@@ -54,7 +57,7 @@ async fn metrics() -> Response {
     }
 }
 
-/// The host app: `/`, `/login`, `/logout`, `/metrics`, and the library under `/meshes`, with
+/// The host app: `/`, `/embedded`, `/login`, `/logout`, `/metrics`, and the library under `/meshes`, with
 /// the login cookie's key from the environment ([`login_key_from_env`]).
 pub fn router(manager: EmbedSessions) -> Router {
     router_with_key(manager, login_key_from_env())
@@ -87,6 +90,7 @@ pub fn router_with_key(manager: EmbedSessions, key: Key) -> Router {
     };
     Router::new()
         .route("/", get(home))
+        .route(example_common::EMBEDDED, get(embedded))
         .route("/login", get(login))
         .route("/logout", post(logout))
         .route("/metrics", get(metrics))
@@ -107,6 +111,32 @@ async fn home(State(app): State<AppState>, cookies: Cookies) -> Response {
     (
         [(CONTENT_SECURITY_POLICY, example_common::HOME_CSP)],
         Html(page),
+    )
+        .into_response()
+}
+
+/// `GET /embedded`: the workspace rendered on the server. The extractor mints while the page
+/// is built; the iframe is in the HTML and embed.js authenticates it (the markup holds no
+/// token). When the mint is refused (the mint limit, Meshes down) the page renders anyway
+/// and embed.js mints when it can. The layer sends the page with `Cache-Control: no-store`.
+async fn embedded(
+    State(app): State<AppState>,
+    cookies: Cookies,
+    session: Result<MeshesSession, MeshesRejection>,
+) -> Response {
+    let Some(user) = signed_in(&cookies, &app.key) else {
+        return Redirect::to("/").into_response();
+    };
+    let embed = match &session {
+        Ok(s) => s.embed("/meshes"),
+        Err(e) => {
+            tracing::debug!(error = %e, "no session minted for /embedded: embed.js mints");
+            EmbedHtml::new("/meshes")
+        }
+    };
+    (
+        [(CONTENT_SECURITY_POLICY, example_common::HOME_CSP)],
+        Html(example_common::embedded_page(&user, &embed)),
     )
         .into_response()
 }

@@ -1,6 +1,6 @@
 //! What the two example apps (`examples/axum`, `examples/actix`) share, written once so that
 //! they behave the same: who may open what ([`grant_for`]), the login cookie's key
-//! ([`login_secret_from_env`], [`login_key_bytes`]), the home page ([`home_page`]) and the
+//! ([`login_secret_from_env`], [`login_key_bytes`]), the pages ([`home_page`], [`embedded_page`]) and the
 //! Prometheus recorder ([`prometheus`]). Each app keeps only its framework's glue.
 
 use std::sync::OnceLock;
@@ -98,13 +98,28 @@ pub fn home_page(user: Option<&str>) -> String {
         Some(user) => format!(
             r#"<header><strong>Acme</strong> · signed in as <span id="user">{user}</span>
 <form method="post" action="/logout"><button>Sign out</button></form></header>
-<main><div id="meshes" data-meshes-embed></div></main>
+<main><p><a id="embedded" href="/embedded">The same workspace, rendered on the server</a></p>
+<div id="meshes" data-meshes-embed></div></main>
 <script src="{script}" defer></script>"#,
             script = embed_js::script_path("/meshes")
         ),
         None => r#"<main><p>You are signed out.</p><p><a id="login" href="/login?user=alice">Sign in as alice</a></p></main>"#.to_owned(),
     };
     page(&body)
+}
+
+/// The path of `/embedded`, the page rendered with `MeshesSession`.
+pub const EMBEDDED: &str = "/embedded";
+
+/// `/embedded` for a signed-in `user`: the embed's markup (`EmbedHtml`, from `MeshesSession`
+/// when the mint succeeded, else a container embed.js mints into) in the same page as `/`.
+pub fn embedded_page(user: &str, embed: &dyn std::fmt::Display) -> String {
+    page(&format!(
+        r#"<header><strong>Acme</strong> · signed in as <span id="user">{user}</span>
+<form method="post" action="/logout"><button>Sign out</button></form></header>
+<main><p><a href="/">Home</a> · rendered on the server: the iframe is in this HTML</p>
+<div id="meshes">{embed}</div></main>"#
+    ))
 }
 
 /// The page around a body.

@@ -279,6 +279,16 @@ impl EmbedOrigins {
         self.learn(origin)
     }
 
+    /// Whether `origin` (a bare origin) is one a launch URL may be on now: allowed by a
+    /// configured entry, or learned already. Learns nothing.
+    pub(crate) fn allows(&self, origin: &str) -> bool {
+        let Ok(rule) = Rule::parse(origin, false) else {
+            return false;
+        };
+        let state = self.read();
+        state.rules.iter().any(|r| r.allows(&rule)) || state.csp.contains(&rule.to_string())
+    }
+
     /// Checks the origin of a launch URL: `Ok(true)` when it was newly added to `frame-src`,
     /// `Ok(false)` when it was there already, and `Err(why)` when it is not allowed (then
     /// nothing changes).

@@ -68,3 +68,17 @@ pub(crate) fn parse_refresh_body(body: &[u8]) -> Result<Option<Generation>, Rout
         Some(v) => v.as_u64().map(|g| Some(Generation(g))).ok_or_else(bad),
     }
 }
+
+/// Reads a token body: `{"origin": "<the iframe's origin>"}` (other fields are ignored); 400
+/// `bad_request` for anything else.
+pub(crate) fn parse_token_body(body: &[u8]) -> Result<String, RouteError> {
+    #[derive(serde::Deserialize)]
+    struct TokenBody {
+        origin: String,
+    }
+    serde_json::from_slice::<TokenBody>(body)
+        .map(|b| b.origin)
+        .map_err(|_| {
+            RouteError::bad_request("the body must be {\"origin\": \"<the iframe's origin>\"}")
+        })
+}

@@ -113,6 +113,19 @@ impl RouteError {
         .log(Log::Debug(why))
     }
 
+    /// 422 from the token route: the iframe a page would hand the token to is not on an
+    /// allowed embed origin (markup chose it); the page mints a fresh session instead.
+    pub(crate) fn invalid_origin() -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_origin",
+            "the iframe is not on an allowed embed origin",
+        )
+        .log(Log::Debug(
+            "refused a token for an iframe that is not on an allowed embed origin (injected markup?)",
+        ))
+    }
+
     pub(crate) fn payload_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -9,7 +9,7 @@ use tracing::Instrument as _;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 
-use super::body::{mint_body, parse_refresh_body, refresh_body};
+use super::body::{mint_body, parse_refresh_body, parse_token_body, refresh_body};
 use super::error::RouteError;
 use super::hints::{MintHints, Resolution};
 use super::request::{BodyError, RequestHeader, RequestHeaders, RouteRequest};
@@ -57,6 +57,8 @@ enum Route {
     Asset(&'static embed_js::Asset),
     Mint,
     Refresh(SessionId),
+    /// The current token of a session a page adopts (no Meshes call).
+    Token(SessionId),
     Revoke(SessionId),
 }
 
@@ -67,6 +69,7 @@ impl Route {
             Self::Asset(_) => "embed_js",
             Self::Mint => "mint",
             Self::Refresh(_) => "refresh",
+            Self::Token(_) => "token",
             Self::Revoke(_) => "revoke",
         }
     }
@@ -212,6 +215,14 @@ impl<Res: ?Sized> Routes<Res> {
                 let token = manager.refresh(&user, &id, held).await?;
                 json(StatusCode::OK, refresh_body(&token))
             }
+            Route::Token(id) => {
+                let origin = parse_token_body(&body)?;
+                if !manager.embed_origins().allows(&origin) {
+                    return Err(RouteError::invalid_origin());
+                }
+                let token = manager.token(&user, &id).await?;
+                json(StatusCode::OK, refresh_body(&token))
+            }
             Route::Revoke(id) => {
                 manager.revoke(&user, &id).await?;
                 json(StatusCode::NO_CONTENT, Vec::new())
@@ -262,12 +273,13 @@ impl<Res: ?Sized> Routes<Res> {
 /// The mounted paths, in the route syntax both axum and actix-web use. Adapters register
 /// these (any method) under their mount point and hand the request's path to
 /// [`Routes::handle`].
-pub const PATHS: [&str; 5] = [
+pub const PATHS: [&str; 6] = [
     "/embed.js",
     "/embed.d.ts",
     "/sessions",
     "/sessions/{session_id}",
     "/sessions/{session_id}/refresh",
+    "/sessions/{session_id}/token",
 ];
 
 /// The route for a method and a path that ends in one of [`PATHS`] (the path below the
@@ -282,6 +294,10 @@ fn route(method: &str, path: &str) -> Result<Result<Route, Reply>, RouteError> {
         (Some("sessions"), Some(id), "refresh") => {
             let id = session_id(id).ok_or_else(not_found)??;
             ((method == "POST").then_some(Route::Refresh(id)), "POST")
+        }
+        (Some("sessions"), Some(id), "token") => {
+            let id = session_id(id).ok_or_else(not_found)??;
+            ((method == "POST").then_some(Route::Token(id)), "POST")
         }
         (_, Some("sessions"), id) => {
             let id = session_id(id).ok_or_else(not_found)??;

@@ -5,8 +5,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use time::OffsetDateTime;
-
 use super::builder::{EmbedSessionsBuilder, Settings};
 use super::counts::{Counter, Counters, Counts};
 use super::error::{SessionError, StoreError};
@@ -19,6 +17,8 @@ use crate::client::Client;
 use crate::csp::EmbedOrigins;
 use crate::model::SessionId;
 use crate::telemetry::{self, RefreshOutcome};
+
+mod checks;
 
 pub(super) type ExternalUserId = Arc<dyn Fn(&UserKey) -> Option<String> + Send + Sync>;
 
@@ -184,13 +184,9 @@ impl EmbedSessions {
         held: Option<Generation>,
     ) -> Result<(SessionToken, RefreshOutcome), SessionError> {
         let inner = &self.inner;
-        let entry = inner.owned(user, id).await?;
-        // Expiry is Meshes' `expires_at` against this process's clock; the refresh window is
-        // measured by the store's clock, which stamped `rotated_at` (replicas agree on it).
-        if OffsetDateTime::now_utc() >= entry.expires_at {
-            inner.rotation.forget_gone(id).await;
-            return Err(SessionError::Gone);
-        }
+        let entry = inner.owned_live(user, id).await?;
+        // The refresh window is measured by the store's clock, which stamped `rotated_at`
+        // (replicas agree on it).
         let now = if entry.generation.0 > 0 {
             inner.shared.store.now().await?
         } else {
@@ -233,6 +229,24 @@ impl EmbedSessions {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The current token of `user`'s session `id`, as the store holds it: no rotation, no
+    /// call to Meshes. For a page that adopts a session minted while it was rendered (the
+    /// [`token` route](crate::routes)); a token that needs rotating is
+    /// [`refresh`](Self::refresh)'s work.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::NotFound`] for an unknown session or someone else's;
+    /// [`SessionError::Gone`] once the session expired; [`SessionError::Store`] if the store
+    /// fails.
+    pub async fn token(
+        &self,
+        user: &UserKey,
+        id: &SessionId,
+    ) -> Result<SessionToken, SessionError> {
+        Ok(self.inner.owned_live(user, id).await?.token())
     }
 
     /// Revokes `user`'s session `id`: it leaves the store at once (no refresh can use it
@@ -312,77 +326,6 @@ impl EmbedSessions {
     /// A snapshot of the counters.
     pub fn counts(&self) -> Counts {
         self.inner.shared.counters.snapshot()
-    }
-}
-
-impl Inner {
-    /// The entry, if `user` owns it.
-    async fn owned(&self, user: &UserKey, id: &SessionId) -> Result<StoredSession, SessionError> {
-        match self.shared.store.load(id).await? {
-            Some(s) if s.owner == *user => Ok(s),
-            Some(_) => {
-                self.shared.counters.inc(Counter::NotFound);
-                tracing::warn!(session_id = %id, "refused access to another user's session");
-                tracing::debug!(user = %user.hashed(), session_id = %id, "the user asking");
-                Err(SessionError::NotFound)
-            }
-            None => {
-                self.shared.counters.inc(Counter::NotFound);
-                Err(SessionError::NotFound)
-            }
-        }
-    }
-
-    /// Refuses (and revokes) a launch URL not on an allowed embed origin: whatever answers at
-    /// the API URL must not choose what the host's pages frame.
-    fn check_launch_url(&self, session: &crate::model::Session) -> Result<(), SessionError> {
-        let origin = session.launch_url.origin();
-        match self
-            .origins
-            .admit(origin, session.launch_url.has_userinfo())
-        {
-            Ok(true) => {
-                tracing::info!(origin, "new embed origin seen in a launch URL");
-                Ok(())
-            }
-            Ok(false) => Ok(()),
-            Err(why) => {
-                tracing::error!(
-                    origin,
-                    why,
-                    session_id = %session.session_id,
-                    "refused a launch URL from meshes: its origin is not an allowed embed origin \
-                     (configure it with `embed_origin` or MESHES_EMBED_ORIGIN if it is yours); \
-                     revoking the session"
-                );
-                revoke::in_background(&self.shared.client, session.session_id.clone());
-                Err(crate::error::ClientError::Unexpected {
-                    status: http::StatusCode::CREATED,
-                    reason: "the launch URL is not on an allowed embed origin",
-                }
-                .into())
-            }
-        }
-    }
-
-    /// Revokes the oldest sessions of `user` past the per-user bound.
-    async fn enforce_bound(&self, user: &UserKey) {
-        let live = match self.shared.store.user_sessions(user).await {
-            Ok(live) => live,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not count a user's sessions");
-                return;
-            }
-        };
-        let excess = live.len().saturating_sub(self.max_sessions_per_user);
-        for (id, _) in live.into_iter().take(excess) {
-            tracing::debug!(user = %user.hashed(), session_id = %id, "revoking the oldest session past the per-user bound");
-            if let Err(e) = self.shared.store.remove(&id).await {
-                tracing::warn!(session_id = %id, error = %e, "could not forget an evicted session");
-            }
-            self.shared.counters.inc(Counter::Evicted);
-            revoke::in_background(&self.shared.client, id);
-        }
     }
 }
 

@@ -102,6 +102,9 @@ fn fixture(name: &str, evil: &str) -> Option<(String, Policy)> {
 <meshes-embed id="conn" launch-page="connections"></meshes-embed>"#
             .into(),
         "one" => r#"<div id="a" data-meshes-embed data-timeout="1500" data-retries="1"></div>"#.into(),
+        // #24: the host's loading markup, and an embed far below the fold.
+        "loading" => r#"<div id="a" data-meshes-embed data-retries="1"><p id="spin">Loading…</p></div>"#.into(),
+        "lazy" => r#"<div style="height:4000px">a tall page</div><div id="a" data-meshes-embed data-loading="lazy"></div>"#.into(),
         "refused" => r#"<div id="a" data-meshes-embed data-session-type="resource" data-resource-type="order" data-resource-id="o-1"></div>
 <div id="b" data-meshes-embed data-launch-page="settings"></div>"#
             .into(),

@@ -6,6 +6,7 @@
 
 use meshes_test_support::example_apps;
 mod host;
+mod server_rendered;
 mod v2;
 mod webdriver;
 
@@ -18,7 +19,7 @@ use serde_json::{Value, json};
 
 use webdriver::{Browser, Session};
 
-const FRAME: &str = "#meshes iframe";
+pub(crate) const FRAME: &str = "#meshes iframe";
 
 /// Waits until `script` (run in the current browsing context) returns `true`.
 pub(crate) async fn until(s: &Session, what: &str, script: &str) {
@@ -39,7 +40,7 @@ pub(crate) async fn until(s: &Session, what: &str, script: &str) {
 
 /// Switches into the Meshes iframe and waits for the mock page to show `authenticated`
 /// with `auths` tokens received; returns the session id it shows.
-async fn frame_state(s: &Session, auths: u32) -> String {
+pub(crate) async fn frame_state(s: &Session, auths: u32) -> String {
     s.switch_to_frame(Some(FRAME)).await;
     until(
         s,
@@ -224,4 +225,13 @@ async fn embed_js_on_strict_csp_pages_in_a_real_browser() {
     };
     v2::run(Adapter::Axum, &browser).await;
     v2::run(Adapter::Actix, &browser).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_rendered_embed_in_a_real_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    server_rendered::run(Adapter::Axum, &browser).await;
+    server_rendered::run(Adapter::Actix, &browser).await;
 }

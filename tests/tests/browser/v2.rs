@@ -198,11 +198,16 @@ async fn lifecycle_events_carry_no_secret(s: &Session, host: &Host) {
     let id = mounted["detail"]["sessionId"].as_str().unwrap().to_owned();
     assert!(id.starts_with("sess_"), "{mounted}");
     assert_eq!(mounted["detail"].as_object().unwrap().len(), 1);
+    // Real-user timing (#24): ms from the mount and from navigation start, nothing else.
     let authenticated = event(s, "authenticated", "a").await;
-    assert_eq!(
-        authenticated["detail"],
-        serde_json::json!({ "sessionId": id })
+    let detail = authenticated["detail"].as_object().unwrap();
+    assert_eq!(detail.len(), 3, "{authenticated}");
+    assert_eq!(detail["sessionId"], id.as_str());
+    let (mount, nav) = (
+        detail["sinceMount"].as_f64().unwrap(),
+        detail["sinceNavigation"].as_f64().unwrap(),
     );
+    assert!(0.0 < mount && mount <= nav, "{authenticated}");
     // The mock asks for a refresh soon after the first auth.
     let refreshed = event(s, "refreshed", "a").await;
     assert_eq!(
@@ -255,6 +260,102 @@ async fn a_session_meshes_revoked_is_remounted(s: &Session, host: &Host) {
         "return (window.__events || []).filter(function (e) { return e.type === 'authenticated'; }).length === 2",
     )
     .await;
+}
+
+/// Whether the element `css` is rendered (not `hidden`, nor inside a hidden element).
+fn shown(css: &str) -> String {
+    format!("var e = document.querySelector('{css}'); return !!e && e.getClientRects().length > 0")
+}
+
+/// #24: the host's loading markup in the container shows until the iframe is authenticated
+/// (a slow mint here), then the iframe does and the markup is hidden.
+async fn loading_markup_until_authenticated(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    host.mock.fail_next(
+        Endpoint::Create,
+        1,
+        Fault::delay(Duration::from_millis(1500)),
+    );
+    open(s, host, "loading").await;
+    until(
+        s,
+        "the loading markup, the iframe hidden",
+        "var sp = document.getElementById('spin'), f = document.querySelector('#a iframe');
+         return !!f && sp.getClientRects().length > 0 && f.getClientRects().length === 0",
+    )
+    .await;
+    event(s, "authenticated", "a").await;
+    assert_eq!(s.exec(&shown("#a iframe"), vec![]).await, true);
+    assert_eq!(s.exec(&shown("#spin"), vec![]).await, false);
+}
+
+/// #24: after a final error the loading markup comes back with the error's text, unless the
+/// host handles `meshes:error` (preventDefault) itself.
+async fn a_final_error_brings_the_loading_markup_back(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    host.mock.fail_next(Endpoint::Create, 2, Fault::status(500));
+    open(s, host, "loading").await;
+    event(s, "expired", "a").await;
+    assert_eq!(s.exec(&shown("#spin"), vec![]).await, true);
+    assert_eq!(s.exec(&shown("#a iframe"), vec![]).await, false);
+    let last = of(&events(s).await, "error", "a")
+        .last()
+        .cloned()
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        s.exec(
+            "return document.querySelector('#a [data-meshes-error]').textContent",
+            vec![]
+        )
+        .await,
+        last["detail"]["message"],
+    );
+
+    // The host shows errors itself: no text from embed.js.
+    host.mock.fail_next(
+        Endpoint::Create,
+        2,
+        Fault::status(500).with_delay(Duration::from_millis(1000)),
+    );
+    open(s, host, "loading").await;
+    s.exec(
+        "document.addEventListener('meshes:error', function (e) { e.preventDefault(); }); return true",
+        vec![],
+    )
+    .await;
+    event(s, "expired", "a").await;
+    assert_eq!(s.exec(&shown("#spin"), vec![]).await, true);
+    assert_eq!(
+        s.exec(
+            "return document.querySelector('[data-meshes-error]') === null",
+            vec![]
+        )
+        .await,
+        true
+    );
+}
+
+/// #24: a lazy embed far below the fold mints nothing until it is scrolled near, then
+/// authenticates.
+async fn a_lazy_embed_mints_when_scrolled_to(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    let calls = host.mock.calls(Endpoint::Create);
+    open(s, host, "lazy").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        host.mock.calls(Endpoint::Create),
+        calls,
+        "nothing minted below the fold"
+    );
+    assert!(of(&events(s).await, "mounted", "a").is_empty());
+    s.exec(
+        "document.getElementById('a').scrollIntoView(); return true",
+        vec![],
+    )
+    .await;
+    event(s, "authenticated", "a").await;
+    assert_eq!(host.mock.calls(Endpoint::Create), calls + 1);
 }
 
 /// Meshes failing on a mint: `meshes:error` with `retrying: true`, then the embed recovers
@@ -501,6 +602,9 @@ pub(crate) async fn run(adapter: Adapter, browser: &Browser) {
         one_session_kind_per_embed,
         lifecycle_events_carry_no_secret,
         a_session_meshes_revoked_is_remounted,
+        loading_markup_until_authenticated,
+        a_final_error_brings_the_loading_markup_back,
+        a_lazy_embed_mints_when_scrolled_to,
         a_failed_mint_is_retried,
         a_hung_mint_times_out,
         a_tab_that_gave_up_resumes_when_shown,

@@ -141,6 +141,7 @@ fn matched(method: &str, path: &str) -> Result<&'static str, (u16, String)> {
         } else {
             "refresh"
         }),
+        Ok(Ok(Route::Token(_))) => Ok("token"),
         Ok(Ok(Route::Revoke(_))) => Ok("revoke"),
         Ok(Err(reply)) => Err((
             reply.status().as_u16(),
@@ -172,6 +173,17 @@ fn routing_table() {
     );
     assert_eq!(matched("DELETE", "/a/sessions/sessions"), Ok("revoke"));
     assert_eq!(matched("POST", "/sessions/sess_1/refresh"), Ok("refresh"));
+    assert_eq!(matched("POST", "/m/sessions/sess_1/token"), Ok("token"));
+    assert_eq!(
+        matched("GET", "/sessions/sess_1/token"),
+        Err((405, "POST".into())),
+        "never a GET: a token must not be reachable by a link"
+    );
+    assert_eq!(
+        matched("DELETE", "/sessions/token"),
+        Ok("revoke"),
+        "an id named token"
+    );
     assert_eq!(
         matched("POST", "/sessions/a%2Fb/refresh"),
         Ok("refresh a/b")

@@ -1,0 +1,104 @@
+//! The manager's checks: ownership and expiry of a stored session, the origin of a launch
+//! URL, the per-user bound.
+
+use time::OffsetDateTime;
+
+use super::Inner;
+use crate::model::SessionId;
+use crate::session::counts::Counter;
+use crate::session::error::SessionError;
+use crate::session::revoke;
+use crate::session::types::{StoredSession, UserKey};
+
+impl Inner {
+    /// The entry, if `user` owns it.
+    pub(super) async fn owned(
+        &self,
+        user: &UserKey,
+        id: &SessionId,
+    ) -> Result<StoredSession, SessionError> {
+        match self.shared.store.load(id).await? {
+            Some(s) if s.owner == *user => Ok(s),
+            Some(_) => {
+                self.shared.counters.inc(Counter::NotFound);
+                tracing::warn!(session_id = %id, "refused access to another user's session");
+                tracing::debug!(user = %user.hashed(), session_id = %id, "the user asking");
+                Err(SessionError::NotFound)
+            }
+            None => {
+                self.shared.counters.inc(Counter::NotFound);
+                Err(SessionError::NotFound)
+            }
+        }
+    }
+
+    /// The entry, if `user` owns it and it has not expired (an expired one is forgotten).
+    /// Expiry is Meshes' `expires_at` against this process's clock.
+    pub(super) async fn owned_live(
+        &self,
+        user: &UserKey,
+        id: &SessionId,
+    ) -> Result<StoredSession, SessionError> {
+        let entry = self.owned(user, id).await?;
+        if OffsetDateTime::now_utc() >= entry.expires_at {
+            self.rotation.forget_gone(id).await;
+            return Err(SessionError::Gone);
+        }
+        Ok(entry)
+    }
+
+    /// Refuses (and revokes) a launch URL not on an allowed embed origin: whatever answers at
+    /// the API URL must not choose what the host's pages frame.
+    pub(super) fn check_launch_url(
+        &self,
+        session: &crate::model::Session,
+    ) -> Result<(), SessionError> {
+        let origin = session.launch_url.origin();
+        match self
+            .origins
+            .admit(origin, session.launch_url.has_userinfo())
+        {
+            Ok(true) => {
+                tracing::info!(origin, "new embed origin seen in a launch URL");
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(why) => {
+                tracing::error!(
+                    origin,
+                    why,
+                    session_id = %session.session_id,
+                    "refused a launch URL from meshes: its origin is not an allowed embed origin \
+                     (configure it with `embed_origin` or MESHES_EMBED_ORIGIN if it is yours); \
+                     revoking the session"
+                );
+                revoke::in_background(&self.shared.client, session.session_id.clone());
+                Err(crate::error::ClientError::Unexpected {
+                    status: http::StatusCode::CREATED,
+                    reason: "the launch URL is not on an allowed embed origin",
+                }
+                .into())
+            }
+        }
+    }
+
+    /// Revokes the oldest sessions of `user` past the per-user bound.
+    pub(super) async fn enforce_bound(&self, user: &UserKey) {
+        let live = match self.shared.store.user_sessions(user).await {
+            Ok(live) => live,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not count a user's sessions");
+                return;
+            }
+        };
+        let excess = live.len().saturating_sub(self.max_sessions_per_user);
+        for (id, _) in live.into_iter().take(excess) {
+            tracing::debug!(user = %user.hashed(), session_id = %id, "revoking the oldest session past the per-user bound");
+            if let Err(e) = self.shared.store.remove(&id).await {
+                tracing::warn!(session_id = %id, error = %e, "could not forget an evicted session");
+            }
+            self.shared.counters.inc(Counter::Evicted);
+            revoke::in_background(&self.shared.client, id);
+        }
+    }
+}
