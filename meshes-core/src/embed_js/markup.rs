@@ -58,6 +58,7 @@ use crate::session::MintedSession;
 pub struct EmbedHtml<'a> {
     mount: Cow<'a, str>,
     session: Option<&'a MintedSession>,
+    id: Option<Cow<'a, str>>,
     title: Option<Cow<'a, str>>,
     class: Option<Cow<'a, str>>,
     min_height: Option<u32>,
@@ -91,6 +92,7 @@ impl<'a> EmbedHtml<'a> {
         Self {
             mount,
             session: None,
+            id: None,
             title: None,
             class: None,
             min_height: None,
@@ -109,6 +111,12 @@ impl<'a> EmbedHtml<'a> {
     /// The iframe's `title` (default "Meshes workspace"), for screen readers.
     pub fn title(mut self, title: impl Into<Cow<'a, str>>) -> Self {
         self.title = Some(title.into());
+        self
+    }
+
+    /// The container's `id` (where `meshes:*` events are dispatched).
+    pub fn id(mut self, id: impl Into<Cow<'a, str>>) -> Self {
+        self.id = Some(id.into());
         self
     }
 
@@ -175,6 +183,7 @@ impl<'a> EmbedHtml<'a> {
 impl fmt::Display for EmbedHtml<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<div data-meshes-embed")
+            .and_then(|()| attr(f, "id", self.id.as_deref()))
             .and_then(|()| attr(f, "data-title", self.title.as_deref()))
             .and_then(|()| attr(f, "class", self.class.as_deref()))?;
         let height = self.min_height.map(|h| h.to_string());

@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use meshes_core::embed_js::EmbedHtml;
 use meshes_core::routes::{MintHints, Resolution};
-use meshes_core::session::{EmbedSessions, Grant, UserKey};
+use meshes_core::session::{EmbedSessions, Grant, MintedSession, UserKey};
 use meshes_mock::MockMeshes;
 
 use crate::example_apps::Adapter;
@@ -121,6 +122,54 @@ fn fixture(name: &str, evil: &str) -> Option<(String, Policy)> {
     Some((page, policy))
 }
 
+/// `/rendered/{name}` (#24): a page rendered with the session `MeshesSession` minted for it
+/// (no CSP on the hostile ones: only embed.js and the server stand in the way); `None` for an
+/// unknown name.
+///
+/// - `slow`: the library's markup, then a script that takes 1.5 s (`/slow.js`): the iframe
+///   loads and says `meshes:ready` while the page is still being parsed.
+/// - `hostile-frame`: injected markup naming the session and its real embed origin, around an
+///   iframe on the evil origin that says ready and reports any message it gets.
+/// - `hostile-origin`: the same, naming the evil origin as the embed origin.
+fn rendered(name: &str, session: &MintedSession, evil: &str) -> Option<(String, Policy)> {
+    let (body, policy) = match name {
+        "slow" => (
+            format!(
+                r#"{}<script src="/slow.js"></script>"#,
+                EmbedHtml::new("/meshes").session(session).id("a")
+            ),
+            Policy::Strict,
+        ),
+        "hostile-frame" | "hostile-origin" => {
+            let origin = match name {
+                "hostile-frame" => session.launch_url.origin(),
+                _ => evil,
+            };
+            let body = format!(
+                r#"<div id="a" data-meshes-embed data-session-id="{}" data-embed-origin="{origin}"><script src="/meshes/embed.js"></script><iframe src="{evil}/frame"></iframe></div>"#,
+                session.session_id
+            );
+            (body, Policy::None)
+        }
+        _ => return None,
+    };
+    let page = format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>{name}</title>
+<script src="/watch.js"></script></head><body>{body}</body></html>"#
+    );
+    Some((page, policy))
+}
+
+/// How long `/slow.js` takes.
+const SLOW: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// What the evil origin's `/frame` serves: a page that says `meshes:ready` to its parent and
+/// reports every message it receives to `/got`.
+const EVIL_FRAME: &str = r#"<!doctype html><script>
+addEventListener('message', function (e) { fetch('/got', { method: 'POST', body: JSON.stringify(e.data) }); });
+parent.postMessage({ type: 'meshes:ready' }, '*');
+</script>"#;
+
 /// The CSP header value of a fixture, if it has one.
 fn policy_header(policy: Policy, evil: &str) -> Option<String> {
     match policy {
@@ -160,6 +209,7 @@ const BUSY: &str =
 pub(crate) struct Host {
     pub(crate) url: String,
     evil_hits: Arc<AtomicUsize>,
+    evil_got: Arc<AtomicUsize>,
     requests: RequestLog,
     pub(crate) busy: BusyLog,
     pub(crate) mock: MockMeshes,
@@ -168,6 +218,11 @@ pub(crate) struct Host {
 impl Host {
     pub(crate) fn evil_hits(&self) -> usize {
         self.evil_hits.load(Ordering::SeqCst)
+    }
+
+    /// Messages the evil origin's `/frame` received (each reported to `/got`).
+    pub(crate) fn evil_got(&self) -> usize {
+        self.evil_got.load(Ordering::SeqCst)
     }
 
     /// Every request the host received so far.
@@ -194,13 +249,27 @@ pub(crate) async fn start(adapter: Adapter) -> Host {
     let evil_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let evil = format!("http://{}", evil_listener.local_addr().unwrap());
     let hits = evil_hits.clone();
+    let evil_got = Arc::new(AtomicUsize::new(0));
+    let got = evil_got.clone();
     // Every request counts, preflights included, except the browser's own favicon fetch.
-    let evil_app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
-        if uri.path() != "/favicon.ico" {
-            hits.fetch_add(1, Ordering::SeqCst);
-        }
-        async { "{}" }
-    });
+    let evil_app = axum::Router::new()
+        .route(
+            "/frame",
+            axum::routing::get(|| async { axum::response::Html(EVIL_FRAME) }),
+        )
+        .route(
+            "/got",
+            axum::routing::post(move || {
+                got.fetch_add(1, Ordering::SeqCst);
+                async { "" }
+            }),
+        )
+        .fallback(move |uri: axum::http::Uri| {
+            if uri.path() != "/favicon.ico" {
+                hits.fetch_add(1, Ordering::SeqCst);
+            }
+            async { "{}" }
+        });
     tokio::spawn(async move { axum::serve(evil_listener, evil_app).await.unwrap() });
 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -215,6 +284,7 @@ pub(crate) async fn start(adapter: Adapter) -> Host {
     Host {
         url,
         evil_hits,
+        evil_got,
         requests,
         busy,
         mock,
@@ -238,7 +308,34 @@ fn serve_axum(
         let found = resolve(cookie, parts.extensions.get::<MintHints>());
         async move { found }
     };
+    let rendered_evil = evil.clone();
     let app = axum::Router::new()
+        .route(
+            "/rendered/{name}",
+            get(
+                move |Path(name): Path<String>, session: meshes_axum::MeshesSession| async move {
+                    match rendered(&name, &session.session, &rendered_evil) {
+                        Some((page, policy)) => {
+                            let mut reply = Html(page).into_response();
+                            if let Some(p) = policy_header(policy, &rendered_evil) {
+                                reply
+                                    .headers_mut()
+                                    .insert(CONTENT_SECURITY_POLICY, p.parse().unwrap());
+                            }
+                            reply
+                        }
+                        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+                    }
+                },
+            ),
+        )
+        .route(
+            "/slow.js",
+            get(|| async {
+                tokio::time::sleep(SLOW).await;
+                ([(CONTENT_TYPE, "text/javascript")], "window.__slow = 1;")
+            }),
+        )
         .route(
             "/page/{name}",
             get(move |Path(name): Path<String>| async move {
@@ -348,6 +445,7 @@ fn serve_actix(
     let state = meshes_actix::MeshesState::new(manager.clone(), resolver);
     meshes_test_support::spawn_actix!(listener, move || {
         let evil = evil.clone();
+        let rendered_evil = evil.clone();
         let log = log.clone();
         let busy = busy.clone();
         actix_web::App::new()
@@ -387,6 +485,36 @@ fn serve_actix(
                     HttpResponse::Ok()
                         .content_type("text/javascript")
                         .body(WATCH_JS)
+                }),
+            )
+            .route("/rendered/{name}", {
+                let evil = rendered_evil;
+                web::get().to(
+                    move |name: web::Path<String>, session: meshes_actix::MeshesSession| {
+                        let evil = evil.clone();
+                        async move {
+                            match rendered(&name, &session.session, &evil) {
+                                Some((page, policy)) => {
+                                    let mut reply = HttpResponse::Ok();
+                                    reply.content_type("text/html; charset=utf-8");
+                                    if let Some(p) = policy_header(policy, &evil) {
+                                        reply.insert_header(("content-security-policy", p));
+                                    }
+                                    reply.body(page)
+                                }
+                                None => HttpResponse::NotFound().finish(),
+                            }
+                        }
+                    },
+                )
+            })
+            .route(
+                "/slow.js",
+                web::get().to(|| async {
+                    tokio::time::sleep(SLOW).await;
+                    HttpResponse::Ok()
+                        .content_type("text/javascript")
+                        .body("window.__slow = 1;")
                 }),
             )
             .route(
