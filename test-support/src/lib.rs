@@ -7,10 +7,13 @@
 //! - [`apps`] (feature `apps`): the same small host app on either adapter, for the acceptance,
 //!   reliability and telemetry suites; [`example_apps`]: the example apps on a free port;
 //!   [`spawn_actix!`]: an actix-web server on a thread of its own.
+//! - [`browser`] (feature `browser`): Chromium through chromedriver.
 //! - [`rss_kib`]: this process's resident memory.
 
 #[cfg(feature = "apps")]
 pub mod apps;
+#[cfg(feature = "browser")]
+pub mod browser;
 pub mod csp;
 #[cfg(feature = "apps")]
 pub mod example_apps;

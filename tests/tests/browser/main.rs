@@ -8,7 +8,6 @@ use meshes_test_support::example_apps;
 mod host;
 mod server_rendered;
 mod v2;
-mod webdriver;
 
 use std::time::Duration;
 
@@ -17,7 +16,7 @@ use meshes_core::session::{EmbedSessions, Grant};
 use meshes_mock::{Endpoint, MockMeshes};
 use serde_json::{Value, json};
 
-use webdriver::{Browser, Session};
+use meshes_test_support::browser::{Browser, Session};
 
 pub(crate) const FRAME: &str = "#meshes iframe";
 

@@ -8,8 +8,8 @@ use meshes_mock::{Endpoint, MockMeshes};
 use serde_json::{Value, json};
 
 use crate::example_apps::{Adapter, serve};
-use crate::webdriver::{Browser, Session};
 use crate::{FRAME, frame_state, until};
+use meshes_test_support::browser::{Browser, Session};
 
 fn manager(mock: &MockMeshes) -> meshes_core::session::EmbedSessionsBuilder {
     EmbedSessions::builder(mock.client())

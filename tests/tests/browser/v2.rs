@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::example_apps::Adapter;
 use crate::host::{self, HOSTILE_BASE_PATHS, Host};
 use crate::until;
-use crate::webdriver::{Browser, Session};
+use meshes_test_support::browser::{Browser, Session};
 
 /// Every `meshes:*` event the page recorded: `{type, id, detail, t}`.
 async fn events(s: &Session) -> Vec<Value> {

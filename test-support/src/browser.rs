@@ -1,4 +1,5 @@
-//! Chromium through chromedriver, driven with [fantoccini]. The browser and the driver are
+//! Chromium through chromedriver, driven with [fantoccini] (feature `browser`): the browser
+//! suite and the first-embed benchmark. The browser and the driver are
 //! found on `PATH` (or named by `CHROME` / `CHROMEDRIVER`), never at a fixed path.
 
 use std::path::{Path, PathBuf};
@@ -10,7 +11,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 /// A chromedriver process, killed on drop.
-pub(crate) struct Browser {
+#[derive(Debug)]
+pub struct Browser {
     child: Child,
     url: String,
     chrome: PathBuf,
@@ -18,7 +20,8 @@ pub(crate) struct Browser {
 }
 
 /// One browser session (a window with its own profile).
-pub(crate) struct Session(Client);
+#[derive(Debug)]
+pub struct Session(Client);
 
 /// The first of `names` that is an executable on `PATH`, or the path in `var`.
 fn find(var: &str, names: &[&str]) -> Option<PathBuf> {
@@ -41,7 +44,7 @@ fn is_executable(path: &Path) -> bool {
 impl Browser {
     /// Starts chromedriver, or `None` with a notice when Chromium or chromedriver is not
     /// installed (a failure under `CI=true`).
-    pub(crate) async fn start() -> Option<Self> {
+    pub async fn start() -> Option<Self> {
         let chrome = find(
             "CHROME",
             &[
@@ -91,7 +94,7 @@ impl Browser {
     }
 
     /// A new session with a fresh profile.
-    pub(crate) async fn session(&self) -> Session {
+    pub async fn session(&self) -> Session {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let profile = self.profiles.join(n.to_string());
@@ -149,12 +152,13 @@ impl WebDriverCompatibleCommand for Cdp {
 }
 
 impl Session {
-    pub(crate) async fn goto(&self, url: &str) {
+    /// Navigates to `url` and waits for the page's load.
+    pub async fn goto(&self, url: &str) {
         self.0.goto(url).await.unwrap();
     }
 
     /// Runs `script` in the current browsing context and returns its value.
-    pub(crate) async fn exec(&self, script: &str, args: Vec<Value>) -> Value {
+    pub async fn exec(&self, script: &str, args: Vec<Value>) -> Value {
         self.0
             .execute(script, args)
             .await
@@ -162,7 +166,7 @@ impl Session {
     }
 
     /// Switches into the frame `css` selects, or back to the top document with `None`.
-    pub(crate) async fn switch_to_frame(&self, css: Option<&str>) {
+    pub async fn switch_to_frame(&self, css: Option<&str>) {
         match css {
             Some(css) => {
                 let frame = self.0.find(Locator::Css(css)).await.unwrap();
@@ -173,7 +177,7 @@ impl Session {
     }
 
     /// A DevTools command, e.g. `Page.setBypassCSP`.
-    pub(crate) async fn cdp(&self, cmd: &str, params: Value) -> Value {
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
         self.0
             .issue_cmd(Cdp(json!({"cmd": cmd, "params": params})))
             .await
@@ -181,7 +185,7 @@ impl Session {
     }
 
     /// Opens a new tab and switches to it; returns the handle of the tab it left.
-    pub(crate) async fn new_tab(&self) -> fantoccini::wd::WindowHandle {
+    pub async fn new_tab(&self) -> fantoccini::wd::WindowHandle {
         let old = self.0.window().await.unwrap();
         let tab = self.0.new_window(true).await.unwrap();
         self.0.switch_to_window(tab.handle).await.unwrap();
@@ -189,15 +193,17 @@ impl Session {
     }
 
     /// Switches to the tab `handle`.
-    pub(crate) async fn switch_to(&self, handle: fantoccini::wd::WindowHandle) {
+    pub async fn switch_to(&self, handle: fantoccini::wd::WindowHandle) {
         self.0.switch_to_window(handle).await.unwrap();
     }
 
-    pub(crate) async fn screenshot(&self) -> Vec<u8> {
+    /// A PNG of the window.
+    pub async fn screenshot(&self) -> Vec<u8> {
         self.0.screenshot().await.unwrap()
     }
 
-    pub(crate) async fn close(self) {
+    /// Ends the session (closes its window).
+    pub async fn close(self) {
         let _ = self.0.close().await;
     }
 }
