@@ -131,8 +131,16 @@ fn fixture(name: &str, evil: &str) -> Option<(String, Policy)> {
 /// - `hostile-frame`: injected markup naming the session and its real embed origin, around an
 ///   iframe on the evil origin that says ready and reports any message it gets.
 /// - `hostile-origin`: the same, naming the evil origin as the embed origin.
+/// - `gone`: the library's markup of a session revoked before the page was sent.
 fn rendered(name: &str, session: &MintedSession, evil: &str) -> Option<(String, Policy)> {
     let (body, policy) = match name {
+        "gone" => (
+            EmbedHtml::new("/meshes")
+                .session(session)
+                .id("a")
+                .to_string(),
+            Policy::Strict,
+        ),
         "slow" => (
             format!(
                 r#"{}<script src="/slow.js"></script>"#,
@@ -309,11 +317,16 @@ fn serve_axum(
         async move { found }
     };
     let rendered_evil = evil.clone();
+    let revoker = manager.clone();
     let app = axum::Router::new()
         .route(
             "/rendered/{name}",
             get(
                 move |Path(name): Path<String>, session: meshes_axum::MeshesSession| async move {
+                    if name == "gone" {
+                        let id = &session.session.session_id;
+                        revoker.revoke(&session.user, id).await.unwrap();
+                    }
                     match rendered(&name, &session.session, &rendered_evil) {
                         Some((page, policy)) => {
                             let mut reply = Html(page).into_response();
@@ -443,6 +456,7 @@ fn serve_actix(
         async move { found }
     };
     let state = meshes_actix::MeshesState::new(manager.clone(), resolver);
+    let revoker = manager.clone();
     meshes_test_support::spawn_actix!(listener, move || {
         let evil = evil.clone();
         let rendered_evil = evil.clone();
@@ -489,10 +503,16 @@ fn serve_actix(
             )
             .route("/rendered/{name}", {
                 let evil = rendered_evil;
+                let revoker = revoker.clone();
                 web::get().to(
                     move |name: web::Path<String>, session: meshes_actix::MeshesSession| {
                         let evil = evil.clone();
+                        let revoker = revoker.clone();
                         async move {
+                            if name.as_str() == "gone" {
+                                let id = &session.session.session_id;
+                                revoker.revoke(&session.user, id).await.unwrap();
+                            }
                             match rendered(&name, &session.session, &evil) {
                                 Some((page, policy)) => {
                                     let mut reply = HttpResponse::Ok();

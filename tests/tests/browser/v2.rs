@@ -386,6 +386,21 @@ async fn an_early_ready_is_not_missed(s: &Session, host: &Host) {
     );
 }
 
+/// #24: a server-rendered session that is gone by the time embed.js asks for its token (here
+/// revoked before the page was sent: 404) is replaced by a fresh one, which authenticates.
+async fn a_gone_session_is_reminted(s: &Session, host: &Host) {
+    sign_in(s, host).await;
+    s.goto(&format!("{}/rendered/gone", host.url)).await;
+    let id = markup_id(s).await;
+    let mounted = event(s, "mounted", "a").await;
+    assert_ne!(mounted["detail"]["sessionId"], id, "a fresh session");
+    event(s, "authenticated", "a").await;
+    assert!(
+        of(&events(s).await, "error", "a").is_empty(),
+        "a gone session is no error"
+    );
+}
+
 /// #24: markup that names a real session of the user cannot make embed.js hand its token to
 /// an iframe it did not validate. Around an evil iframe with the session's real embed origin,
 /// embed.js mints a fresh session into it instead; naming the evil origin, the server refuses
@@ -668,6 +683,7 @@ pub(crate) async fn run(adapter: Adapter, browser: &Browser) {
         a_final_error_brings_the_loading_markup_back,
         a_lazy_embed_mints_when_scrolled_to,
         an_early_ready_is_not_missed,
+        a_gone_session_is_reminted,
         injected_markup_gets_no_token,
         a_failed_mint_is_retried,
         a_hung_mint_times_out,
