@@ -178,6 +178,33 @@ addEventListener('message', function (e) { fetch('/got', { method: 'POST', body:
 parent.postMessage({ type: 'meshes:ready' }, '*');
 </script>"#;
 
+/// A page (or 404) with its CSP, from axum.
+fn axum_page(found: Option<(String, Policy)>, evil: &str) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let Some((page, policy)) = found else {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    };
+    let mut reply = axum::response::Html(page).into_response();
+    if let Some(p) = policy_header(policy, evil) {
+        let csp = axum::http::header::CONTENT_SECURITY_POLICY;
+        reply.headers_mut().insert(csp, p.parse().unwrap());
+    }
+    reply
+}
+
+/// A page (or 404) with its CSP, from actix-web.
+fn actix_page(found: Option<(String, Policy)>, evil: &str) -> actix_web::HttpResponse {
+    let Some((page, policy)) = found else {
+        return actix_web::HttpResponse::NotFound().finish();
+    };
+    let mut reply = actix_web::HttpResponse::Ok();
+    reply.content_type("text/html; charset=utf-8");
+    if let Some(p) = policy_header(policy, evil) {
+        reply.insert_header(("content-security-policy", p));
+    }
+    reply.body(page)
+}
+
 /// The CSP header value of a fixture, if it has one.
 fn policy_header(policy: Policy, evil: &str) -> Option<String> {
     match policy {
@@ -306,9 +333,8 @@ fn serve_axum(
     (log, busy): (RequestLog, BusyLog),
 ) {
     use axum::extract::{Path, Query};
-    use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, SET_COOKIE};
+    use axum::http::header::{CONTENT_TYPE, SET_COOKIE};
     use axum::http::request::Parts;
-    use axum::response::{Html, IntoResponse};
     use axum::routing::{get, post};
 
     let resolver = |parts: &Parts| {
@@ -327,18 +353,7 @@ fn serve_axum(
                         let id = &session.session.session_id;
                         revoker.revoke(&session.user, id).await.unwrap();
                     }
-                    match rendered(&name, &session.session, &rendered_evil) {
-                        Some((page, policy)) => {
-                            let mut reply = Html(page).into_response();
-                            if let Some(p) = policy_header(policy, &rendered_evil) {
-                                reply
-                                    .headers_mut()
-                                    .insert(CONTENT_SECURITY_POLICY, p.parse().unwrap());
-                            }
-                            reply
-                        }
-                        None => axum::http::StatusCode::NOT_FOUND.into_response(),
-                    }
+                    axum_page(rendered(&name, &session.session, &rendered_evil), &rendered_evil)
                 },
             ),
         )
@@ -352,18 +367,7 @@ fn serve_axum(
         .route(
             "/page/{name}",
             get(move |Path(name): Path<String>| async move {
-                match fixture(&name, &evil) {
-                    Some((page, policy)) => {
-                        let mut reply = Html(page).into_response();
-                        if let Some(p) = policy_header(policy, &evil) {
-                            reply
-                                .headers_mut()
-                                .insert(CONTENT_SECURITY_POLICY, p.parse().unwrap());
-                        }
-                        reply
-                    }
-                    None => axum::http::StatusCode::NOT_FOUND.into_response(),
-                }
+                axum_page(fixture(&name, &evil), &evil)
             }),
         )
         .route(
@@ -478,19 +482,7 @@ fn serve_actix(
                 "/page/{name}",
                 web::get().to(move |name: web::Path<String>| {
                     let evil = evil.clone();
-                    async move {
-                        match fixture(&name, &evil) {
-                            Some((page, policy)) => {
-                                let mut reply = HttpResponse::Ok();
-                                reply.content_type("text/html; charset=utf-8");
-                                if let Some(p) = policy_header(policy, &evil) {
-                                    reply.insert_header(("content-security-policy", p));
-                                }
-                                reply.body(page)
-                            }
-                            None => HttpResponse::NotFound().finish(),
-                        }
-                    }
+                    async move { actix_page(fixture(&name, &evil), &evil) }
                 }),
             )
             .route(
@@ -513,17 +505,7 @@ fn serve_actix(
                                 let id = &session.session.session_id;
                                 revoker.revoke(&session.user, id).await.unwrap();
                             }
-                            match rendered(&name, &session.session, &evil) {
-                                Some((page, policy)) => {
-                                    let mut reply = HttpResponse::Ok();
-                                    reply.content_type("text/html; charset=utf-8");
-                                    if let Some(p) = policy_header(policy, &evil) {
-                                        reply.insert_header(("content-security-policy", p));
-                                    }
-                                    reply.body(page)
-                                }
-                                None => HttpResponse::NotFound().finish(),
-                            }
+                            actix_page(rendered(&name, &session.session, &evil), &evil)
                         }
                     },
                 )
