@@ -69,7 +69,7 @@ impl MeshesSession {
     ///
     /// When `mount` is not a mount path (see [`EmbedHtml::new`]).
     pub fn embed<'a>(&'a self, mount: &'a str) -> EmbedHtml<'a> {
-        EmbedHtml::new(mount).session(&self.session)
+        self.session.embed(mount)
     }
 }
 

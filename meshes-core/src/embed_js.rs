@@ -44,7 +44,7 @@
 //! | event | when | `detail` |
 //! |---|---|---|
 //! | `meshes:mounted` | the launch URL is set on the iframe | `{sessionId}` |
-//! | `meshes:authenticated` | the token was sent after the iframe's `meshes:ready` | `{sessionId}` |
+//! | `meshes:authenticated` | the token was sent after the iframe's `meshes:ready` | `{sessionId, sinceMount, sinceNavigation}` (ms from the mount and from navigation start) |
 //! | `meshes:refreshed` | a refreshed token was sent | `{sessionId, generation}` |
 //! | `meshes:navigate` | the iframe navigated | its message's plain fields |
 //! | `meshes:error` | a request failed, or an input was refused (`invalid_base_path`, `invalid_launch_url`, `invalid_session`) | `{status, code, message, retrying}` (`status` 0: network error or timeout) |
@@ -57,6 +57,19 @@
 //! down) come back spread out; each failure fires `meshes:error` with `retrying: true`. After
 //! giving up it resumes when the tab is shown again or the browser is back online. A 404, 410 or 422 on refresh mints a new session. A 401, or
 //! `MeshesEmbed.logout()`, unmounts every embed in every tab of the origin (`BroadcastChannel`).
+//!
+//! **Server-rendered embeds.** A container with `data-session-id` and `data-embed-origin`
+//! around an iframe (the markup [`EmbedHtml`] writes, with this script before the iframe) is
+//! adopted, not minted: the token comes from `POST <mount>/sessions/{id}/token` for that
+//! origin (the server checks it is an embed origin), asked for as soon as the script runs, and
+//! goes only to an iframe whose `src` is on that origin; a `meshes:ready` or a load that came
+//! before the script ran is remembered (the script listens from its first line). Anything
+//! else, or a session that is gone (404/410/422), mints into the container.
+//!
+//! **Loading.** Elements the host put in the container stay visible until the iframe is
+//! authenticated (the iframe is hidden until then) and come back, with the error's text in a
+//! `<p data-meshes-error>`, on a final error, unless a `meshes:error` listener calls
+//! `preventDefault()`. `data-loading="lazy"` mints only when the container nears the viewport.
 //!
 //! **Session hints.** `data-launch-page`, `data-session-type`, `data-resource-type` and
 //! `data-resource-id` (options `launchPage` …) travel in the mint request body, e.g.

@@ -3,12 +3,12 @@
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
-use crate::session::MintedSession;
+use crate::model::{LaunchUrl, SessionId};
 
 /// The HTML of an embed, for a page rendered on the server (`Display` writes it, escaped).
 ///
 /// With a session minted while the page was rendered (the adapters' `MeshesSession`
-/// extractor), the iframe is in the HTML with the launch URL as its `src`: it starts loading
+/// extractor and [`MintedSession::embed`](crate::session::MintedSession::embed)), the iframe is in the HTML with the launch URL as its `src`: it starts loading
 /// while the page is parsed, and `embed.js` **adopts** it instead of minting. The markup holds
 /// the session id and the embed origin, **never the access token**: `embed.js` fetches the
 /// token through the mount's `POST /sessions/{id}/token` (owner-checked, same-site, no Meshes
@@ -47,7 +47,7 @@ use crate::session::MintedSession;
 /// let mock = meshes_mock::MockMeshes::start().await?;
 /// let manager = mock.manager_builder().build();
 /// let session = manager.mint(&UserKey::new("alice"), &Default::default()).await?;
-/// let html = EmbedHtml::new("/meshes").session(&session).to_string();
+/// let html = session.embed("/meshes").to_string(); // EmbedHtml::new("/meshes").session(…)
 /// assert!(html.contains(&format!("data-session-id=\"{}\"", session.session_id)));
 /// assert!(html.contains(&format!("<iframe src=\"{}\"", session.launch_url.expose_secret())));
 /// assert!(!html.contains(session.access_token.expose_secret()));
@@ -57,7 +57,7 @@ use crate::session::MintedSession;
 #[must_use]
 pub struct EmbedHtml<'a> {
     mount: Cow<'a, str>,
-    session: Option<&'a MintedSession>,
+    session: Option<(&'a SessionId, &'a LaunchUrl)>,
     id: Option<Cow<'a, str>>,
     title: Option<Cow<'a, str>>,
     class: Option<Cow<'a, str>>,
@@ -102,9 +102,10 @@ impl<'a> EmbedHtml<'a> {
         }
     }
 
-    /// Renders the iframe of this session (minted for this page), for `embed.js` to adopt.
-    pub fn session(mut self, session: &'a MintedSession) -> Self {
-        self.session = Some(session);
+    /// Renders the iframe of this session (minted for this page: its id and launch URL), for
+    /// `embed.js` to adopt.
+    pub fn session(mut self, id: &'a SessionId, launch_url: &'a LaunchUrl) -> Self {
+        self.session = Some((id, launch_url));
         self
     }
 
@@ -192,9 +193,9 @@ impl fmt::Display for EmbedHtml<'_> {
             attr(f, name, value.as_deref())?;
         }
         match self.session {
-            Some(s) => {
-                attr(f, "data-session-id", Some(s.session_id.as_str()))?;
-                attr(f, "data-embed-origin", Some(s.launch_url.origin()))?;
+            Some((id, url)) => {
+                attr(f, "data-session-id", Some(id.as_str()))?;
+                attr(f, "data-embed-origin", Some(url.origin()))?;
             }
             None if self.lazy => attr(f, "data-loading", Some("lazy"))?,
             None => {}
@@ -207,9 +208,9 @@ impl fmt::Display for EmbedHtml<'_> {
         f.write_str("<script")?;
         attr(f, "src", Some(&super::script_path(&self.mount)))?;
         f.write_str("></script>")?;
-        if let Some(s) = self.session {
+        if let Some((_, url)) = self.session {
             f.write_str("<iframe")?;
-            attr(f, "src", Some(s.launch_url.expose_secret()))?;
+            attr(f, "src", Some(url.expose_secret()))?;
             let title = self.title.as_deref().unwrap_or("Meshes workspace");
             attr(f, "title", Some(title))?;
             // Presentational attributes: a strict CSP (no 'unsafe-inline' styles) would refuse

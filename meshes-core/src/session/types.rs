@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::embed_js::EmbedHtml;
 use crate::model::{CreateSession, LaunchPage, LaunchUrl, Role, Scope, SessionId, SessionType};
 use crate::validation::ValidationError;
 
@@ -286,6 +287,19 @@ pub struct MintedSession {
     pub expires_at: OffsetDateTime,
     /// Always 0 for a new session.
     pub generation: Generation,
+}
+
+impl MintedSession {
+    /// The markup of this session's embed ([`EmbedHtml`]), for `embed.js` served under
+    /// `mount` (where the routes are mounted, e.g. `"/meshes"`): the iframe with the launch
+    /// URL, which `embed.js` adopts. Never the token.
+    ///
+    /// # Panics
+    ///
+    /// When `mount` is not a mount path (see [`EmbedHtml::new`]).
+    pub fn embed<'a>(&'a self, mount: &'a str) -> EmbedHtml<'a> {
+        EmbedHtml::new(mount).session(&self.session_id, &self.launch_url)
+    }
 }
 
 /// A session's current token, as a refresh returns it.

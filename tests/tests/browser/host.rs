@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use meshes_core::embed_js::EmbedHtml;
 use meshes_core::routes::{MintHints, Resolution};
 use meshes_core::session::{EmbedSessions, Grant, MintedSession, UserKey};
 use meshes_mock::MockMeshes;
@@ -134,17 +133,11 @@ fn fixture(name: &str, evil: &str) -> Option<(String, Policy)> {
 /// - `gone`: the library's markup of a session revoked before the page was sent.
 fn rendered(name: &str, session: &MintedSession, evil: &str) -> Option<(String, Policy)> {
     let (body, policy) = match name {
-        "gone" => (
-            EmbedHtml::new("/meshes")
-                .session(session)
-                .id("a")
-                .to_string(),
-            Policy::Strict,
-        ),
+        "gone" => (session.embed("/meshes").id("a").to_string(), Policy::Strict),
         "slow" => (
             format!(
                 r#"{}<script src="/slow.js"></script>"#,
-                EmbedHtml::new("/meshes").session(session).id("a")
+                session.embed("/meshes").id("a")
             ),
             Policy::Strict,
         ),
