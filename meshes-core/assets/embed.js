@@ -190,7 +190,7 @@
       (doc.readyState === 'loading' ? new Promise(function (r) { doc.addEventListener('DOMContentLoaded', r); })
         : Promise.resolve()).then(function () {
         if (!alive) return;
-        var f = target.querySelector('iframe'), src = f && launchUrl(f.getAttribute('src'));
+        var f = target.querySelector(':scope > iframe'), src = f && launchUrl(f.getAttribute('src'));
         if (!f) target.appendChild(f = doc.createElement('iframe'));
         setup(f);
         if (!src || src.origin !== origin) return mint();

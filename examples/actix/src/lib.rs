@@ -131,7 +131,8 @@ async fn embedded(req: HttpRequest, session: Result<MeshesSession, MeshesError>)
             tracing::debug!(error = %e, "no session minted for /embedded: embed.js mints");
             EmbedHtml::new("/meshes")
         }
-    };
+    }
+    .loading_html(example_common::LOADING);
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((CONTENT_SECURITY_POLICY, example_common::HOME_CSP))

@@ -133,7 +133,8 @@ async fn embedded(
             tracing::debug!(error = %e, "no session minted for /embedded: embed.js mints");
             EmbedHtml::new("/meshes")
         }
-    };
+    }
+    .loading_html(example_common::LOADING);
     (
         [(CONTENT_SECURITY_POLICY, example_common::HOME_CSP)],
         Html(example_common::embedded_page(&user, &embed)),

@@ -108,6 +108,9 @@ pub fn home_page(user: Option<&str>) -> String {
     page(&body)
 }
 
+/// What `/embedded` shows until the workspace is authenticated (the host's own markup).
+pub const LOADING: &str = r#"<p class="loading">Loading your workspace…</p>"#;
+
 /// The path of `/embedded`, the page rendered with `MeshesSession`.
 pub const EMBEDDED: &str = "/embedded";
 

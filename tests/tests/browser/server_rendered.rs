@@ -158,6 +158,13 @@ async fn in_the_browser(adapter: Adapter, browser: &Browser) {
         id,
         "the iframe of the HTML, adopted"
     );
+    let loading_hidden =
+        "return document.querySelector('#meshes .loading').getClientRects().length === 0";
+    assert_eq!(
+        s.exec(loading_hidden, vec![]).await,
+        true,
+        "the page's loading markup hidden once authenticated"
+    );
     assert_eq!(
         mock.calls(Endpoint::Create),
         before + 1,
