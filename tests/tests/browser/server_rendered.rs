@@ -147,6 +147,13 @@ async fn in_the_browser(adapter: Adapter, browser: &Browser) {
     mock.set_early_refresh(true);
     let app = serve(adapter, manager(&mock).build());
     let s = browser.session().await;
+    // Every page records its `meshes:authenticated` events (injected by DevTools, which the
+    // page's CSP does not govern).
+    s.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": "window.__auth = []; document.addEventListener('meshes:authenticated', function (e) { window.__auth.push(e.detail); });" }),
+    )
+    .await;
     s.goto(&format!("{app}/login?user=alice")).await;
     frame_state(&s, 1).await; // `/`: embed.js minted
     let before = mock.calls(Endpoint::Create);
@@ -164,6 +171,12 @@ async fn in_the_browser(adapter: Adapter, browser: &Browser) {
         s.exec(loading_hidden, vec![]).await,
         true,
         "the page's loading markup hidden once authenticated"
+    );
+    let events = s.exec("return window.__auth", vec![]).await;
+    assert_eq!(
+        events[0]["sessionId"],
+        id.as_str(),
+        "meshes:authenticated: {events}"
     );
     assert_eq!(
         mock.calls(Endpoint::Create),
