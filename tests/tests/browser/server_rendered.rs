@@ -203,8 +203,9 @@ async fn in_the_browser(adapter: Adapter, browser: &Browser) {
 /// container; embed.js mints once the limit allows (after `Retry-After`).
 async fn refused_mint_still_renders(adapter: Adapter, browser: &Browser) {
     let mock = MockMeshes::start().await.unwrap();
-    // One mint, then one every 3 s: `/` takes it, `/embedded` right after is refused.
-    let manager = manager(&mock).mint_rate(1, Duration::from_secs(3)).build();
+    // One mint, then one every 8 s: `/` takes it, `/embedded` right after is refused (even
+    // on a busy machine), and embed.js's retry after `Retry-After` lands within the wait.
+    let manager = manager(&mock).mint_rate(1, Duration::from_secs(8)).build();
     let app = serve(adapter, manager.clone());
     let s = browser.session().await;
     s.goto(&format!("{app}/login?user=alice")).await;

@@ -271,11 +271,9 @@ fn shown(css: &str) -> String {
 /// (a slow mint here), then the iframe does and the markup is hidden.
 async fn loading_markup_until_authenticated(s: &Session, host: &Host) {
     sign_in(s, host).await;
-    host.mock.fail_next(
-        Endpoint::Create,
-        1,
-        Fault::delay(Duration::from_millis(1500)),
-    );
+    // Slow enough that even a busy machine looks before the mint answers.
+    host.mock
+        .fail_next(Endpoint::Create, 1, Fault::delay(Duration::from_secs(3)));
     open(s, host, "loading").await;
     until(
         s,
