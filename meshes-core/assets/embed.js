@@ -187,6 +187,7 @@
       var id = o.sessionId, origin = o.embedOrigin, u = launchUrl(origin);
       var token = base && u && u.origin === origin && endpoint(id, '/token')
         ? api(endpoint(id, '/token'), 'POST', { origin: origin }) : Promise.reject({ status: 404 });
+      token.catch(function () {}); // handled in take(), or not needed when the iframe is not adopted
       (doc.readyState === 'loading' ? new Promise(function (r) { doc.addEventListener('DOMContentLoaded', r); })
         : Promise.resolve()).then(function () {
         if (!alive) return;
