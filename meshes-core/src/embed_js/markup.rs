@@ -47,10 +47,13 @@ use crate::model::{LaunchUrl, SessionId};
 /// let mock = meshes_mock::MockMeshes::start().await?;
 /// let manager = mock.manager_builder().build();
 /// let session = manager.mint(&UserKey::new("alice"), &Default::default()).await?;
-/// let html = session.embed("/meshes").to_string(); // EmbedHtml::new("/meshes").session(…)
+/// let markup = session.embed("/meshes"); // EmbedHtml::new("/meshes").session(…)
+/// let html = markup.to_string();
 /// assert!(html.contains(&format!("data-session-id=\"{}\"", session.session_id)));
 /// assert!(html.contains(&format!("<iframe src=\"{}\"", session.launch_url.expose_secret())));
 /// assert!(!html.contains(session.access_token.expose_secret()));
+/// // Its `Debug` (for logs) shows no launch URL.
+/// assert!(!format!("{markup:?}").contains(session.launch_url.expose_secret()));
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
