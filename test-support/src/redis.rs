@@ -1,6 +1,6 @@
 //! A throwaway `redis-server` on a free loopback port, a 3-master Redis Cluster, a TLS-only
 //! server with an ACL user ([`tls`]), or a master, a replica and three sentinels
-//! ([`sentinel`]).
+//! ([`sentinel`], plain or all over TLS).
 
 pub mod sentinel;
 pub mod tls;

@@ -90,7 +90,7 @@ impl Env {
 mod redis_env {
     use meshes_core::session::RedisEmbedStore;
     use meshes_test_support::redis::sentinel::{MASTER, RedisSentinel};
-    use meshes_test_support::redis::tls::TlsRedis;
+    use meshes_test_support::redis::tls::{self, TlsRedis};
     use meshes_test_support::redis::{RedisCluster, RedisServer};
 
     use super::Env;
@@ -105,6 +105,8 @@ mod redis_env {
         Sentinel(RedisSentinel),
         /// A 3-master cluster over TLS (the bus too) with an ACL user.
         TlsCluster(RedisCluster),
+        /// Sentinel over TLS (replication and the sentinels too), data nodes with an ACL user.
+        TlsSentinel(RedisSentinel),
     }
 
     impl Env {
@@ -140,6 +142,14 @@ mod redis_env {
             Self::on(RedisSentinel::start("the Redis Sentinel scenario").map(Redis::Sentinel)).await
         }
 
+        pub(crate) async fn tls_sentinel() -> Option<Self> {
+            Self::on(
+                RedisSentinel::start_tls("the Redis Sentinel over TLS scenario")
+                    .map(Redis::TlsSentinel),
+            )
+            .await
+        }
+
         /// A new store on this env's Redis, under the tests' namespace.
         pub(crate) async fn redis_store(&self) -> Option<RedisEmbedStore> {
             let builder = match self.redis.as_ref()? {
@@ -149,6 +159,9 @@ mod redis_env {
                 Redis::Sentinel(s) => RedisEmbedStore::sentinel_builder(s.sentinels(), MASTER),
                 Redis::TlsCluster(c) => RedisEmbedStore::cluster_builder(c.urls())
                     .ca_file(c.ca().expect("a TLS cluster has a CA")),
+                Redis::TlsSentinel(s) => RedisEmbedStore::sentinel_builder(s.sentinels(), MASTER)
+                    .ca_file(s.ca().expect("a TLS deployment has a CA"))
+                    .master_auth(Some(tls::USER.into()), tls::PASSWORD),
             };
             Some(builder.namespace("test").connect().await.unwrap())
         }

@@ -869,6 +869,15 @@ macro_rules! on_shared_stores {
                 }
             )*
         }
+        mod two_replicas_on_tls_sentinel {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(env) = crate::env::Env::tls_sentinel().await else { return };
+                    super::two_replicas::$name(&env).await;
+                }
+            )*
+        }
     };
 }
 

@@ -1,14 +1,15 @@
 //! Redis goes away mid-run (one node, one node of a 3-master cluster, a TLS node with an ACL
 //! user): routes answer 503 quickly, and recover by themselves when it is back. With
-//! Sentinel, the master dies: 503 until the sentinels promote the replica, then the store
-//! follows by itself and the sessions written before the failover still refresh.
+//! Sentinel (plain, or all over TLS with an ACL user), the master dies: 503 until the
+//! sentinels promote the replica, then the store follows by itself and the sessions written
+//! before the failover still refresh.
 
 use std::time::{Duration, Instant};
 
 use meshes_core::session::{EmbedSessions, Grant, RedisEmbedStore};
 use meshes_mock::MockMeshes;
 use meshes_test_support::redis::sentinel::{MASTER, RedisSentinel};
-use meshes_test_support::redis::tls::TlsRedis;
+use meshes_test_support::redis::tls::{self, TlsRedis};
 use meshes_test_support::redis::{RedisCluster, RedisServer};
 
 use crate::apps::{self, Adapter};
@@ -27,7 +28,12 @@ impl Redis {
             Self::Node(n) => RedisEmbedStore::builder(n.url()),
             Self::Cluster(c) => RedisEmbedStore::cluster_builder(c.urls()),
             Self::Tls(t) => RedisEmbedStore::builder(t.url()).ca_file(&t.ca),
-            Self::Sentinel(s) => RedisEmbedStore::sentinel_builder(s.sentinels(), MASTER),
+            Self::Sentinel(s) => match s.ca() {
+                None => RedisEmbedStore::sentinel_builder(s.sentinels(), MASTER),
+                Some(ca) => RedisEmbedStore::sentinel_builder(s.sentinels(), MASTER)
+                    .ca_file(ca)
+                    .master_auth(Some(tls::USER.into()), tls::PASSWORD),
+            },
         };
         builder
             .timeout(Duration::from_millis(500))
@@ -184,9 +190,15 @@ async fn redis_tls_outage_actix() {
 
 /// The master dies: mints and refreshes answer 503 `store_unavailable` (quickly) until the
 /// sentinels promote the replica, then work again within 20 s of the kill; a session minted
-/// and replicated (`WAIT`) before the failover refreshes afterwards, on both replicas.
-async fn failover(adapter: Adapter) {
-    let Some(sentinel) = RedisSentinel::start("the Redis Sentinel failover test") else {
+/// and replicated (`WAIT`) before the failover refreshes afterwards, on both replicas. With
+/// `over_tls`, everything is TLS (sentinels, replication) and the data nodes have an ACL user.
+async fn failover(adapter: Adapter, over_tls: bool) {
+    let what = "the Redis Sentinel failover test";
+    let started = match over_tls {
+        false => RedisSentinel::start(what),
+        true => RedisSentinel::start_tls(what),
+    };
+    let Some(sentinel) = started else {
         return;
     };
     sentinel.ready_for_failover();
@@ -272,8 +284,9 @@ async fn failover(adapter: Adapter) {
         Some(sentinel.replica_port()),
         "the replica was promoted"
     );
+    let how = if over_tls { " (TLS, ACL user)" } else { "" };
     eprintln!(
-        "{adapter:?}: {unavailable} x 503 during the failover, recovered {recovered:?} after the kill"
+        "{adapter:?}{how}: {unavailable} x 503 during the failover, recovered {recovered:?} after the kill"
     );
     for app in [&a, &b] {
         let r = post(format!("{app}/meshes/sessions/{id}/refresh"))
@@ -289,10 +302,20 @@ async fn failover(adapter: Adapter) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_sentinel_failover_axum() {
-    failover(Adapter::Axum).await;
+    failover(Adapter::Axum, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_sentinel_failover_actix() {
-    failover(Adapter::Actix).await;
+    failover(Adapter::Actix, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_sentinel_over_tls_failover_axum() {
+    failover(Adapter::Axum, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_sentinel_over_tls_failover_actix() {
+    failover(Adapter::Actix, true).await;
 }
