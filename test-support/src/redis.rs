@@ -128,6 +128,17 @@ impl RedisServer {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+        // What answered is this server, not another process on the port (this one would have
+        // exited, unable to bind).
+        let exited = self
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten());
+        assert!(
+            exited.is_none(),
+            "redis-server on port {} exited ({exited:?}): the port was taken",
+            self.port
+        );
     }
 }
 
@@ -136,6 +147,9 @@ impl Drop for RedisServer {
         self.kill();
     }
 }
+
+/// Held while a cluster's ports are chosen and bound.
+static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A 3-master Redis Cluster on loopback (no replicas), killed on drop.
 #[derive(Debug)]
@@ -168,10 +182,13 @@ impl Drop for TempDir {
     }
 }
 
-/// A loopback port whose cluster bus port (+10000) is free too.
+/// A loopback port whose cluster bus port (+10000) is free too, both below the ephemeral range
+/// (Linux: 32768 and up), so that no `free_port()` and no outgoing connection of a concurrent
+/// test can take them between this check and the server's bind. Clusters started at the same
+/// time in this process are kept apart by [`STARTING`].
 fn cluster_port() -> u16 {
     loop {
-        let port = 20_000 + (std::process::id() as u16 ^ fastish_random()) % 25_000;
+        let port = 20_000 + (std::process::id() as u16 ^ fastish_random()) % 2_700;
         let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
         if free(port) && free(port + 10_000) {
             return port;
@@ -220,6 +237,11 @@ impl RedisCluster {
         let dir = TempDir::new("cluster");
         let certs = with_tls.then(|| tls::Certificates::make(&dir.0));
         let mut nodes = Vec::new();
+        // Ports are chosen and bound under the lock: two clusters starting at once cannot pick
+        // the same ones.
+        let starting = STARTING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for i in 0..3 {
             let mut port = cluster_port();
             while nodes.iter().any(|n: &RedisServer| n.port == port) {
@@ -248,6 +270,7 @@ impl RedisCluster {
             node.restart();
             nodes.push(node);
         }
+        drop(starting);
         let addrs: Vec<String> = nodes
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
@@ -261,11 +284,15 @@ impl RedisCluster {
             .args(["--cluster", "create"])
             .args(&addrs)
             .args(["--cluster-replicas", "0", "--cluster-yes"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
+            .stdin(Stdio::null())
+            .output()
             .expect("run redis-cli (package redis-tools)");
-        assert!(created.success(), "redis-cli --cluster create failed");
+        assert!(
+            created.status.success(),
+            "redis-cli --cluster create failed: {}{}",
+            String::from_utf8_lossy(&created.stdout),
+            String::from_utf8_lossy(&created.stderr)
+        );
         let cluster = Self {
             nodes,
             tls: certs,
