@@ -12,8 +12,8 @@ use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
 use example_common::valid_user;
 pub use example_common::{ADMINS, ENV_LOGIN_KEY, grant_for, prometheus};
 use meshes_actix::{
-    EmbedHtml, EmbedSessions, FrameSrc, MeshesError, MeshesSession, MeshesState, MintHints,
-    Resolution, UserKey,
+    EmbedSessions, FrameSrc, MeshesError, MeshesSession, MeshesState, MintHints, Resolution,
+    UserKey,
 };
 
 /// The signed-in user, from actix-identity (kept in actix-session's private, encrypted
@@ -125,14 +125,10 @@ async fn embedded(req: HttpRequest, session: Result<MeshesSession, MeshesError>)
             .insert_header((LOCATION, "/"))
             .finish();
     };
-    let embed = match &session {
-        Ok(s) => s.embed("/meshes"),
-        Err(e) => {
-            tracing::debug!(error = %e, "no session minted for /embedded: embed.js mints");
-            EmbedHtml::new("/meshes")
-        }
+    if let Err(e) = &session {
+        tracing::debug!(error = %e, "no session minted for /embedded: embed.js mints");
     }
-    .loading_html(example_common::LOADING);
+    let embed = example_common::embedded_markup(session.as_ref().ok().map(|s| &s.session));
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((CONTENT_SECURITY_POLICY, example_common::HOME_CSP))

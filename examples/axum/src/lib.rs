@@ -11,8 +11,7 @@ use axum::routing::{get, post};
 use example_common::valid_user;
 pub use example_common::{ADMINS, ENV_LOGIN_KEY, grant_for, prometheus};
 use meshes_axum::{
-    EmbedHtml, EmbedSessions, MeshesLayer, MeshesRejection, MeshesSession, MintHints, Resolution,
-    UserKey,
+    EmbedSessions, MeshesLayer, MeshesRejection, MeshesSession, MintHints, Resolution, UserKey,
 };
 use tower_cookies::cookie::SameSite;
 use tower_cookies::{Cookie, CookieManagerLayer, Cookies, Key};
@@ -127,14 +126,10 @@ async fn embedded(
     let Some(user) = signed_in(&cookies, &app.key) else {
         return Redirect::to("/").into_response();
     };
-    let embed = match &session {
-        Ok(s) => s.embed("/meshes"),
-        Err(e) => {
-            tracing::debug!(error = %e, "no session minted for /embedded: embed.js mints");
-            EmbedHtml::new("/meshes")
-        }
+    if let Err(e) = &session {
+        tracing::debug!(error = %e, "no session minted for /embedded: embed.js mints");
     }
-    .loading_html(example_common::LOADING);
+    let embed = example_common::embedded_markup(session.as_ref().ok().map(|s| &s.session));
     (
         [(CONTENT_SECURITY_POLICY, example_common::HOME_CSP)],
         Html(example_common::embedded_page(&user, &embed)),

@@ -6,9 +6,10 @@
 use std::sync::OnceLock;
 
 use meshes_core::embed_js;
+use meshes_core::embed_js::EmbedHtml;
 use meshes_core::model::{LaunchPage, SessionType};
 use meshes_core::routes::{MintHints, Resolution};
-use meshes_core::session::{Grant, UserKey};
+use meshes_core::session::{Grant, MintedSession, UserKey};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// The users who administer the app's integrations (a stand-in: a real app reads a role from
@@ -110,6 +111,17 @@ pub fn home_page(user: Option<&str>) -> String {
 
 /// What `/embedded` shows until the workspace is authenticated (the host's own markup).
 pub const LOADING: &str = r#"<p class="loading">Loading your workspace…</p>"#;
+
+/// The embed of `/embedded`: the iframe of the session the page's `MeshesSession` minted, or,
+/// when the mint was refused (the mint limit, Meshes down), a container embed.js mints into
+/// when it can; with [`LOADING`] until it is authenticated.
+pub fn embedded_markup(minted: Option<&MintedSession>) -> EmbedHtml<'_> {
+    match minted {
+        Some(session) => session.embed("/meshes"),
+        None => EmbedHtml::new("/meshes"),
+    }
+    .loading_html(LOADING)
+}
 
 /// The path of `/embedded`, the page rendered with `MeshesSession`.
 pub const EMBEDDED: &str = "/embedded";
