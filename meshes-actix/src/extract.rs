@@ -3,14 +3,13 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::HttpMessage as _;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
-use meshes_core::adapter::MintMark;
 use meshes_core::embed_js::EmbedHtml;
 use meshes_core::routes::RouteError;
 use meshes_core::session::{MintedSession, UserKey};
 
+use crate::scope::Headers;
 use crate::{MeshesError, MeshesExt};
 
 /// A freshly minted session for the signed-in user, for pages rendered on the server: the
@@ -29,9 +28,11 @@ use crate::{MeshesError, MeshesExt};
 /// [`FrameSrc`](crate::FrameSrc), whatever the handler set (it carries a launch URL, which
 /// works once). A reload mints a fresh session, as Meshes requires.
 ///
-/// It mints on a GET, as the user who sends it: use it only in handlers of your own same-site
-/// pages (a cross-site link or `<img>` could otherwise make a signed-in user's browser mint).
-/// Each mint counts against the user's mint limit.
+/// It mints only for a navigation (`Sec-Fetch-Dest: document`, `iframe` or `frame`; a
+/// browser without Fetch Metadata: `Accept: text/html`): an `<img src>` or a `fetch` of the
+/// page that user content points at gets 403 `not_a_navigation` (with `Result`, the page
+/// renders the plain container) and costs no mint. Each mint counts against the user's mint
+/// limit.
 ///
 /// ```
 /// use actix_web::{HttpResponse, web};
@@ -99,14 +100,11 @@ impl FromRequest for MaybeMeshesSession {
         let req = req.clone();
         Box::pin(async move {
             let state = req.meshes().ok_or_else(MeshesError::not_registered)?;
-            let resolved = state.0.resolver()(&req).await;
-            let minted = state.0.mint_for(resolved).await?;
-            if minted.is_some() {
-                // `FrameSrc` sends this request's response with `Cache-Control: no-store`.
-                let mark = MintMark::default();
-                mark.mark();
-                req.extensions_mut().insert(mark);
-            }
+            let resolver = state.0.resolver();
+            let minted = state
+                .0
+                .mint_for(&Headers(req.headers()), || resolver(&req))
+                .await?;
             Ok(Self(
                 minted.map(|(user, session)| MeshesSession { session, user }),
             ))

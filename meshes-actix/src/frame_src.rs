@@ -27,13 +27,15 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use actix_web::Error;
-use actix_web::HttpMessage as _;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::Method;
 use actix_web::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, CONTENT_TYPE,
     HeaderMap, HeaderName, HeaderValue,
 };
-use meshes_core::adapter::{Bytes, CspHeader, CspHeaders, FrameSrcMerge, MergedValue, MintMark};
+use meshes_core::adapter::{
+    Bytes, CspHeader, CspHeaders, FrameSrcMerge, MergedValue, MintMark, Scoped,
+};
 use meshes_core::csp::EmbedOrigins;
 
 /// Adds the embed origin(s) to responses' CSP. See the [module docs](self).
@@ -91,9 +93,14 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
+        // A page handler (GET, HEAD) that mints (`MeshesSession`, or `manager.mint(…)`) marks
+        // the request, and its response gets `Cache-Control: no-store`.
+        let page = matches!(*req.method(), Method::GET | Method::HEAD);
+        let mark = page.then(MintMark::default);
         FrameSrcFuture {
-            inner: self.service.call(req),
+            inner: MintMark::scope(mark.clone(), self.service.call(req)),
             merge: Some(self.merge.clone()),
+            mark,
         }
     }
 }
@@ -103,8 +110,9 @@ pin_project_lite::pin_project! {
     #[derive(Debug)]
     pub struct FrameSrcFuture<F> {
         #[pin]
-        inner: F,
+        inner: Scoped<F>,
         merge: Option<FrameSrcMerge>,
+        mark: Option<MintMark>,
     }
 }
 
@@ -123,9 +131,8 @@ where
         if let Some(merge) = this.merge.take() {
             merge.apply(&mut Headers(resp.headers_mut()));
         }
-        // A handler that extracted `MeshesSession` left a mark: its page carries a launch URL.
-        let mark = resp.request().extensions().get::<MintMark>().cloned();
-        if let Some(mark) = mark {
+        // A handler that minted marked the request: its page carries a launch URL.
+        if let Some(mark) = this.mark.take() {
             let current = resp.headers().get(CACHE_CONTROL).map(|v| v.as_bytes());
             if let Some(value) = mark.no_store(current) {
                 resp.headers_mut()

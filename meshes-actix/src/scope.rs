@@ -26,7 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// actix's header map, as the core routes read it.
-struct Headers<'a>(&'a HeaderMap);
+pub(crate) struct Headers<'a>(pub(crate) &'a HeaderMap);
 
 impl RequestHeaders for Headers<'_> {
     fn header(&self, header: RequestHeader) -> Option<&[u8]> {

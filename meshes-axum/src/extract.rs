@@ -24,9 +24,11 @@ use crate::layer::InRequest;
 /// from [`MeshesLayer`](crate::MeshesLayer), whatever the handler set (it carries a launch URL,
 /// which works once). A reload mints a fresh session, as Meshes requires.
 ///
-/// It mints on a GET, as the user who sends it: use it only in handlers of your own same-site
-/// pages (a cross-site link or `<img>` could otherwise make a signed-in user's browser mint).
-/// Each mint counts against the user's mint limit.
+/// It mints only for a navigation (`Sec-Fetch-Dest: document`, `iframe` or `frame`; a
+/// browser without Fetch Metadata: `Accept: text/html`): an `<img src>` or a `fetch` of the
+/// page that user content points at gets 403 `not_a_navigation` (with `Result`, the page
+/// renders the plain container) and costs no mint. Each mint counts against the user's mint
+/// limit.
 ///
 /// ```
 /// use axum::http::StatusCode;
@@ -83,14 +85,9 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for MeshesSession {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
         let in_request = parts.extensions.get::<InRequest>().cloned();
-        let InRequest {
-            routes: state,
-            mark,
-        } = in_request.ok_or_else(MeshesRejection::missing_layer)?;
-        let minted = state.mint_for(state.resolver()(parts).await).await?;
-        if let (Some(_), Some(mark)) = (&minted, mark) {
-            mark.mark();
-        }
+        let InRequest { routes: state } = in_request.ok_or_else(MeshesRejection::missing_layer)?;
+        let resolver = state.resolver();
+        let minted = state.mint_for(&parts.headers, || resolver(parts)).await?;
         Ok(minted.map(|(user, session)| MeshesSession { session, user }))
     }
 }

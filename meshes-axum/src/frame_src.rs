@@ -26,7 +26,7 @@ use std::task::{Context, Poll, ready};
 
 use http::header::CACHE_CONTROL;
 use http::{HeaderValue, Method, Request, Response};
-use meshes_core::adapter::{FrameSrcMerge, MintMark};
+use meshes_core::adapter::{FrameSrcMerge, MintMark, Scoped};
 use meshes_core::csp::EmbedOrigins;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -104,20 +104,18 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        // Under `MeshesLayer`, a page handler (GET, HEAD) may extract `MeshesSession`: it
-        // marks the request, and its response gets `Cache-Control: no-store`. The routes'
-        // POSTs and DELETEs never extract it, and do not pay for the mark's allocation.
-        let mark = self.state.as_ref().and_then(|state| {
-            let page = matches!(*req.method(), Method::GET | Method::HEAD);
-            let mark = page.then(MintMark::default);
+        // A page handler (GET, HEAD) that mints (`MeshesSession`, or `manager.mint(…)`) marks
+        // the request, and its response gets `Cache-Control: no-store`. The routes' POSTs and
+        // DELETEs do not pay for the mark's allocation.
+        if let Some(state) = &self.state {
             req.extensions_mut().insert(InRequest {
                 routes: state.clone(),
-                mark: mark.clone(),
             });
-            mark
-        });
+        }
+        let page = matches!(*req.method(), Method::GET | Method::HEAD);
+        let mark = page.then(MintMark::default);
         ResponseFuture {
-            inner: self.inner.call(req),
+            inner: MintMark::scope(mark.clone(), self.inner.call(req)),
             layer: Some(self.layer.clone()),
             mark,
         }
@@ -129,7 +127,7 @@ pin_project_lite::pin_project! {
     #[derive(Debug)]
     pub struct ResponseFuture<F> {
         #[pin]
-        inner: F,
+        inner: Scoped<F>,
         layer: Option<FrameSrcLayer>,
         mark: Option<MintMark>,
     }

@@ -60,10 +60,8 @@ type DynResolver = dyn Fn(&Parts) -> BoxFuture<'static, Resolution> + Send + Syn
 pub(crate) type MeshesState = Routes<DynResolver>;
 
 /// What [`MeshesLayer`] puts in each request's extensions (one value, one insert): the
-/// library's state, and the mark the `MeshesSession` extractor sets when it mints.
+/// library's state.
 #[derive(Clone)]
 pub(crate) struct InRequest {
     pub(crate) routes: MeshesState,
-    /// On GET and HEAD requests (the pages `MeshesSession` is for).
-    pub(crate) mark: Option<meshes_core::adapter::MintMark>,
 }

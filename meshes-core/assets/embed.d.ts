@@ -62,8 +62,13 @@ export interface MeshesErrorDetail {
   /** Whether it will try again by itself. */
   retrying: boolean;
 }
-/** The iframe's `meshes:navigate` message: its plain fields, never a token or a URL. */
-export type MeshesNavigateDetail = Record<string, string | number | boolean>;
+/** The iframe's `meshes:navigate` message: only these fields, as strings, and only when
+ *  well-formed (`page` a name of letters, digits, `_ . -`; `path` a path of the embed starting
+ *  with one `/`, never a URL); never a token. */
+export interface MeshesNavigateDetail {
+  page?: string;
+  path?: string;
+}
 
 /** The events, dispatched on the container (bubbling; `meshes:logout` on `document`). */
 export interface MeshesEventMap {
@@ -77,15 +82,20 @@ export interface MeshesEventMap {
 }
 
 export interface MeshesEmbedApi {
-  /** Mounts a workspace into `target` (a container, or an existing iframe). */
+  /** Mounts a workspace into `target`, a container: the workspace goes into an iframe
+   *  embed.js creates there (or, for a server-rendered container, the iframe the server
+   *  rendered). An iframe as `target` is refused (`meshes:error` `invalid_target`, and it
+   *  throws). */
   mount(target: HTMLElement, options?: MeshesEmbedOptions): MeshesEmbedHandle;
   /** Unmounts every embed in every tab of this origin (also done on any 401). */
   logout(): void;
   /** For a copy of embed.js not served by the library (bundled): where the routes are
    *  mounted, e.g. `{ mount: "/meshes" }`. Embeds wait for it. Throws when the mount is
    *  invalid or differs from the one the script was served from. Call it from your own code,
-   *  never with a value taken from the page. */
-  configure(config: { mount: string }): void;
+   *  never with a value taken from the page. `maxEmbeds` (0–100, default 8): how many
+   *  embeds the markup (`[data-meshes-embed]`, `<meshes-embed>`) mounts at once; the others
+   *  get `meshes:error` `too_many_embeds` and mint nothing. */
+  configure(config: { mount?: string; maxEmbeds?: number }): void;
 }
 
 declare global {

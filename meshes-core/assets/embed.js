@@ -1,18 +1,38 @@
 /*! meshes-rs embed.js: the host side of the Meshes iframe contract. MIT OR Apache-2.0. */
 (function (root, doc) {
   'use strict';
-  if (root.MeshesEmbed) return; // loaded twice: the first copy serves the page
+  // Loaded twice: the first copy serves the page. A symbol, not `root.MeshesEmbed`, which an
+  // injected <img name="MeshesEmbed"> would answer.
+  var LOADED = Symbol.for('meshes-rs.embed');
+  if (root[LOADED]) return;
+  root[LOADED] = true;
+
+  // What it calls on `document`, from the prototypes, captured now: a named element
+  // (<form name="addEventListener">, <img name="readyState">, <embed name="createElement">)
+  // shadows document's own members, never these.
+  var D = Document.prototype, T = EventTarget.prototype;
+  function getter(name) { return Object.getOwnPropertyDescriptor(D, name).get; }
+  var addListener = T.addEventListener, removeListener = T.removeEventListener, dispatch = T.dispatchEvent;
+  var createElement = D.createElement, querySelectorAll = D.querySelectorAll;
+  var readyState = getter('readyState'), visibilityState = getter('visibilityState');
+  function on(target, type, fn, capture) { addListener.call(target, type, fn, capture); }
+  function loading() { return readyState.call(doc) === 'loading'; }
+  function iframe() { return createElement.call(doc, 'iframe'); }
 
   // From the first line: which windows said `meshes:ready` (and from which origin) and which
   // iframes loaded, so that an iframe in the page's HTML (a server-rendered embed) that was
   // faster than this script is adopted all the same.
   var readies = new WeakMap(), loaded = new WeakSet();
-  root.addEventListener('message', function (e) {
+  on(root, 'message', function (e) {
     if (e.data && e.data.type === 'meshes:ready' && e.source) readies.set(e.source, e.origin);
   });
-  doc.addEventListener('load', function (e) { if (e.target.tagName === 'IFRAME') loaded.add(e.target); }, true);
+  on(doc, 'load', function (e) { if (e.target.tagName === 'IFRAME') loaded.add(e.target); }, true);
 
   var live = []; // the mounts of this tab
+  // Embeds that markup mounts ([data-meshes-embed], <meshes-embed>) at once, at most; trusted
+  // code raises it with MeshesEmbed.configure({ maxEmbeds }). Injected containers past it
+  // mint nothing.
+  var cap = 8;
   var channel = root.BroadcastChannel ? new BroadcastChannel('meshes-embed') : null;
   var local = /^(localhost|127\.0\.0\.1|\[::1\])$/;
   // Every option; the last four are the session hints sent with a mint.
@@ -26,7 +46,7 @@
   // page's address, since a <base> injected after the script would move `el.src`.
   var me, home = (function () {
     try {
-      var el = me = Object.getOwnPropertyDescriptor(Document.prototype, 'currentScript').get.call(doc);
+      var el = me = getter('currentScript').call(doc);
       var u = el instanceof HTMLScriptElement && new URL(el.getAttribute('src'), location.href);
       var m = u && u.origin === location.origin && /^(.*)\/embed\.js$/.exec(u.pathname);
       return m && MOUNT.test(m[1]) ? m[1] : null;
@@ -39,7 +59,13 @@
   // Dispatches `meshes:<type>` on `el`, bubbling and cancelable; false when a listener called
   // preventDefault(). Details never hold a token or a launch URL.
   function fire(el, type, detail) {
-    return el.dispatchEvent(new CustomEvent('meshes:' + type, { bubbles: true, cancelable: true, detail: detail || {} }));
+    return dispatch.call(el, new CustomEvent('meshes:' + type, { bubbles: true, cancelable: true, detail: detail || {} }));
+  }
+
+  // `meshes:error` on an element that gets no embed.
+  var refused = new WeakSet();
+  function refuse(el, code, message) {
+    fire(el, 'error', { status: 0, code: code, message: message, retrying: false });
   }
 
   // A number in [min, max], or the default.
@@ -63,20 +89,27 @@
       (u.protocol === 'http:' && location.protocol === 'http:' && local.test(location.hostname)) ? u : null;
   }
 
-  // Mounts a Meshes workspace into `target` (a container element, or an existing <iframe>).
+  // Mounts a Meshes workspace into `target`, a container: the workspace goes only into an
+  // iframe this script creates there, or the iframe the server rendered in it (adopted).
   // Options: see embed.d.ts. Returns { unmount(), destroy(), remount() }.
-  function mount(target, options) {
+  function mount(target, options, auto) {
     var o = options || {};
+    if (target.tagName === 'IFRAME') {
+      // An <iframe data-meshes-embed> in the markup would show the workspace in an element
+      // the page chose and styled (UI redress): never.
+      refuse(target, 'invalid_target', 'an embed mounts into a container, not an iframe');
+      throw new Error('meshes: mount into a container element, not an iframe');
+    }
     // basePath may only name the mount itself (trailing slash aside).
     var base = home != null && (o.basePath == null || o.basePath === home || o.basePath === home + '/');
     var minHeight = num(o.minHeight, 480, 0, Infinity), maxHeight = num(o.maxHeight, Infinity, minHeight, Infinity);
     var timeout = num(o.timeout, 15000, 1000, 60000), retries = num(o.retries, 6, 0, 10);
     var hints = {};
-    var frame = target.tagName === 'IFRAME' ? target : null, own = !frame;
+    var frame = null;
     var s = null; // { id, token, generation, origin }: memory only
     var refreshing = null, expectLoad = false, alive = true, stalled = null;
     var timer = null, failures = 0, note = null, t0 = performance.now();
-    var loading = own ? [].filter.call(target.children, function (el) { return !/^(SCRIPT|IFRAME)$/.test(el.tagName); }) : [];
+    var placeholders = [].filter.call(target.children, function (el) { return !/^(SCRIPT|IFRAME)$/.test(el.tagName); });
     var self;
 
     OPTIONS.slice(9).forEach(function (k) {
@@ -94,11 +127,11 @@
     // is authenticated, then the iframe; on a final error the markup comes back with the
     // error's text, unless a `meshes:error` listener called preventDefault().
     function show(text) {
-      if (!loading.length) return;
+      if (!placeholders.length) return;
       if (frame) frame.hidden = text !== true;
-      loading.forEach(function (el) { el.hidden = text === true; });
+      placeholders.forEach(function (el) { el.hidden = text === true; });
       if (text !== true) {
-        if (!note) target.appendChild(note = doc.createElement('p')).setAttribute('data-meshes-error', '');
+        if (!note) target.appendChild(note = createElement.call(doc, 'p')).setAttribute('data-meshes-error', '');
         note.textContent = text;
       } else if (note) { note.remove(); note = null; }
     }
@@ -188,11 +221,11 @@
       var token = base && u && u.origin === origin && endpoint(id, '/token')
         ? api(endpoint(id, '/token'), 'POST', { origin: origin }) : Promise.reject({ status: 404 });
       token.catch(function () {}); // handled in take(), or not needed when the iframe is not adopted
-      (doc.readyState === 'loading' ? new Promise(function (r) { doc.addEventListener('DOMContentLoaded', r); })
+      (loading() ? new Promise(function (r) { on(doc, 'DOMContentLoaded', r); })
         : Promise.resolve()).then(function () {
         if (!alive) return;
         var f = target.querySelector(':scope > iframe'), src = f && launchUrl(f.getAttribute('src'));
-        if (!f) target.appendChild(f = doc.createElement('iframe'));
+        if (!f) target.appendChild(f = iframe());
         setup(f);
         if (!src || src.origin !== origin) return mint();
         expectLoad = !loaded.has(f);
@@ -241,12 +274,12 @@
       return refreshing;
     }
 
-    // The iframe's navigate message, without anything that could be a token or a URL.
+    // The iframe's navigate message: its `page` (a name) and `path` (a path of the embed,
+    // never a URL: no scheme, no `//`), as strings, and nothing else.
     function navigation(d) {
-      var out = {};
-      Object.keys(d).forEach(function (k) {
-        if (!/type|token|url|launch/i.test(k) && /^[snb]/.test(typeof d[k])) out[k] = d[k];
-      });
+      var out = {}, page = String(d.page == null ? '' : d.page), path = String(d.path == null ? '' : d.path);
+      if (/^[\w.-]{1,64}$/.test(page)) out.page = page;
+      if (path.length <= 512 && /^\/(?![\/\\])[^\s\\]*$/.test(path)) out.path = path;
       return out;
     }
 
@@ -274,29 +307,27 @@
       alive = false;
       s = null;
       live = live.filter(function (m) { return m !== self; });
-      root.removeEventListener('message', onMessage);
+      removeListener.call(root, 'message', onMessage);
       clearTimeout(timer);
       if (!frame) return; // an adoption still waiting for the page to be parsed
-      frame.removeEventListener('load', onLoad);
-      if (own && frame.parentNode) frame.parentNode.removeChild(frame);
-      else frame.src = 'about:blank';
+      removeListener.call(frame, 'load', onLoad);
+      if (frame.parentNode) frame.parentNode.removeChild(frame);
     }
 
     function setup(f) {
       frame = f;
-      if (own) {
-        frame.title = frame.title || o.title || 'Meshes workspace';
-        frame.style.width = '100%';
-        frame.style.border = '0';
-      }
+      frame.title = frame.title || o.title || 'Meshes workspace';
+      frame.style.width = '100%';
+      frame.style.border = '0';
       frame.style.height = minHeight + 'px';
-      frame.addEventListener('load', onLoad);
-      if (loading.length) frame.hidden = true;
+      on(frame, 'load', onLoad);
+      if (placeholders.length) frame.hidden = true;
     }
 
-    root.addEventListener('message', onMessage);
+    on(root, 'message', onMessage);
 
     self = {
+      auto: !!auto,
       unmount: unmount,
       // Unmounts and revokes the session on the backend.
       destroy: function () {
@@ -313,9 +344,9 @@
       }
     };
     live.push(self);
-    if (own && o.sessionId) adopt();
+    if (o.sessionId) adopt();
     else {
-      setup(frame || target.appendChild(doc.createElement('iframe')));
+      setup(target.appendChild(iframe()));
       // Lazy: a launch URL expires, so mint only when the container nears the viewport.
       var lazy = o.loading === 'lazy' && root.IntersectionObserver && new IntersectionObserver(function (es) {
         if (es.some(function (e) { return e.isIntersecting; })) { lazy.disconnect(); mint(); }
@@ -334,10 +365,10 @@
   if (channel) channel.onmessage = function (e) { if (e.data && e.data.type === 'logout') logout(false); };
 
   function resumeAll() {
-    if (doc.visibilityState !== 'hidden') live.forEach(function (m) { m.resume(); });
+    if (visibilityState.call(doc) !== 'hidden') live.forEach(function (m) { m.resume(); });
   }
-  doc.addEventListener('visibilitychange', resumeAll);
-  root.addEventListener('online', resumeAll);
+  on(doc, 'visibilitychange', resumeAll);
+  on(root, 'online', resumeAll);
 
   // Options from an element's attributes: `data-base-path` … or, on <meshes-embed>, `base-path` ….
   function fromAttributes(el, prefix) {
@@ -349,26 +380,46 @@
     return o;
   }
 
+  // Mounts an element of the markup, within the page's cap; past it the element gets
+  // `meshes:error` (`too_many_embeds`) and mints nothing.
+  function fromMarkup(el, prefix) {
+    if (el.meshesEmbed || refused.has(el)) return;
+    refused.add(el); // one answer per element
+    if (el.tagName === 'IFRAME') return refuse(el, 'invalid_target', 'an embed mounts into a container, not an iframe');
+    if (live.filter(function (m) { return m.auto; }).length >= cap) {
+      return refuse(el, 'too_many_embeds', 'more than ' + cap + ' embeds in the page (MeshesEmbed.configure({ maxEmbeds }) raises it)');
+    }
+    refused.delete(el);
+    el.meshesEmbed = mount(el, fromAttributes(el, prefix), true);
+  }
+
   function auto() {
     if (home == null) return;
-    var els = doc.querySelectorAll('[data-meshes-embed]');
-    for (var i = 0; i < els.length; i++) {
-      if (!els[i].meshesEmbed) els[i].meshesEmbed = mount(els[i], fromAttributes(els[i], 'data-'));
-    }
+    var els = querySelectorAll.call(doc, '[data-meshes-embed]');
+    for (var i = 0; i < els.length; i++) fromMarkup(els[i], 'data-');
     waiting.splice(0).forEach(function (el) { if (el.isConnected) el.connectedCallback(); });
   }
 
   root.MeshesEmbed = {
     mount: mount,
     logout: function () { logout(true); },
-    // For a bundled copy (not served by the library): where the routes are mounted. Trusted
-    // JavaScript only; a copy served from `<mount>/embed.js` knows its mount already.
+    // Trusted JavaScript only. `mount`: for a bundled copy (not served by the library), where
+    // the routes are mounted (a copy served from `<mount>/embed.js` knows it already).
+    // `maxEmbeds`: how many embeds the markup may mount at once (default 8).
     configure: function (c) {
-      var m = c && typeof c.mount === 'string' ? c.mount.replace(/\/$/, '') : null;
-      if (m == null || !MOUNT.test(m) || (home != null && m !== home)) {
-        throw new Error('meshes: invalid or conflicting mount');
+      c = c || {};
+      if (c.maxEmbeds != null) {
+        var n = Number(c.maxEmbeds);
+        if (!(n >= 0 && n <= 100 && Math.floor(n) === n)) throw new Error('meshes: maxEmbeds must be a whole number from 0 to 100');
+        cap = n;
       }
-      home = m;
+      if (c.mount != null) {
+        var m = typeof c.mount === 'string' ? c.mount.replace(/\/$/, '') : null;
+        if (m == null || !MOUNT.test(m) || (home != null && m !== home)) {
+          throw new Error('meshes: invalid or conflicting mount');
+        }
+        home = m;
+      }
       auto();
     }
   };
@@ -379,7 +430,7 @@
       connectedCallback() {
         if (!this.style.display) this.style.display = 'block';
         if (home == null) waiting.push(this);
-        else if (!this.meshesEmbed) this.meshesEmbed = mount(this, fromAttributes(this, ''));
+        else fromMarkup(this, '');
       }
       disconnectedCallback() {
         if (this.meshesEmbed) this.meshesEmbed.unmount();
@@ -391,7 +442,7 @@
   // <div data-meshes-embed data-launch-page="rules"></div> mounts itself; a container around
   // this script (a server-rendered embed) at once.
   var box = me && me.parentElement;
-  if (home != null && box && box.hasAttribute('data-meshes-embed')) box.meshesEmbed = mount(box, fromAttributes(box, 'data-'));
-  if (doc.readyState === 'loading') doc.addEventListener('DOMContentLoaded', auto);
+  if (home != null && box && box.hasAttribute('data-meshes-embed')) fromMarkup(box, 'data-');
+  if (loading()) on(doc, 'DOMContentLoaded', auto);
   else auto();
 })(window, document);

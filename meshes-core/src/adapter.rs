@@ -16,10 +16,11 @@
 //!    (a layer or middleware): [`CspHeaders`] is implemented for [`http::HeaderMap`];
 //!    implement it for another header map ([`MergedValue::get`] keeps the framework's own
 //!    header value, built once per distinct policy).
-//! 3. **Server-rendered pages.** Where the `MeshesSession` extractor minted during a request,
-//!    its response must not be cached (it carries a launch URL): put a [`MintMark`] in the
-//!    request where the extractor finds it, [`mark`](MintMark::mark) it after a mint, and in
-//!    the layer or middleware call [`MintMark::no_store`] on the response's `Cache-Control`.
+//! 3. **Server-rendered pages.** Where a session was minted while a page request was handled
+//!    (by the `MeshesSession` extractor, or by the handler's own `manager.mint(…)`), its
+//!    response must not be cached (it carries a launch URL): run the app's handling of each
+//!    GET or HEAD request inside [`MintMark::scope`] (every mint in it marks it), and in the
+//!    layer or middleware call [`MintMark::no_store`] on the response's `Cache-Control`.
 //! 4. **Names.** Re-export [`reexports`] at the adapter's root, so that most apps depend on one
 //!    crate, and offer the same settings with the same names: [`route_setters!`](crate::route_setters)
 //!    (`allow_origin`, `body_limit`) and [`csp_setters!`](crate::csp_setters) (`when_no_csp`,
@@ -97,6 +98,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -107,8 +109,9 @@ pub use crate::routes::handler::{PATHS, Routes};
 pub use crate::routes::request::{BodyError, RequestHeader, RequestHeaders, RouteRequest};
 
 /// Whether a session was minted while a request was handled (by the `MeshesSession`
-/// extractor): its response then carries a launch URL, which opens the user's workspace, and
-/// must not be cached. Cheap to clone; clones share the mark.
+/// extractor or the handler's own [`EmbedSessions::mint`](crate::session::EmbedSessions::mint)):
+/// its response then carries a launch URL, which opens the user's workspace, and must not be
+/// cached. Cheap to clone; clones share the mark.
 ///
 /// ```
 /// use meshes_core::adapter::MintMark;
@@ -123,7 +126,43 @@ pub use crate::routes::request::{BodyError, RequestHeader, RequestHeaders, Route
 #[derive(Clone, Debug, Default)]
 pub struct MintMark(Arc<AtomicBool>);
 
+tokio::task_local! {
+    /// The mark of the request being handled, set by [`MintMark::scope`].
+    static CURRENT: Option<MintMark>;
+}
+
+/// Marks the request being handled, if any: a session was minted for it.
+pub(crate) fn mark_current() {
+    let _ = CURRENT.try_with(|mark| mark.as_ref().map(MintMark::mark));
+}
+
+/// The future of [`MintMark::scope`].
+pub type Scoped<F> = tokio::task::futures::TaskLocalFuture<Option<MintMark>, F>;
+
 impl MintMark {
+    /// Runs `handling` (the app's service for one request) with `mark` as the request's:
+    /// every [`EmbedSessions::mint`](crate::session::EmbedSessions::mint) that completes while
+    /// it runs, on that task, marks it. `None` for a request that is not a page (a POST, a
+    /// DELETE): nothing to mark, no allocation.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use meshes_core::adapter::MintMark;
+    /// use meshes_core::session::UserKey;
+    ///
+    /// let mock = meshes_mock::MockMeshes::start().await?;
+    /// let manager = mock.manager_builder().build();
+    /// let mark = MintMark::default();
+    /// // A page handler that mints by itself (no extractor) and renders `session.embed(…)`.
+    /// let handler = async { manager.mint(&UserKey::new("alice"), &Default::default()).await };
+    /// MintMark::scope(Some(mark.clone()), handler).await?;
+    /// assert_eq!(mark.no_store(None), Some("no-store"));
+    /// # Ok(()) }
+    /// ```
+    pub fn scope<F: Future>(mark: Option<Self>, handling: F) -> Scoped<F> {
+        CURRENT.scope(mark, handling)
+    }
+
     /// Records that a session was minted for this request.
     pub fn mark(&self) {
         self.0.store(true, Ordering::Release);

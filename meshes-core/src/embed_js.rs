@@ -83,61 +83,90 @@
 //! ```
 
 mod markup;
+mod tag;
 
 pub use markup::EmbedHtml;
+pub use tag::ScriptTag;
 
 use std::sync::LazyLock;
 
-use sha2::{Digest, Sha256};
+use base64::Engine as _;
+use sha2::{Digest, Sha256, Sha384};
 
-/// The script.
+/// The script's source (readable, commented). The routes serve [`MINIFIED`].
 pub const SOURCE: &str = include_str!("../assets/embed.js");
+
+/// The script as the routes serve it: [`SOURCE`] minified by terser (`npm run build` in
+/// `tests/ts` writes it and its gzip and brotli copies; CI fails when they are stale).
+pub const MINIFIED: &str = include_str!("../assets/embed.min.js");
 
 /// TypeScript declarations of the script's API, options and events, served next to it at
 /// `GET <mount>/embed.d.ts`.
 pub const TYPES: &str = include_str!("../assets/embed.d.ts");
 
-/// A served file: its content and a short hash of it.
+/// A served file: its content (with its precompressed copies, if any) and hashes of it.
 pub(crate) struct Asset {
-    body: &'static str,
+    body: &'static [u8],
+    gzip: Option<&'static [u8]>,
+    brotli: Option<&'static [u8]>,
     content_type: &'static str,
     version: LazyLock<String>,
-    etag: LazyLock<String>,
 }
 
-fn hash(body: &str) -> String {
-    Sha256::digest(body.as_bytes())[..8]
+fn hash(body: &[u8]) -> String {
+    Sha256::digest(body)[..8]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
 pub(crate) static SCRIPT: Asset = Asset {
-    body: SOURCE,
+    body: MINIFIED.as_bytes(),
+    gzip: Some(include_bytes!("../assets/embed.min.js.gz")),
+    brotli: Some(include_bytes!("../assets/embed.min.js.br")),
     content_type: "text/javascript; charset=utf-8",
-    version: LazyLock::new(|| hash(SOURCE)),
-    etag: LazyLock::new(|| format!("\"{}\"", hash(SOURCE))),
+    version: LazyLock::new(|| hash(MINIFIED.as_bytes())),
 };
 
 pub(crate) static DECLARATIONS: Asset = Asset {
-    body: TYPES,
+    body: TYPES.as_bytes(),
+    gzip: None,
+    brotli: None,
     content_type: "application/typescript; charset=utf-8",
-    version: LazyLock::new(|| hash(TYPES)),
-    etag: LazyLock::new(|| format!("\"{}\"", hash(TYPES))),
+    version: LazyLock::new(|| hash(TYPES.as_bytes())),
 };
 
-/// A short hash of the script's content, for cache busting (`?v=`) and the `ETag`.
+static INTEGRITY: LazyLock<String> = LazyLock::new(|| {
+    let digest = Sha384::digest(MINIFIED.as_bytes());
+    format!(
+        "sha384-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+});
+
+/// A short hash of the served script, for cache busting (`?v=`) and the `ETag`.
 pub fn version() -> &'static str {
     &SCRIPT.version
 }
 
-/// The `ETag` the script is served with.
-#[cfg(test)]
-pub(crate) fn etag() -> &'static str {
-    &SCRIPT.etag
+/// The [subresource integrity] of the served script (`sha384-…` of its bytes, whatever
+/// `Content-Encoding` carried them), for `<script integrity>`: a browser runs no other
+/// script from that tag, so a `<base href>` injected before it (which would make a relative
+/// `src` load another origin's file) gets nothing to run. [`ScriptTag`] and [`EmbedHtml`]
+/// write it.
+///
+/// ```
+/// let sri = meshes_core::embed_js::integrity();
+/// assert!(sri.starts_with("sha384-") && sri.len() == 7 + 64);
+/// ```
+///
+/// [subresource integrity]: https://www.w3.org/TR/SRI/
+pub fn integrity() -> &'static str {
+    &INTEGRITY
 }
 
-/// The URL path of the versioned script under a mount path, for `<script src>`.
+/// The URL path of the versioned script under a mount path, for `<script src>`; prefer
+/// [`ScriptTag`], which writes the whole tag with its `integrity`.
 pub fn script_path(mount: &str) -> String {
     format!("{}/embed.js?v={}", mount.trim_end_matches('/'), version())
 }
@@ -150,15 +179,46 @@ pub(crate) struct ScriptReply {
     pub(crate) status: u16,
     /// Headers to send.
     pub(crate) headers: Vec<(&'static str, String)>,
-    /// The body (empty for 304).
-    pub(crate) body: &'static str,
+    /// The body (empty for 304), encoded as `content-encoding` says.
+    pub(crate) body: &'static [u8],
 }
 
-/// The answer for a request with this `If-None-Match` and query string. A URL carrying the
-/// current `v=` is cached for a year (`immutable`); without it, for five minutes.
+/// Whether an `Accept-Encoding` value accepts `coding` (by name or `*`, with a `q` above 0).
+fn accepts(header: &[u8], coding: &str) -> bool {
+    let mut star = None;
+    for item in header.split(|b| *b == b',') {
+        let mut parts = item.split(|b| *b == b';');
+        let name = parts.next().unwrap_or_default().trim_ascii();
+        let q = parts
+            .filter_map(|p| {
+                let p = p.trim_ascii();
+                (p.len() > 2 && p[..2].eq_ignore_ascii_case(b"q=")).then(|| &p[2..])
+            })
+            .next()
+            .map_or(1.0, |q| {
+                std::str::from_utf8(q)
+                    .ok()
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .unwrap_or(0.0)
+            });
+        if name.eq_ignore_ascii_case(coding.as_bytes()) {
+            return q > 0.0;
+        }
+        if name == b"*" {
+            star = Some(q > 0.0);
+        }
+    }
+    star.unwrap_or(false)
+}
+
+/// The answer for a request with these `If-None-Match`, `Accept-Encoding` and query string.
+/// A URL carrying the current `v=` is cached for a year (`immutable`); without it, for five
+/// minutes. The script goes out as brotli or gzip when accepted (precompressed once), each
+/// encoding with its own `ETag`, and `Vary: Accept-Encoding`.
 pub(crate) fn reply(
     asset: &'static Asset,
     if_none_match: Option<&[u8]>,
+    accept_encoding: Option<&[u8]>,
     query: Option<&str>,
 ) -> ScriptReply {
     let version = format!("v={}", *asset.version);
@@ -168,29 +228,44 @@ pub(crate) fn reply(
     } else {
         "public, max-age=300"
     };
-    let etag = asset.etag.as_str();
+    let accepted = |coding| accept_encoding.is_some_and(|h| accepts(h, coding));
+    let (body, encoding) = match (asset.brotli, asset.gzip) {
+        (Some(br), _) if accepted("br") => (br, Some("br")),
+        (_, Some(gz)) if accepted("gzip") => (gz, Some("gzip")),
+        _ => (asset.body, None),
+    };
+    let etag = match encoding {
+        Some(coding) => format!("\"{}.{coding}\"", *asset.version),
+        None => format!("\"{}\"", *asset.version),
+    };
     let mut headers = vec![
         ("cache-control", cache.to_owned()),
-        ("etag", etag.to_owned()),
         ("x-content-type-options", "nosniff".to_owned()),
     ];
+    if asset.gzip.is_some() || asset.brotli.is_some() {
+        headers.push(("vary", "Accept-Encoding".to_owned()));
+    }
     let matches = if_none_match.is_some_and(|v| {
         v.split(|b| *b == b',').map(<[u8]>::trim_ascii).any(|t| {
             t == b"*" || t == etag.as_bytes() || t.strip_prefix(b"W/") == Some(etag.as_bytes())
         })
     });
+    headers.push(("etag", etag));
     if matches {
         return ScriptReply {
             status: 304,
             headers,
-            body: "",
+            body: b"",
         };
     }
     headers.push(("content-type", asset.content_type.to_owned()));
+    if let Some(coding) = encoding {
+        headers.push(("content-encoding", coding.to_owned()));
+    }
     ScriptReply {
         status: 200,
         headers,
-        body: asset.body,
+        body,
     }
 }
 
@@ -212,7 +287,9 @@ mod tests {
         // The mount comes from Document's own currentScript getter (not a clobberable
         // `document.currentScript`), and every URL starts from location.origin, not from a
         // path `fetch` would resolve against `document.baseURI`.
-        assert!(SOURCE.contains("getOwnPropertyDescriptor(Document.prototype, 'currentScript')"));
+        assert!(SOURCE.contains("var D = Document.prototype"));
+        assert!(SOURCE.contains("getOwnPropertyDescriptor(D, name).get"));
+        assert!(SOURCE.contains("getter('currentScript').call(doc)"));
         assert!(!SOURCE.contains("document.currentScript"));
         assert!(!SOURCE.contains("baseURI"));
         assert!(SOURCE.contains("location.origin + home + '/sessions'"));
@@ -239,25 +316,96 @@ mod tests {
         }
     }
 
+    fn header<'a>(r: &'a ScriptReply, name: &str) -> Option<&'a str> {
+        r.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     #[test]
     fn revalidation() {
+        let etag = header(&reply(&SCRIPT, None, None, None), "etag")
+            .unwrap()
+            .to_owned();
+        assert_eq!(etag, format!("\"{}\"", version()));
         assert_eq!(
-            reply(&SCRIPT, Some(b"\"other\", W/".as_slice()), None).status,
+            reply(&SCRIPT, Some(b"\"other\", W/".as_slice()), None, None).status,
             200
         );
-        let weak = format!("W/{}", etag());
-        assert_eq!(reply(&SCRIPT, Some(weak.as_bytes()), None).status, 304);
+        let weak = format!("W/{etag}");
         assert_eq!(
-            reply(&DECLARATIONS, Some(weak.as_bytes()), None).status,
+            reply(&SCRIPT, Some(weak.as_bytes()), None, None).status,
+            304
+        );
+        assert_eq!(
+            reply(&DECLARATIONS, Some(weak.as_bytes()), None, None).status,
             200,
             "each file has its own ETag"
         );
-        let r = reply(&SCRIPT, None, Some("v=stale"));
-        assert!(
-            r.headers
-                .iter()
-                .any(|(k, v)| *k == "cache-control" && v == "public, max-age=300")
-        );
+        let r = reply(&SCRIPT, None, None, Some("v=stale"));
+        assert_eq!(header(&r, "cache-control"), Some("public, max-age=300"));
         assert_eq!(version().len(), 16);
+    }
+
+    #[test]
+    fn compressed_when_accepted() {
+        let br = reply(&SCRIPT, None, Some(b"gzip, deflate, br, zstd"), None);
+        assert_eq!(header(&br, "content-encoding"), Some("br"));
+        assert_eq!(header(&br, "vary"), Some("Accept-Encoding"));
+        assert_eq!(br.body, SCRIPT.brotli.unwrap());
+        let gz = reply(&SCRIPT, None, Some(b"gzip;q=0.5, br;q=0"), None);
+        assert_eq!(header(&gz, "content-encoding"), Some("gzip"));
+        assert_eq!(gz.body, SCRIPT.gzip.unwrap());
+        for none in [
+            None,
+            Some(b"identity".as_slice()),
+            Some(b"*;q=0"),
+            Some(b"gzip;q=0"),
+        ] {
+            let plain = reply(&SCRIPT, None, none, None);
+            assert_eq!(header(&plain, "content-encoding"), None, "{none:?}");
+            assert_eq!(plain.body, MINIFIED.as_bytes());
+            assert_eq!(header(&plain, "vary"), Some("Accept-Encoding"));
+        }
+        assert_eq!(
+            header(&reply(&SCRIPT, None, Some(b"*"), None), "content-encoding"),
+            Some("br")
+        );
+        // Each encoding has its own ETag: a cached gzip body is not revalidated as brotli.
+        let gz_etag = header(&gz, "etag").unwrap().to_owned();
+        assert_ne!(Some(gz_etag.as_str()), header(&br, "etag"));
+        let again = reply(&SCRIPT, Some(gz_etag.as_bytes()), Some(b"gzip"), None);
+        assert_eq!((again.status, again.body), (304, b"".as_slice()));
+        assert_eq!(header(&again, "vary"), Some("Accept-Encoding"));
+        assert_eq!(
+            reply(&SCRIPT, Some(gz_etag.as_bytes()), Some(b"br"), None).status,
+            200
+        );
+        // The declarations are small and served as they are.
+        let d = reply(&DECLARATIONS, None, Some(b"br, gzip"), None);
+        assert_eq!(
+            (header(&d, "content-encoding"), header(&d, "vary")),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn serves_the_minified_source() {
+        // The served copy is the source minified (a stale copy would miss a change); CI runs
+        // `npm run check` in tests/ts, which compares the bytes with terser's output.
+        assert!(MINIFIED.len() < SOURCE.len() / 2);
+        for marker in [
+            "meshes-rs.embed",
+            "too_many_embeds",
+            "invalid_target",
+            "/token",
+            "meshes:token-refresh",
+        ] {
+            assert!(
+                MINIFIED.contains(marker),
+                "{marker} missing from embed.min.js"
+            );
+        }
     }
 }

@@ -23,13 +23,14 @@
 //! | no signed-in user (the resolver said `None`; the line says so, to catch a wrong layer order) | 401 | `unauthenticated` | DEBUG |
 //! | POST/DELETE from another site (the line says which check refused it) | 403 | `cross_site` | DEBUG |
 //! | the resolver refused the mint's hints ([`Resolution::Refused`]) | 403 | `forbidden` | TRACE |
+//! | a `MeshesSession` extractor asked by a request that is not a navigation (`<img>`, `fetch`, a script: only a page or frame navigation mints) | 403 | `not_a_navigation` | DEBUG |
 //! | malformed mint hints (the message names the field) | 400 | `bad_request` | TRACE |
 //! | unknown session, or another user's | 404 | `not_found` | TRACE |
 //! | session expired or revoked (Meshes 404/409 on refresh): mint again | 410 | `gone` | TRACE |
 //! | body over the limit | 413 | `payload_too_large` | TRACE |
 //! | malformed body | 400 | `bad_request` | TRACE |
 //! | generation newer than the session's | 422 | `invalid_generation` | TRACE |
-//! | token asked for an iframe not on an allowed embed origin | 422 | `invalid_origin` | DEBUG |
+//! | token asked for an iframe not on the session's own launch origin | 422 | `invalid_origin` | DEBUG |
 //! | per-user mint limit, a rotation within the refresh window, or the rotation or revoke budget (`Retry-After`) | 429 | `rate_limited` | TRACE |
 //! | the resolver's grant breaks a rule | 500 | `invalid_grant` | ERROR |
 //! | library not installed | 500 | `not_configured` | ERROR |

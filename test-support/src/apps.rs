@@ -235,6 +235,18 @@ fn server_rendered(session_id: Option<String>) -> String {
     }
 }
 
+/// `/self-minted`: a page whose handler mints with the manager itself (no extractor) and
+/// renders `MintedSession::embed`, asking to be cached; the layer must answer `no-store`.
+async fn self_minted(manager: EmbedSessions, user: Option<String>) -> String {
+    let Some(user) = user else {
+        return "<p>signed out</p>".to_owned();
+    };
+    match manager.mint(&UserKey::new(user), &Grant::new()).await {
+        Ok(session) => session.embed("/meshes").to_string(),
+        Err(e) => format!("<p>no session: {e}</p>"),
+    }
+}
+
 /// Serves the app with `manager` on `adapter`, on a free loopback port; returns its URL.
 pub fn serve(adapter: Adapter, manager: EmbedSessions, config: &Config) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
@@ -267,6 +279,7 @@ pub fn serve_axum(listener: TcpListener, manager: EmbedSessions, config: &Config
         );
         async move { found }
     };
+    let page_manager = manager.clone();
     let mut layer = meshes_axum::MeshesLayer::new(manager, resolver);
     if let Some(o) = config.allow_origin {
         layer = layer.allow_origin(o);
@@ -291,6 +304,19 @@ pub fn serve_axum(listener: TcpListener, manager: EmbedSessions, config: &Config
             }),
         )
         .route("/bare", get(|| async { Html(PAGE) }))
+        .route(
+            "/self-minted",
+            get(move |headers: HeaderMap| async move {
+                let user = headers
+                    .get("x-user")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                (
+                    [(axum::http::header::CACHE_CONTROL, "public, max-age=60")],
+                    Html(self_minted(page_manager, user).await),
+                )
+            }),
+        )
         .route(
             "/server-rendered",
             get(|session: Option<meshes_axum::MeshesSession>| async move {
@@ -397,6 +423,23 @@ pub fn serve_actix(listener: TcpListener, manager: EmbedSessions, config: &Confi
                         .body(PAGE)
                 }),
             )
+            .route("/self-minted", {
+                let manager = manager.clone();
+                web::get().to(move |req: HttpRequest| {
+                    let manager = manager.clone();
+                    async move {
+                        let user = req
+                            .headers()
+                            .get("x-user")
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned);
+                        HttpResponse::Ok()
+                            .content_type("text/html; charset=utf-8")
+                            .insert_header(("cache-control", "public, max-age=60"))
+                            .body(self_minted(manager, user).await)
+                    }
+                })
+            })
             .route(
                 "/server-rendered",
                 web::get().to(|session: meshes_actix::MaybeMeshesSession| async move {

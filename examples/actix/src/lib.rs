@@ -106,13 +106,18 @@ pub async fn serve_with_key(
     .await
 }
 
-/// The host page. Its base CSP allows only itself; the middleware adds the embed origin to
-/// `frame-src`.
+/// The host page, under a strict CSP with a nonce drawn for this response; the middleware
+/// adds the embed origin to `frame-src`.
 async fn home(req: HttpRequest) -> HttpResponse {
+    // A strict CSP: scripts run by this response's nonce only.
+    let nonce = example_common::nonce();
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .insert_header((CONTENT_SECURITY_POLICY, example_common::HOME_CSP))
-        .body(example_common::home_page(signed_in(&req).as_deref()))
+        .insert_header((CONTENT_SECURITY_POLICY, example_common::strict_csp(&nonce)))
+        .body(example_common::home_page(
+            signed_in(&req).as_deref(),
+            &nonce,
+        ))
 }
 
 /// `GET /embedded`: the workspace rendered on the server. The extractor mints while the page
@@ -128,11 +133,12 @@ async fn embedded(req: HttpRequest, session: Result<MeshesSession, MeshesError>)
     if let Err(e) = &session {
         tracing::debug!(error = %e, "no session minted for /embedded: embed.js mints");
     }
-    let embed = example_common::embedded_markup(session.as_ref().ok().map(|s| &s.session));
+    let nonce = example_common::nonce();
+    let embed = example_common::embedded_markup(session.as_ref().ok().map(|s| &s.session), &nonce);
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .insert_header((CONTENT_SECURITY_POLICY, example_common::HOME_CSP))
-        .body(example_common::embedded_page(&user, &embed))
+        .insert_header((CONTENT_SECURITY_POLICY, example_common::strict_csp(&nonce)))
+        .body(example_common::embedded_page(&user, &embed, &nonce))
 }
 
 #[derive(serde::Deserialize)]

@@ -102,13 +102,15 @@ pub fn router_with_key(manager: EmbedSessions, key: Key) -> Router {
         .layer(CookieManagerLayer::new())
 }
 
-/// The host page. Its base CSP allows only itself; the layer adds the embed origin to
-/// `frame-src`.
+/// The host page, under a strict CSP with a nonce drawn for this response; the layer adds
+/// the embed origin to `frame-src`.
 async fn home(State(app): State<AppState>, cookies: Cookies) -> Response {
     let user = signed_in(&cookies, &app.key);
-    let page = example_common::home_page(user.as_deref());
+    // A strict CSP: scripts run by this response's nonce only.
+    let nonce = example_common::nonce();
+    let page = example_common::home_page(user.as_deref(), &nonce);
     (
-        [(CONTENT_SECURITY_POLICY, example_common::HOME_CSP)],
+        [(CONTENT_SECURITY_POLICY, example_common::strict_csp(&nonce))],
         Html(page),
     )
         .into_response()
@@ -129,10 +131,11 @@ async fn embedded(
     if let Err(e) = &session {
         tracing::debug!(error = %e, "no session minted for /embedded: embed.js mints");
     }
-    let embed = example_common::embedded_markup(session.as_ref().ok().map(|s| &s.session));
+    let nonce = example_common::nonce();
+    let embed = example_common::embedded_markup(session.as_ref().ok().map(|s| &s.session), &nonce);
     (
-        [(CONTENT_SECURITY_POLICY, example_common::HOME_CSP)],
-        Html(example_common::embedded_page(&user, &embed)),
+        [(CONTENT_SECURITY_POLICY, example_common::strict_csp(&nonce))],
+        Html(example_common::embedded_page(&user, &embed, &nonce)),
     )
         .into_response()
 }

@@ -5,8 +5,8 @@
 
 use std::sync::OnceLock;
 
-use meshes_core::embed_js;
-use meshes_core::embed_js::EmbedHtml;
+use base64::Engine as _;
+use meshes_core::embed_js::{EmbedHtml, ScriptTag};
 use meshes_core::model::{LaunchPage, SessionType};
 use meshes_core::routes::{MintHints, Resolution};
 use meshes_core::session::{Grant, MintedSession, UserKey};
@@ -90,23 +90,38 @@ pub fn login_key_bytes(secret: &str) -> [u8; 64] {
     sha2::Sha512::digest(secret.as_bytes()).into()
 }
 
-/// The home page's CSP: only itself (the layer adds the embed origin to `frame-src`).
-pub const HOME_CSP: &str = "default-src 'self'; style-src 'self' 'unsafe-inline'";
+/// A CSP nonce for one response: 128 random bits (a v4 UUID's are drawn from the operating
+/// system's generator), base64. Draw one per response, never reuse it.
+pub fn nonce() -> String {
+    base64::engine::general_purpose::STANDARD.encode(meshes_core::Uuid::new_v4().as_bytes())
+}
 
-/// The home page: the embed for a signed-in `user`, a sign-in link otherwise.
-pub fn home_page(user: Option<&str>) -> String {
+/// The pages' CSP: the strict policy Google and OWASP recommend (scripts only by this
+/// response's `nonce`, and what they load: `'strict-dynamic'`; no plugins; no `<base>`),
+/// styles from the page itself and its nonce, everything else from this origin. The layer adds
+/// the embed origin to `frame-src`, and leaves the rest as it is.
+pub fn strict_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic'; \
+         style-src 'self' 'nonce-{nonce}'; object-src 'none'; base-uri 'none'"
+    )
+}
+
+/// The home page: the embed for a signed-in `user`, a sign-in link otherwise; its tags carry
+/// `nonce` (see [`strict_csp`]).
+pub fn home_page(user: Option<&str>, nonce: &str) -> String {
     let body = match user {
         Some(user) => format!(
             r#"<header><strong>Acme</strong> · signed in as <span id="user">{user}</span>
 <form method="post" action="/logout"><button>Sign out</button></form></header>
 <main><p><a id="embedded" href="/embedded">The same workspace, rendered on the server</a></p>
 <div id="meshes" data-meshes-embed></div></main>
-<script src="{script}" defer></script>"#,
-            script = embed_js::script_path("/meshes")
+{script}"#,
+            script = ScriptTag::new("/meshes").nonce(nonce)
         ),
         None => r#"<main><p>You are signed out.</p><p><a id="login" href="/login?user=alice">Sign in as alice</a></p></main>"#.to_owned(),
     };
-    page(&body)
+    page(&body, nonce)
 }
 
 /// What `/embedded` shows until the workspace is authenticated (the host's own markup).
@@ -114,13 +129,14 @@ pub const LOADING: &str = r#"<p class="loading">Loading your workspace…</p>"#;
 
 /// The embed of `/embedded`: the iframe of the session the page's `MeshesSession` minted, or,
 /// when the mint was refused (the mint limit, Meshes down), a container embed.js mints into
-/// when it can; with [`LOADING`] until it is authenticated.
-pub fn embedded_markup(minted: Option<&MintedSession>) -> EmbedHtml<'_> {
+/// when it can; with [`LOADING`] until it is authenticated, and the page's `nonce`.
+pub fn embedded_markup<'a>(minted: Option<&'a MintedSession>, nonce: &'a str) -> EmbedHtml<'a> {
     match minted {
         Some(session) => session.embed("/meshes"),
         None => EmbedHtml::new("/meshes"),
     }
     .loading_html(LOADING)
+    .nonce(nonce)
 }
 
 /// The path of `/embedded`, the page rendered with `MeshesSession`.
@@ -128,20 +144,23 @@ pub const EMBEDDED: &str = "/embedded";
 
 /// `/embedded` for a signed-in `user`: the embed's markup (`EmbedHtml`, from `MeshesSession`
 /// when the mint succeeded, else a container embed.js mints into) in the same page as `/`.
-pub fn embedded_page(user: &str, embed: &dyn std::fmt::Display) -> String {
-    page(&format!(
-        r#"<header><strong>Acme</strong> · signed in as <span id="user">{user}</span>
+pub fn embedded_page(user: &str, embed: &dyn std::fmt::Display, nonce: &str) -> String {
+    page(
+        &format!(
+            r#"<header><strong>Acme</strong> · signed in as <span id="user">{user}</span>
 <form method="post" action="/logout"><button>Sign out</button></form></header>
 <main><p><a href="/">Home</a> · rendered on the server: the iframe is in this HTML</p>
 <div id="meshes">{embed}</div></main>"#
-    ))
+        ),
+        nonce,
+    )
 }
 
-/// The page around a body.
-pub fn page(body: &str) -> String {
+/// The page around a body (its `<style>` carries `nonce`).
+pub fn page(body: &str, nonce: &str) -> String {
     format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme · Meshes embed example</title>
-<style>body{{font-family:system-ui,sans-serif;margin:0}}header{{display:flex;gap:1em;align-items:center;padding:12px 20px;background:#1d2030;color:#fff}}header form{{margin-left:auto}}main{{padding:20px}}</style>
+<style nonce="{nonce}">body{{font-family:system-ui,sans-serif;margin:0}}header{{display:flex;gap:1em;align-items:center;padding:12px 20px;background:#1d2030;color:#fff}}header form{{margin-left:auto}}main{{padding:20px}}</style>
 </head><body>{body}</body></html>"#
     )
 }

@@ -135,6 +135,11 @@ impl Cache {
                 Cow::Owned(s) => Some(MergedValue::new(Bytes::from(s))),
             }
         });
+        if has_nonce(value) {
+            // A nonce is drawn anew for every response: remembering its policy would only
+            // push out the ones that repeat.
+            return merged;
+        }
         if self.values.len() >= CACHE_LIMIT {
             self.values.clear();
         }
@@ -142,6 +147,11 @@ impl Cache {
             .insert(Bytes::copy_from_slice(value), merged.clone());
         merged
     }
+}
+
+/// Whether a policy holds a `'nonce-…'` source (a value that never repeats).
+fn has_nonce(value: &[u8]) -> bool {
+    value.windows(7).any(|w| w.eq_ignore_ascii_case(b"'nonce-"))
 }
 
 /// Whether a `Content-Type` is HTML (the responses that frame anything).

@@ -352,3 +352,28 @@ fn independent_parser_agrees_embed_is_allowed_and_nothing_is_lost() {
         }
     }
 }
+
+/// #28: a strict nonce policy keeps `script-src`, `object-src` and `base-uri` exactly as the
+/// host wrote them; only `frame-src` is added. Nonce policies (new on every response) are not
+/// remembered, so they never push out the policies that repeat.
+#[test]
+fn strict_nonce_policies_are_kept_and_not_cached() {
+    let policy = merger(&[EMBED]);
+    for i in 0..(CACHE_LIMIT * 2) {
+        let strict = format!(
+            "default-src 'self'; script-src 'nonce-n{i}' 'strict-dynamic'; object-src 'none'; base-uri 'none'"
+        );
+        let mut h = HeaderMap::new();
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        h.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&strict).unwrap(),
+        );
+        policy.apply(&mut h);
+        assert_eq!(
+            h[CONTENT_SECURITY_POLICY],
+            format!("{strict}; frame-src 'self' https://embed.meshes.io").as_str()
+        );
+    }
+    assert_eq!(policy.cache_len(), 0, "no nonce policy remembered");
+}

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
+use super::ScriptTag;
 use crate::model::{LaunchUrl, SessionId};
 
 /// The HTML of an embed, for a page rendered on the server (`Display` writes it, escaped).
@@ -32,7 +33,10 @@ use crate::model::{LaunchUrl, SessionId};
 /// // No session: embed.js mints in the browser.
 /// let html = EmbedHtml::new("/meshes").title("Reports <2026>").class("panel").to_string();
 /// assert!(html.starts_with("<div data-meshes-embed data-title=\"Reports &lt;2026&gt;\" class=\"panel\">"));
-/// assert!(html.contains(&format!("<script src=\"{}\"></script>", meshes_core::embed_js::script_path("/meshes"))));
+/// assert!(html.contains(&meshes_core::embed_js::ScriptTag::new("/meshes").blocking().to_string()));
+/// // Under a strict CSP, with the page's nonce:
+/// let html = EmbedHtml::new("/meshes").nonce("r4nd0m").to_string();
+/// assert!(html.contains(" nonce=\"r4nd0m\"></script>"));
 /// assert!(!html.contains("<iframe"));
 /// ```
 ///
@@ -68,6 +72,7 @@ pub struct EmbedHtml<'a> {
     hints: [Option<Cow<'a, str>>; 4],
     loading: Option<Cow<'a, str>>,
     lazy: bool,
+    nonce: Option<Cow<'a, str>>,
 }
 
 /// The `data-` attributes of the launch page hints, in `hints` order.
@@ -102,7 +107,15 @@ impl<'a> EmbedHtml<'a> {
             hints: Default::default(),
             loading: None,
             lazy: false,
+            nonce: None,
         }
+    }
+
+    /// The page's CSP nonce, for its script tag under a strict policy (`script-src
+    /// 'nonce-…' 'strict-dynamic'`); see [`ScriptTag`].
+    pub fn nonce(mut self, nonce: impl Into<Cow<'a, str>>) -> Self {
+        self.nonce = Some(nonce.into());
+        self
     }
 
     /// Renders the iframe of this session (minted for this page: its id and launch URL), for
@@ -208,9 +221,11 @@ impl fmt::Display for EmbedHtml<'_> {
             f.write_str(html)?;
         }
         // Before the iframe: the script listens before the iframe can say `meshes:ready`.
-        f.write_str("<script")?;
-        attr(f, "src", Some(&super::script_path(&self.mount)))?;
-        f.write_str("></script>")?;
+        let mut tag = ScriptTag::new(self.mount.as_ref()).blocking();
+        if let Some(nonce) = &self.nonce {
+            tag = tag.nonce(nonce.as_ref());
+        }
+        write!(f, "{tag}")?;
         if let Some((_, url)) = self.session {
             f.write_str("<iframe")?;
             attr(f, "src", Some(url.expose_secret()))?;
@@ -237,7 +252,7 @@ impl fmt::Display for EmbedHtml<'_> {
 }
 
 /// ` name="value"`, escaped, or nothing for `None`.
-fn attr(f: &mut fmt::Formatter<'_>, name: &str, value: Option<&str>) -> fmt::Result {
+pub(super) fn attr(f: &mut fmt::Formatter<'_>, name: &str, value: Option<&str>) -> fmt::Result {
     let Some(value) = value else {
         return Ok(());
     };
@@ -257,7 +272,7 @@ fn attr(f: &mut fmt::Formatter<'_>, name: &str, value: Option<&str>) -> fmt::Res
 
 /// `embed.js`'s rule for a mount: `""` or `/a/b`, no `.` or `..` segment, only characters a
 /// URL path keeps as they are.
-fn is_mount(mount: &str) -> bool {
+pub(super) fn is_mount(mount: &str) -> bool {
     let Some(rest) = mount.strip_prefix('/') else {
         return mount.is_empty();
     };
@@ -307,8 +322,9 @@ mod tests {
             format!(
                 "<div data-meshes-embed data-title=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\" \
                  class=\"a&#39; onload=&#39;x\" data-min-height=\"300\" data-resource-type=\"r&amp;d\" \
-                 data-resource-id=\"&lt;id&gt;\" data-loading=\"lazy\"><script src=\"/m/embed.js?v={}\"></script></div>",
-                super::super::version()
+                 data-resource-id=\"&lt;id&gt;\" data-loading=\"lazy\"><script src=\"/m/embed.js?v={}\" integrity=\"{}\"></script></div>",
+                super::super::version(),
+                super::super::integrity()
             )
         );
     }

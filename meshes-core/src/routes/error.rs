@@ -113,16 +113,30 @@ impl RouteError {
         .log(Log::Debug(why))
     }
 
-    /// 422 from the token route: the iframe a page would hand the token to is not on an
-    /// allowed embed origin (markup chose it); the page mints a fresh session instead.
+    /// 403 from the `MeshesSession` extractors: the request is not a navigation (an `<img>`,
+    /// a `fetch`, a script), so no session is minted for it.
+    pub(crate) fn not_a_navigation() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "not_a_navigation",
+            "a session is minted only for a page navigation",
+        )
+        .log(Log::Debug(
+            "no mint: the extractor mints for navigations only (Sec-Fetch-Dest document, \
+             iframe or frame; without Fetch Metadata, an Accept of text/html)",
+        ))
+    }
+
+    /// 422 from the token route: the iframe a page would hand the token to is not on the
+    /// session's launch origin (markup chose it); the page mints a fresh session instead.
     pub(crate) fn invalid_origin() -> Self {
         Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_origin",
-            "the iframe is not on an allowed embed origin",
+            "the iframe is not on the session's embed origin",
         )
         .log(Log::Debug(
-            "refused a token for an iframe that is not on an allowed embed origin (injected markup?)",
+            "refused a token for an iframe that is not on the session's launch origin (injected markup?)",
         ))
     }
 
@@ -228,6 +242,7 @@ impl From<SessionError> for RouteError {
                 "too many requests; try again later",
             )
             .retry_after(*retry_after),
+            SessionError::WrongOrigin => Self::invalid_origin(),
             SessionError::InvalidGeneration { .. } => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_generation",

@@ -220,7 +220,9 @@ impl<Res: ?Sized> Routes<Res> {
                 if !manager.embed_origins().allows(&origin) {
                     return Err(RouteError::invalid_origin());
                 }
-                let token = manager.token(&user, &id).await?;
+                // And only for the session's own launch origin (another allowed origin, a
+                // pattern's match, is not its iframe).
+                let token = manager.token(&user, &id, &origin).await?;
                 json(StatusCode::OK, refresh_body(&token))
             }
             Route::Revoke(id) => {
@@ -230,16 +232,29 @@ impl<Res: ?Sized> Routes<Res> {
         })
     }
 
-    /// For extractors: a new session for the resolved user (`None` for nobody).
+    /// For extractors: a new session for the user `resolve` finds (`None` for nobody), for a
+    /// request with these headers. Only a navigation mints (`Sec-Fetch-Dest` `document`,
+    /// `iframe` or `frame`; without Fetch Metadata, an `Accept` naming `text/html`): an
+    /// `<img>`, a script or a `fetch` of the page gets 403 `not_a_navigation`, before the
+    /// resolver runs and without a call to Meshes.
     ///
     /// # Errors
     ///
-    /// 403 when the resolver refused; mint failures, by the [status table](super).
-    pub async fn mint_for(
+    /// 403 for a request that is not a navigation, or when the resolver refused; mint
+    /// failures, by the [status table](super).
+    pub async fn mint_for<H, F>(
         &self,
-        resolved: Resolution,
-    ) -> Result<Option<(UserKey, MintedSession)>, RouteError> {
-        let (user, grant) = match resolved {
+        headers: &H,
+        resolve: impl FnOnce() -> F,
+    ) -> Result<Option<(UserKey, MintedSession)>, RouteError>
+    where
+        H: RequestHeaders + ?Sized,
+        F: Future<Output = Resolution>,
+    {
+        if !super::request::is_navigation(headers) {
+            return Err(RouteError::not_a_navigation());
+        }
+        let (user, grant) = match resolve().await {
             Resolution::User(user, grant) => (user, grant),
             Resolution::Nobody => return Ok(None),
             Resolution::Refused => return Err(RouteError::forbidden()),
@@ -349,9 +364,10 @@ fn script<H: RequestHeaders + ?Sized>(
     let answer = embed_js::reply(
         asset,
         req.headers.header(RequestHeader::IfNoneMatch),
+        req.headers.header(RequestHeader::AcceptEncoding),
         req.query,
     );
-    let mut reply = Reply::new(Bytes::from_static(answer.body.as_bytes()));
+    let mut reply = Reply::new(Bytes::from_static(answer.body));
     *reply.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     for (name, value) in answer.headers {
         if let Ok(value) = HeaderValue::from_str(&value) {

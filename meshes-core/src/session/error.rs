@@ -25,6 +25,9 @@ pub enum SessionError {
         /// How long to wait.
         retry_after: Duration,
     },
+    /// The token was asked for an iframe that is not on the session's own launch origin.
+    #[error("the iframe is not on the session's launch origin")]
+    WrongOrigin,
     /// The caller named a generation newer than the session's.
     #[error("generation {held} is newer than the session's current generation")]
     InvalidGeneration {

@@ -119,7 +119,8 @@ impl EmbedSessions {
             session.access_token.clone(),
             session.expires_at,
             now,
-        );
+        )
+        .with_launch_origin(session.launch_url.origin());
         if let Err(e) = inner.shared.store.insert(&stored).await {
             // The store error itself is logged where the answer is built.
             tracing::warn!(session_id = %session.session_id, "the new session could not be stored; revoking it at meshes");
@@ -127,6 +128,9 @@ impl EmbedSessions {
             return Err(e.into());
         }
         inner.shared.counters.inc(Counter::Mints);
+        // The page being rendered, if any, must not be cached (its markup will carry the
+        // launch URL).
+        crate::adapter::mark_current();
         telemetry::sessions_held(inner.shared.store.held());
         tracing::debug!(user = %user.hashed(), session_id = %session.session_id, "session minted");
         inner.enforce_bound(user).await;
@@ -234,19 +238,30 @@ impl EmbedSessions {
     /// The current token of `user`'s session `id`, as the store holds it: no rotation, no
     /// call to Meshes. For a page that adopts a session minted while it was rendered (the
     /// [`token` route](crate::routes)); a token that needs rotating is
-    /// [`refresh`](Self::refresh)'s work.
+    /// [`refresh`](Self::refresh)'s work. Only for an iframe on the session's own launch
+    /// origin (`origin`, as the page names it): markup that names another allowed embed
+    /// origin gets nothing. The session counts as used (the per-user bound spares it).
     ///
     /// # Errors
     ///
     /// [`SessionError::NotFound`] for an unknown session or someone else's;
-    /// [`SessionError::Gone`] once the session expired; [`SessionError::Store`] if the store
-    /// fails.
+    /// [`SessionError::Gone`] once the session expired; [`SessionError::WrongOrigin`] when
+    /// `origin` is not the session's launch origin (or the store does not know it: an entry
+    /// written by an older version); [`SessionError::Store`] if the store fails.
     pub async fn token(
         &self,
         user: &UserKey,
         id: &SessionId,
+        origin: &str,
     ) -> Result<SessionToken, SessionError> {
-        Ok(self.inner.owned_live(user, id).await?.token())
+        let inner = &self.inner;
+        let entry = inner.owned_live(user, id).await?;
+        if entry.launch_origin.as_deref() != Some(origin) {
+            tracing::debug!(session_id = %id, "refused a token for an iframe not on the session's launch origin");
+            return Err(SessionError::WrongOrigin);
+        }
+        inner.touch(&entry).await;
+        Ok(entry.token())
     }
 
     /// Revokes `user`'s session `id`: it leaves the store at once (no refresh can use it

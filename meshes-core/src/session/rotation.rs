@@ -209,6 +209,7 @@ impl Rotation {
         next.expires_at = refreshed.expires_at;
         next.generation = current.generation.next();
         next.rotated_at = rotated_at;
+        next.used_at = rotated_at;
         if !self.shared.store.rotate(&next, current.generation).await? {
             // Only if the lease was lost mid-call: never overwrite a newer generation. Our
             // late result is dropped and the newest stored token is everyone's answer.

@@ -109,7 +109,7 @@ impl std::fmt::Debug for LockToken {
 ///     fn user_sessions<'a>(&'a self, user: &'a UserKey) -> BoxFuture<'a, Result<Vec<(SessionId, OffsetDateTime)>, StoreError>> {
 ///         let mut mine: Vec<_> = self.0.lock().unwrap().values()
 ///             .filter(|s| s.owner == *user)
-///             .map(|s| (s.session_id.clone(), s.created_at))
+///             .map(|s| (s.session_id.clone(), s.used_at))
 ///             .collect();
 ///         mine.sort_by_key(|(_, at)| *at);
 ///         Box::pin(async move { Ok(mine) })
@@ -131,8 +131,9 @@ pub trait EmbedStore: Send + Sync + 'static {
     /// Stores a new entry and indexes it under its owner.
     fn insert<'a>(&'a self, session: &'a StoredSession) -> BoxFuture<'a, Result<(), StoreError>>;
 
-    /// Replaces the entry's token, expiry, generation and rotation time if its generation is
-    /// still `expected`. Returns whether it did.
+    /// Replaces the entry (token, expiry, generation, rotation time, last use) if its
+    /// generation is still `expected`. Returns whether it did. The manager also calls it with
+    /// the same generation to record a use (`used_at`).
     fn rotate<'a>(
         &'a self,
         session: &'a StoredSession,
@@ -147,7 +148,8 @@ pub trait EmbedStore: Send + Sync + 'static {
         id: &'a SessionId,
     ) -> BoxFuture<'a, Result<Option<StoredSession>, StoreError>>;
 
-    /// The live sessions of `user` with their mint times, oldest first.
+    /// The live sessions of `user` with their last use ([`StoredSession::used_at`]), least
+    /// recently used first. Past the per-user bound the manager revokes from the front.
     fn user_sessions<'a>(
         &'a self,
         user: &'a UserKey,

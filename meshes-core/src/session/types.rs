@@ -334,6 +334,14 @@ pub struct StoredSession {
     pub rotated_at: OffsetDateTime,
     /// When the session was minted.
     pub created_at: OffsetDateTime,
+    /// When the session was last used: minted, rotated, or its token handed to the page that
+    /// adopted it. Past the per-user bound the least recently used session is revoked, so the
+    /// embed in use stays.
+    pub used_at: OffsetDateTime,
+    /// The origin of the session's launch URL, where its iframe lives: the token route hands
+    /// the token to an iframe on this origin only. `None` for an entry written before the
+    /// store kept it: such a session gets no token from the route (the page mints afresh).
+    pub launch_origin: Option<String>,
 }
 
 impl StoredSession {
@@ -353,7 +361,16 @@ impl StoredSession {
             generation: Generation(0),
             rotated_at: now,
             created_at: now,
+            used_at: now,
+            launch_origin: None,
         }
+    }
+
+    /// With the origin of its launch URL (see [`launch_origin`](Self::launch_origin)).
+    #[must_use]
+    pub fn with_launch_origin(mut self, origin: impl Into<String>) -> Self {
+        self.launch_origin = Some(origin.into());
+        self
     }
 
     pub(crate) fn token(&self) -> SessionToken {

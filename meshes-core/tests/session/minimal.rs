@@ -66,7 +66,7 @@ impl EmbedStore for MapStore {
             .map()
             .values()
             .filter(|s| s.owner == *user)
-            .map(|s| (s.session_id.clone(), s.created_at))
+            .map(|s| (s.session_id.clone(), s.used_at))
             .collect();
         mine.sort_by_key(|(_, at)| *at);
         Box::pin(async move { Ok(mine) })

@@ -39,6 +39,9 @@ pub const ENV_REDIS_CA_FILE: &str = "MESHES_REDIS_CA_FILE";
 pub const ENV_REDIS_CLIENT_CERT: &str = "MESHES_REDIS_CLIENT_CERT";
 /// Environment variable holding the PEM key of [`ENV_REDIS_CLIENT_CERT`].
 pub const ENV_REDIS_CLIENT_KEY: &str = "MESHES_REDIS_CLIENT_KEY";
+/// Environment variable that, set to `true`, lets a password go over plaintext `redis://` to
+/// a host other than this machine (a private network you trust); refused otherwise.
+pub const ENV_REDIS_ALLOW_PLAINTEXT_PASSWORD: &str = "MESHES_REDIS_ALLOW_PLAINTEXT_PASSWORD";
 
 /// Which Redis, as the variables name it.
 #[derive(Debug, PartialEq)]
@@ -56,6 +59,7 @@ pub(super) struct Redis {
     pub(super) topology: Topology,
     ca_file: Option<String>,
     client: Option<(String, String)>,
+    pub(super) plaintext_password: bool,
     sentinel_password: Option<SecretString>,
     username: Option<String>,
     password: Option<SecretString>,
@@ -97,6 +101,20 @@ pub(super) fn read(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<Red
     .filter(|(_, set)| *set)
     .map(|(name, _)| *name)
     .collect();
+    // A fragment would change how the connection is secured (`#insecure`): refused, by the
+    // variable's name only (the value may hold a password).
+    for (name, value) in [
+        (ENV_REDIS_URL, &url),
+        (ENV_REDIS_CLUSTER_NODES, &nodes),
+        (ENV_REDIS_SENTINELS, &sentinels),
+    ] {
+        if value.as_deref().is_some_and(|v| v.contains('#')) {
+            return Err(ConfigError::invalid(
+                name,
+                "must not have a #fragment (it would change how the connection is secured)",
+            ));
+        }
+    }
     if set.len() > 1 {
         return Err(ConfigError::invalid(
             set[1],
@@ -143,6 +161,7 @@ pub(super) fn read(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<Red
                 ENV_REDIS_CA_FILE,
                 ENV_REDIS_CLIENT_CERT,
                 ENV_REDIS_CLIENT_KEY,
+                ENV_REDIS_ALLOW_PLAINTEXT_PASSWORD,
             ] {
                 if get(lookup, name).is_some() {
                     return Err(ConfigError::invalid(
@@ -190,10 +209,21 @@ pub(super) fn read(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<Red
             name: ENV_REDIS_PASSWORD,
         });
     }
+    let plaintext_password = match get(lookup, ENV_REDIS_ALLOW_PLAINTEXT_PASSWORD).as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(ConfigError::invalid(
+                ENV_REDIS_ALLOW_PLAINTEXT_PASSWORD,
+                "must be true or false",
+            ));
+        }
+    };
     Ok(Some(Redis {
         topology,
         ca_file: get(lookup, ENV_REDIS_CA_FILE),
         client,
+        plaintext_password,
         sentinel_password: get(lookup, ENV_REDIS_SENTINEL_PASSWORD).map(SecretString::from),
         username: get(lookup, ENV_REDIS_USERNAME),
         password: get(lookup, ENV_REDIS_PASSWORD).map(SecretString::from),
@@ -230,6 +260,9 @@ pub(super) async fn connect(
     if let Some(password) = redis.password {
         store = store.master_auth(redis.username, password.expose_secret());
     }
+    if redis.plaintext_password {
+        store = store.allow_plaintext_password();
+    }
     match store.connect().await {
         Ok(store) => Ok(builder.store(store)),
         Err(source) => Err(ConfigError::Store {
@@ -245,7 +278,7 @@ pub(super) async fn connect(
     redis: Redis,
 ) -> Result<EmbedSessionsBuilder, ConfigError> {
     let _ = (&redis.ca_file, &redis.client, &redis.sentinel_password);
-    let _ = (&redis.username, &redis.password);
+    let _ = (&redis.username, &redis.password, redis.plaintext_password);
     let name = match redis.topology {
         Topology::Node(_) => ENV_REDIS_URL,
         Topology::Cluster(_) => ENV_REDIS_CLUSTER_NODES,

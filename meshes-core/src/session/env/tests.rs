@@ -74,6 +74,17 @@ async fn each_malformed_variable_is_named_and_its_value_is_not() {
         (ENV_REDIS_SENTINELS, " , "),
         (ENV_REDIS_CA_FILE, "/ca-secretvalue.pem"),
         (ENV_REDIS_SENTINEL_MASTER, "master-secretvalue"),
+        // #28: a fragment (`#insecure` turns certificate checks off in the redis crate).
+        (
+            ENV_REDIS_URL,
+            "rediss://:secretvalue@redis.example#insecure",
+        ),
+        (
+            ENV_REDIS_CLUSTER_NODES,
+            "rediss://a:1,rediss://secretvalue:2#insecure",
+        ),
+        (ENV_REDIS_SENTINELS, "rediss://:secretvalue@s:26379#x"),
+        (ENV_REDIS_ALLOW_PLAINTEXT_PASSWORD, "yes-secretvalue"),
     ];
     for (name, value) in cases {
         let e = error(&[(name, value)]).await;
@@ -187,6 +198,64 @@ async fn redis_variables_select_the_store_or_name_the_one_unreachable() {
         "{}",
         manager.store_name_and_defaults().0
     );
+}
+
+/// #28: a password never goes in clear to another machine unless the app says so (the check
+/// runs before any connection: 192.0.2.1 is TEST-NET, never dialled).
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn a_password_in_clear_to_another_machine_is_refused() {
+    // The error with its causes, as a log line would show them.
+    async fn error(changes: &[(&str, &str)]) -> String {
+        let e = EmbedSessions::from_lookup(&env(changes)).await.unwrap_err();
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        text
+    }
+    for (name, value) in [
+        (ENV_REDIS_URL, "redis://:pw-secretvalue@192.0.2.1:6379"),
+        (
+            ENV_REDIS_CLUSTER_NODES,
+            "redis://127.0.0.1:1,redis://app:pw-secretvalue@192.0.2.1:2",
+        ),
+    ] {
+        let e = error(&[(name, value)]).await;
+        assert!(e.starts_with(&format!("{name}: ")), "{e}");
+        assert!(e.contains("in clear"), "{e}");
+        assert!(!e.contains("secretvalue"), "{e}");
+    }
+    // Sentinel: host:port sentinels (plaintext) with the master's password.
+    let e = error(&[
+        (ENV_REDIS_SENTINELS, "192.0.2.1:26379"),
+        (ENV_REDIS_SENTINEL_MASTER, "mymaster"),
+        (ENV_REDIS_PASSWORD, "pw-secretvalue"),
+    ])
+    .await;
+    assert!(e.contains("in clear"), "{e}");
+    assert!(!e.contains("secretvalue"), "{e}");
+    // Loopback is this machine: allowed (here it then fails to connect).
+    let closed = meshes_test_support::redis::free_port();
+    let e = error(&[(
+        ENV_REDIS_URL,
+        &format!("redis://:pw-secretvalue@localhost:{closed}"),
+    )])
+    .await;
+    assert!(!e.contains("in clear"), "loopback is allowed: {e}");
+    // The opt-in reaches the builder (whose check is tested in the store's own tests, without
+    // dialling anything).
+    let opted = |v: &'static str| {
+        let lookup = env(&[
+            (ENV_REDIS_URL, "redis://:pw@192.0.2.1:6379"),
+            (ENV_REDIS_ALLOW_PLAINTEXT_PASSWORD, v),
+        ]);
+        redis::read(&lookup).unwrap().unwrap().plaintext_password
+    };
+    assert!(opted("true"));
+    assert!(!opted("false"));
 }
 
 #[cfg(not(feature = "redis"))]

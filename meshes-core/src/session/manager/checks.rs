@@ -82,9 +82,28 @@ impl Inner {
         }
     }
 
-    /// Revokes the oldest sessions of `user` past the per-user bound.
+    /// Records a use of `entry` (its `used_at`), best effort: a compare-and-set on its
+    /// generation, so a rotation meanwhile (a use itself) wins.
+    pub(super) async fn touch(&self, entry: &StoredSession) {
+        let now = match self.shared.store.now().await {
+            Ok(now) => now,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the store's clock to record a session's use");
+                return;
+            }
+        };
+        let mut used = entry.clone();
+        used.used_at = now;
+        if let Err(e) = self.shared.store.rotate(&used, entry.generation).await {
+            tracing::warn!(session_id = %entry.session_id, error = %e, "could not record a session's use");
+        }
+    }
+
+    /// Revokes the least recently used sessions of `user` past the per-user bound (the one a
+    /// page shows is used: minted, refreshed or adopted; a burst of new mints does not evict
+    /// it).
     pub(super) async fn enforce_bound(&self, user: &UserKey) {
-        let live = match self.shared.store.user_sessions(user).await {
+        let mut live = match self.shared.store.user_sessions(user).await {
             Ok(live) => live,
             Err(e) => {
                 tracing::warn!(error = %e, "could not count a user's sessions");
@@ -92,8 +111,10 @@ impl Inner {
             }
         };
         let excess = live.len().saturating_sub(self.max_sessions_per_user);
+        // Least recently used first, whatever order the store listed them in.
+        live.sort_by_key(|(_, used)| *used);
         for (id, _) in live.into_iter().take(excess) {
-            tracing::debug!(user = %user.hashed(), session_id = %id, "revoking the oldest session past the per-user bound");
+            tracing::debug!(user = %user.hashed(), session_id = %id, "revoking the least recently used session past the per-user bound");
             if let Err(e) = self.shared.store.remove(&id).await {
                 tracing::warn!(session_id = %id, error = %e, "could not forget an evicted session");
             }

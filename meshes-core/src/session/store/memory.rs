@@ -172,7 +172,7 @@ impl EmbedStore for MemoryEmbedStore {
                 .unwrap_or_else(PoisonError::into_inner)
                 .entry(session.owner.clone())
                 .or_default()
-                .push((session.session_id.clone(), session.created_at));
+                .push((session.session_id.clone(), session.used_at));
             self.cache
                 .insert(session.session_id.clone(), Arc::new(session.clone()))
                 .await;
@@ -200,10 +200,16 @@ impl EmbedStore for MemoryEmbedStore {
                     std::future::ready(op)
                 })
                 .await;
-            Ok(matches!(
-                result,
-                moka::ops::compute::CompResult::ReplacedWith(_)
-            ))
+            let replaced = matches!(result, moka::ops::compute::CompResult::ReplacedWith(_));
+            if replaced {
+                // The index keeps each session's last use, for the per-user bound.
+                let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+                let listed = index.get_mut(&session.owner).into_iter().flatten();
+                for (_, used) in listed.filter(|(id, _)| *id == session.session_id) {
+                    *used = session.used_at;
+                }
+            }
+            Ok(replaced)
         })
     }
 
@@ -233,12 +239,12 @@ impl EmbedStore for MemoryEmbedStore {
                 .cloned()
                 .unwrap_or_default();
             let mut live = Vec::with_capacity(listed.len());
-            for (id, created) in listed {
+            for (id, used) in listed {
                 if self.cache.contains_key(&id) {
-                    live.push((id, created));
+                    live.push((id, used));
                 }
             }
-            live.sort_by_key(|(_, created)| *created);
+            live.sort_by_key(|(_, used)| *used);
             Ok(live)
         })
     }

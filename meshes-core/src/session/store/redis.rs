@@ -151,23 +151,43 @@ impl RedisEmbedStore {
 }
 
 impl RedisEmbedStore {
-    /// Which of `ids` still have a session entry.
-    async fn alive(&self, ids: &[String]) -> Result<Vec<bool>, StoreError> {
+    /// The last use of each of `ids` (`used_at`, or `rotated_at` for an entry written
+    /// before `used_at` was kept), `None` for one whose session entry is gone.
+    async fn last_uses(&self, ids: &[String]) -> Result<Vec<Option<OffsetDateTime>>, StoreError> {
+        type Fields = (Option<String>, Option<String>);
         let mut con = self.con.clone();
-        if let Connection::Node(_) = con {
+        let cmd = |id: &String| {
+            let mut cmd = redis::cmd("HMGET");
+            cmd.arg(self.session_key(&SessionId::from(id.as_str())))
+                .arg("used_at")
+                .arg("rotated_at");
+            cmd
+        };
+        let fields: Vec<Fields> = if let Connection::Node(_) = con {
             let mut pipe = redis::pipe();
             for id in ids {
-                pipe.exists(self.session_key(&SessionId::from(id.as_str())));
+                pipe.add_command(cmd(id));
             }
-            return pipe.query_async(&mut con).await.map_err(store_err("list"));
-        }
-        // A pipeline may not cross hash slots in a cluster: one command per session.
-        let mut alive = Vec::with_capacity(ids.len());
-        for id in ids {
-            let key = self.session_key(&SessionId::from(id.as_str()));
-            alive.push(con.exists(key).await.map_err(store_err("list"))?);
-        }
-        Ok(alive)
+            pipe.query_async(&mut con)
+                .await
+                .map_err(store_err("list"))?
+        } else {
+            // A pipeline may not cross hash slots in a cluster: one command per session.
+            let mut fields = Vec::with_capacity(ids.len());
+            for id in ids {
+                fields.push(
+                    cmd(id)
+                        .query_async(&mut con)
+                        .await
+                        .map_err(store_err("list"))?,
+                );
+            }
+            fields
+        };
+        Ok(fields
+            .into_iter()
+            .map(|(used, rotated)| used.or(rotated).and_then(|v| from_ms(&v)))
+            .collect())
     }
 }
 
@@ -217,6 +237,8 @@ impl EmbedStore for RedisEmbedStore {
                 .arg(ms(s.rotated_at))
                 .arg(ms(s.created_at))
                 .arg(ttl)
+                .arg(ms(s.used_at))
+                .arg(s.launch_origin.as_deref().unwrap_or(""))
                 .invoke_async(&mut con)
                 .await
                 .map_err(store_err("insert"))?;
@@ -242,6 +264,7 @@ impl EmbedStore for RedisEmbedStore {
                 .arg(s.generation.0)
                 .arg(ms(s.rotated_at))
                 .arg(ttl)
+                .arg(ms(s.used_at))
                 .invoke_async(&mut con)
                 .await
                 .map_err(store_err("rotate"))?;
@@ -301,21 +324,19 @@ impl EmbedStore for RedisEmbedStore {
                 return Ok(Vec::new());
             }
             let ids: Vec<String> = listed.iter().map(|(id, _)| id.clone()).collect();
-            let alive = self.alive(&ids).await?;
+            let uses = self.last_uses(&ids).await?;
             let mut live = Vec::new();
             let mut dead = Vec::new();
-            for ((id, score), alive) in listed.into_iter().zip(alive) {
-                if alive {
-                    let created =
-                        from_ms(&format!("{score:.0}")).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-                    live.push((SessionId::from(id), created));
-                } else {
-                    dead.push(id);
+            for (id, used) in ids.into_iter().zip(uses) {
+                match used {
+                    Some(used) => live.push((SessionId::from(id), used)),
+                    None => dead.push(id),
                 }
             }
             if !dead.is_empty() {
                 let _: i64 = con.zrem(&key, dead).await.map_err(store_err("prune"))?;
             }
+            live.sort_by_key(|(_, used)| *used);
             Ok(live)
         })
     }

@@ -83,11 +83,15 @@ pub(super) struct SentinelAuth {
 /// TLS: a `rediss://` URL (or sentinel entry) connects over TLS, verifying the server's
 /// certificate against the platform's and the webpki roots, or against the CA of
 /// [`ca_file`](Self::ca_file) only; [`client_certificate`](Self::client_certificate) adds a
-/// certificate for mutual TLS. There is no way to skip verification. ACL users: put
-/// `user:password@` in the URL (`rediss://app:secret@redis.example.com:6380`).
+/// certificate for mutual TLS. There is no way to skip verification: a URL with a
+/// `#fragment` is refused (the redis crate would read `#insecure` as "do not verify"). ACL
+/// users: put `user:password@` in the URL (`rediss://app:secret@redis.example.com:6380`).
+/// A password is never sent over plaintext `redis://` to a host other than this machine
+/// unless [`allow_plaintext_password`](Self::allow_plaintext_password) says so.
 #[must_use]
 pub struct RedisEmbedStoreBuilder {
     pub(super) topology: Topology,
+    pub(super) plaintext_password: bool,
     pub(super) ns: String,
     pub(super) grace: Duration,
     pub(super) timeout: Duration,
@@ -99,12 +103,22 @@ impl RedisEmbedStoreBuilder {
     pub(super) fn new(topology: Topology) -> Self {
         Self {
             topology,
+            plaintext_password: false,
             ns: "meshes".into(),
             grace: Duration::from_secs(60),
             timeout: Duration::from_secs(1),
             tls: Tls::default(),
             auth: SentinelAuth::default(),
         }
+    }
+
+    /// Lets a password go over plaintext `redis://` to a host other than this machine (a
+    /// private network you trust; anyone on the path reads it). Without it such a URL (or a
+    /// Sentinel setup with a password and `host:port` or `redis://` sentinels) is refused at
+    /// [`connect`](Self::connect). Also `MESHES_REDIS_ALLOW_PLAINTEXT_PASSWORD=true`.
+    pub fn allow_plaintext_password(mut self) -> Self {
+        self.plaintext_password = true;
+        self
     }
 
     /// Prefix of every key (default `meshes`).
@@ -194,6 +208,7 @@ impl RedisEmbedStoreBuilder {
     /// When a URL is invalid, a certificate file cannot be read, Redis cannot be reached, or
     /// its certificate does not verify (the message names the setting to fix).
     pub async fn connect(self) -> Result<RedisEmbedStore, StoreError> {
+        self.check_downgrades()?;
         // Boxed: the redis crate's connect futures are deep, and an app's `main` that awaits
         // this through `from_env` would otherwise hit the compiler's type-layout depth limit.
         let con = match &self.topology {
@@ -210,6 +225,51 @@ impl RedisEmbedStoreBuilder {
             scripts: &SCRIPTS,
             clock: Arc::default(),
         })
+    }
+
+    /// Refuses what would weaken the connection's security: a URL fragment, a password in
+    /// clear to another machine.
+    pub(super) fn check_downgrades(&self) -> Result<(), StoreError> {
+        let urls: Vec<&str> = match &self.topology {
+            Topology::Node(url) => vec![url],
+            Topology::Cluster(nodes) => nodes.iter().map(String::as_str).collect(),
+            Topology::Sentinel { sentinels, .. } => sentinels.iter().map(String::as_str).collect(),
+        };
+        if urls.iter().any(|u| u.contains('#')) {
+            return Err(StoreError::new(
+                "a redis URL must not have a #fragment (it would change how the connection is \
+                 secured, e.g. #insecure skips certificate checks)",
+            ));
+        }
+        if self.plaintext_password {
+            return Ok(());
+        }
+        let in_clear = |url: &str| {
+            url::Url::parse(url).is_ok_and(|u| {
+                u.scheme() == "redis" && u.password().is_some() && !is_loopback(u.host_str())
+            })
+        };
+        let refused = match &self.topology {
+            Topology::Node(_) | Topology::Cluster(_) => urls.iter().any(|u| in_clear(u)),
+            Topology::Sentinel { sentinels, .. } => {
+                let plain = sentinels.iter().any(|s| !s.starts_with("rediss://"));
+                let password = self.auth.password.is_some()
+                    || self.auth.sentinel_password.is_some()
+                    || sentinels.iter().any(|s| s.contains('@'));
+                let remote = sentinels
+                    .iter()
+                    .any(|s| !is_loopback(Some(&sentinel_host(s))));
+                plain && password && remote
+            }
+        };
+        if refused {
+            return Err(StoreError::new(
+                "a redis password would be sent in clear (redis://) to another machine: use \
+                 rediss:// (TLS), or allow it on a network you trust with \
+                 allow_plaintext_password / MESHES_REDIS_ALLOW_PLAINTEXT_PASSWORD=true",
+            ));
+        }
+        Ok(())
     }
 
     fn manager_config(&self) -> ConnectionManagerConfig {
@@ -305,6 +365,27 @@ fn with_cluster_certificates(
         ));
     }
     Ok(builder)
+}
+
+/// Whether `host` is this machine (`localhost`, `127.0.0.0/8`, `::1`).
+fn is_loopback(host: Option<&str>) -> bool {
+    let Some(host) = host else { return false };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The host of a sentinel entry (`host:port` or a URL).
+fn sentinel_host(entry: &str) -> String {
+    if entry.contains("://") {
+        return url::Url::parse(entry)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+    }
+    entry.rsplit_once(':').map_or(entry, |(h, _)| h).to_owned()
 }
 
 /// A URL with its password (if any) replaced, for `Debug`.

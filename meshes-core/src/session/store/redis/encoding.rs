@@ -24,16 +24,25 @@ pub(super) fn from_ms(v: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok()
 }
 
+/// An entry read back. One written before `used_at` and `origin` were kept counts as used
+/// when it was last rotated, and has no launch origin (the token route refuses it).
 pub(super) fn parse(id: &SessionId, h: &HashMap<String, String>) -> Option<StoredSession> {
-    Some(StoredSession {
-        session_id: id.clone(),
-        owner: UserKey::new(h.get("owner")?),
-        access_token: SecretString::from(h.get("token")?.clone()),
-        expires_at: from_ms(h.get("expires_at")?)?,
-        generation: Generation(h.get("generation")?.parse().ok()?),
-        rotated_at: from_ms(h.get("rotated_at")?)?,
-        created_at: from_ms(h.get("created_at")?)?,
-    })
+    let rotated_at = from_ms(h.get("rotated_at")?)?;
+    let mut s = StoredSession::new(
+        id.clone(),
+        UserKey::new(h.get("owner")?),
+        SecretString::from(h.get("token")?.clone()),
+        from_ms(h.get("expires_at")?)?,
+        from_ms(h.get("created_at")?)?,
+    );
+    s.generation = Generation(h.get("generation")?.parse().ok()?);
+    s.rotated_at = rotated_at;
+    s.used_at = h
+        .get("used_at")
+        .and_then(|v| from_ms(v))
+        .unwrap_or(rotated_at);
+    s.launch_origin = h.get("origin").filter(|o| !o.is_empty()).cloned();
+    Some(s)
 }
 
 pub(super) fn millis(d: Duration) -> u64 {

@@ -6,7 +6,8 @@ use redis::Script;
 /// Writes a session hash and its expiry (one key, so one slot in a cluster).
 const PUT: &str = r"
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', ARGV[2], 'expires_at', ARGV[3],
-  'generation', ARGV[4], 'rotated_at', ARGV[5], 'created_at', ARGV[6])
+  'generation', ARGV[4], 'rotated_at', ARGV[5], 'created_at', ARGV[6], 'used_at', ARGV[8],
+  'origin', ARGV[9])
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 return 1
 ";
@@ -26,12 +27,12 @@ if ttl >= 0 and ttl < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV
 return 1
 ";
 
-/// Compare-and-set of a rotation on the generation.
+/// Compare-and-set of a rotation (or a recorded use) on the generation.
 const ROTATE: &str = r"
 local g = redis.call('HGET', KEYS[1], 'generation')
 if (not g) or g ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'token', ARGV[2], 'expires_at', ARGV[3], 'generation', ARGV[4],
-  'rotated_at', ARGV[5])
+  'rotated_at', ARGV[5], 'used_at', ARGV[7])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return 1
 ";

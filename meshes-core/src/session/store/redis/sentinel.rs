@@ -224,7 +224,10 @@ impl ConnectionLike for Sentinel {
 
 /// One sentinel entry: `host:port`, or `redis[s]://[user:password@]host[:port]` (port 26379
 /// when omitted); returns its address, whether it uses TLS, and its password if any.
-fn sentinel_entry(entry: &str) -> Result<(String, u16, bool, Option<String>), StoreError> {
+/// A sentinel entry: its host, port, whether it is TLS, and its ACL user and password.
+type Entry = (String, u16, bool, Option<String>, Option<String>);
+
+fn sentinel_entry(entry: &str) -> Result<Entry, StoreError> {
     let bad = || {
         StoreError::new("a sentinel must be host:port or redis[s]://[user:password@]host[:port]")
     };
@@ -234,7 +237,7 @@ fn sentinel_entry(entry: &str) -> Result<(String, u16, bool, Option<String>), St
         if host.is_empty() {
             return Err(bad());
         }
-        return Ok((host.to_owned(), port, false, None));
+        return Ok((host.to_owned(), port, false, None, None));
     }
     let url = url::Url::parse(entry).map_err(|_| bad())?;
     let tls = match url.scheme() {
@@ -243,12 +246,20 @@ fn sentinel_entry(entry: &str) -> Result<(String, u16, bool, Option<String>), St
         _ => return Err(bad()),
     };
     let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(bad)?;
-    let password = url.password().map(|p| {
+    let decode = |p: &str| {
         percent_encoding::percent_decode_str(p)
             .decode_utf8_lossy()
             .into_owned()
-    });
-    Ok((host.to_owned(), url.port().unwrap_or(26379), tls, password))
+    };
+    let password = url.password().map(decode);
+    let username = Some(url.username()).filter(|u| !u.is_empty()).map(decode);
+    Ok((
+        host.to_owned(),
+        url.port().unwrap_or(26379),
+        tls,
+        username,
+        password,
+    ))
 }
 
 /// The redis crate's Sentinel client for `master`, with TLS and credentials for the
@@ -262,8 +273,10 @@ pub(super) fn client(
     let mut addrs = Vec::new();
     let mut any_tls = None;
     let mut entry_password = None;
+    let mut entry_username = None;
     for entry in sentinels {
-        let (host, port, secure, password) = sentinel_entry(entry)?;
+        let (host, port, secure, username, password) = sentinel_entry(entry)?;
+        entry_username = entry_username.or(username);
         if any_tls.is_some_and(|t| t != secure) {
             return Err(StoreError::new(
                 "the sentinels mix redis:// and rediss://; use one for all",
@@ -306,6 +319,10 @@ pub(super) fn client(
     });
     if let Some(password) = sentinel_password {
         builder = builder.set_client_to_sentinel_password(password);
+    }
+    if let Some(username) = entry_username {
+        // An ACL user of the sentinels, from an entry's URL.
+        builder = builder.set_client_to_sentinel_username(username);
     }
     if let Some(username) = &auth.username {
         builder = builder.set_client_to_redis_username(username);
@@ -353,7 +370,7 @@ mod tests {
     fn sentinel_entries() {
         assert_eq!(
             sentinel_entry("10.0.0.1:26379").unwrap(),
-            ("10.0.0.1".into(), 26379, false, None)
+            ("10.0.0.1".into(), 26379, false, None, None)
         );
         assert_eq!(
             sentinel_entry("rediss://:s%40cret@sentinel.example").unwrap(),
@@ -361,7 +378,19 @@ mod tests {
                 "sentinel.example".into(),
                 26379,
                 true,
+                None,
                 Some("s@cret".into())
+            )
+        );
+        // An ACL user in the URL is kept (it was dropped before).
+        assert_eq!(
+            sentinel_entry("rediss://watcher:pw@sentinel.example:26380").unwrap(),
+            (
+                "sentinel.example".into(),
+                26380,
+                true,
+                Some("watcher".into()),
+                Some("pw".into())
             )
         );
         for bad in ["", "host", ":1", "http://h:1", "h:notaport"] {

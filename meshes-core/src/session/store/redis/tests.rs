@@ -35,3 +35,48 @@ fn debug_redacts_passwords() {
         assert!(shown.contains(shown_part), "{shown}");
     }
 }
+
+/// #28: nothing in the configuration weakens the connection (checked before any connection:
+/// none of these hosts is dialled).
+#[test]
+fn no_downgrade() {
+    let refused = |b: RedisEmbedStoreBuilder| b.check_downgrades().unwrap_err().to_string();
+    // A fragment, on every topology (`#insecure` skips certificate checks in the redis crate).
+    for b in [
+        RedisEmbedStore::builder("rediss://127.0.0.1:6380#insecure"),
+        RedisEmbedStore::cluster_builder(["rediss://127.0.0.1:1", "rediss://127.0.0.1:2/#x"]),
+        RedisEmbedStore::sentinel_builder(["rediss://127.0.0.1:26379#insecure"], "m"),
+    ] {
+        assert!(refused(b).contains("#fragment"));
+    }
+    // A password in clear to another machine.
+    let plain = || {
+        [
+            RedisEmbedStore::builder("redis://:pw@192.0.2.1:6379"),
+            RedisEmbedStore::cluster_builder(["redis://app:pw@192.0.2.1:1"]),
+            RedisEmbedStore::sentinel_builder(["192.0.2.1:26379"], "m").master_auth(None, "pw"),
+            RedisEmbedStore::sentinel_builder(["redis://:pw@192.0.2.1:26379"], "m"),
+            RedisEmbedStore::sentinel_builder(["192.0.2.1:26379"], "m").sentinel_password("pw"),
+        ]
+    };
+    for b in plain() {
+        assert!(refused(b).contains("in clear"));
+    }
+    // …unless the app allows it.
+    for b in plain() {
+        b.allow_plaintext_password().check_downgrades().unwrap();
+    }
+    // Fine: TLS, this machine, or no password.
+    for b in [
+        RedisEmbedStore::builder("rediss://:pw@192.0.2.1:6380"),
+        RedisEmbedStore::builder("redis://:pw@127.0.0.1:6379"),
+        RedisEmbedStore::builder("redis://:pw@localhost:6379"),
+        RedisEmbedStore::builder("redis://:pw@[::1]:6379"),
+        RedisEmbedStore::builder("redis://192.0.2.1:6379"),
+        RedisEmbedStore::sentinel_builder(["rediss://192.0.2.1:26379"], "m")
+            .master_auth(None, "pw"),
+        RedisEmbedStore::sentinel_builder(["127.0.0.1:26379"], "m").master_auth(None, "pw"),
+    ] {
+        b.check_downgrades().unwrap();
+    }
+}
