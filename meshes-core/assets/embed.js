@@ -277,9 +277,9 @@
     // The iframe's navigate message: its `page` (a name) and `path` (a path of the embed,
     // never a URL: no scheme, no `//`), as strings, and nothing else.
     function navigation(d) {
-      var out = {}, page = String(d.page == null ? '' : d.page), path = String(d.path == null ? '' : d.path);
-      if (/^[\w.-]{1,64}$/.test(page)) out.page = page;
-      if (path.length <= 512 && /^\/(?![\/\\])[^\s\\]*$/.test(path)) out.path = path;
+      var out = {}, page = d.page, path = d.path;
+      if (typeof page === 'string' && /^[\w.-]{1,64}$/.test(page)) out.page = page;
+      if (typeof path === 'string' && path.length <= 512 && /^\/(?![\/\\])[^\s\\]*$/.test(path)) out.path = path;
       return out;
     }
 
@@ -327,7 +327,8 @@
     on(root, 'message', onMessage);
 
     self = {
-      auto: !!auto,
+      // Counts against the markup's cap: mounted from markup, and able to mint.
+      auto: !!auto && base,
       unmount: unmount,
       // Unmounts and revokes the session on the backend.
       destroy: function () {
@@ -424,6 +425,11 @@
     }
   };
 
+  // A container around this script (a server-rendered embed) mounts at once, before any
+  // other embed of the markup can take a place under the cap.
+  var box = me && me.parentElement;
+  if (home != null && box && box.hasAttribute('data-meshes-embed')) fromMarkup(box, 'data-');
+
   // <meshes-embed launch-page="rules"></meshes-embed>
   if (root.customElements && !customElements.get('meshes-embed')) {
     customElements.define('meshes-embed', class extends HTMLElement {
@@ -439,10 +445,7 @@
     });
   }
 
-  // <div data-meshes-embed data-launch-page="rules"></div> mounts itself; a container around
-  // this script (a server-rendered embed) at once.
-  var box = me && me.parentElement;
-  if (home != null && box && box.hasAttribute('data-meshes-embed')) fromMarkup(box, 'data-');
+  // <div data-meshes-embed data-launch-page="rules"></div> mounts itself.
   if (loading()) on(doc, 'DOMContentLoaded', auto);
   else auto();
 })(window, document);

@@ -66,6 +66,8 @@ enum Policy {
 /// The body of fixture `name`, its CSP, and the mount whose embed.js it loads.
 fn fixture(name: &str, evil: &str) -> Option<(String, Policy)> {
     let (mut policy, mut mount) = (Policy::Strict, "/meshes".to_owned());
+    // Whether the head loads embed.js (the `base-client` page loads it in its body).
+    let mut head_script = true;
     let body = match name {
         busy if busy.starts_with("busy-") => {
             mount = format!("/busy/{}", &busy[5..]);
@@ -98,6 +100,37 @@ fn fixture(name: &str, evil: &str) -> Option<(String, Policy)> {
             policy = Policy::None;
             format!(r#"<base href="{evil}/"><div id="a" data-meshes-embed></div>"#)
         }
+        // #28: a `<base>` to the other origin before the library's own tag, in a page with no
+        // CSP: only the tag's integrity stands between the page and the other origin's script.
+        "base-client" => {
+            policy = Policy::None;
+            head_script = false;
+            format!(
+                r#"<base href="{evil}/"><div id="a" data-meshes-embed></div>{}"#,
+                meshes_core::embed_js::ScriptTag::new("/meshes")
+            )
+        }
+        // #28: an injected iframe that asks to become the embed, beside a real one.
+        "inject-iframe" => r#"<iframe id="x" name="x" class="overlay" data-meshes-embed></iframe><div id="a" data-meshes-embed></div>"#.into(),
+        // #28: 25 injected containers.
+        "many" => (0..25).map(|i| format!(r#"<div id="m{i}" data-meshes-embed></div>"#)).collect(),
+        // #28: elements named after what embed.js calls on `window` and `document`.
+        "clobber" => {
+            policy = Policy::None;
+            let names = ["MeshesEmbed", "addEventListener", "readyState", "querySelectorAll",
+                "createElement", "currentScript", "body", "visibilityState", "dispatchEvent"];
+            let mut body = String::new();
+            for (i, name) in names.iter().enumerate() {
+                body.push_str(&match i % 3 {
+                    0 => format!(r#"<img name="{name}">"#),
+                    1 => format!(r#"<form name="{name}"></form>"#),
+                    _ => format!(r#"<embed name="{name}">"#),
+                });
+            }
+            body.push_str(r#"<div id="a" data-meshes-embed></div>"#);
+            body
+        }
+        "live" => r#"<div id="a" data-meshes-embed></div>"#.into(),
         "two" => r#"<div id="rules" data-meshes-embed data-launch-page="rules"></div>
 <meshes-embed id="conn" launch-page="connections"></meshes-embed>"#
             .into(),
@@ -113,9 +146,14 @@ fn fixture(name: &str, evil: &str) -> Option<(String, Policy)> {
     if name == "evil-base" {
         policy = Policy::EvilAllowed;
     }
+    let script = if head_script {
+        format!(r#"<script src="{mount}/embed.js" defer></script>"#)
+    } else {
+        String::new()
+    };
     let page = format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>{name}</title>
-<script src="/watch.js"></script><script src="{mount}/embed.js" defer></script></head>
+<script src="/watch.js"></script>{script}</head>
 <body>{body}</body></html>"#
     );
     Some((page, policy))
@@ -134,6 +172,14 @@ fn fixture(name: &str, evil: &str) -> Option<(String, Policy)> {
 fn rendered(name: &str, session: &MintedSession, evil: &str) -> Option<(String, Policy)> {
     let (body, policy) = match name {
         "gone" => (session.embed("/meshes").id("a").to_string(), Policy::Strict),
+        // #28: a `<base>` to the other origin before the library's markup, with no CSP.
+        "base" => (
+            format!(
+                r#"<base href="{evil}/">{}"#,
+                session.embed("/meshes").id("a")
+            ),
+            Policy::None,
+        ),
         "slow" => (
             format!(
                 r#"{}<script src="/slow.js"></script>"#,
@@ -163,6 +209,9 @@ fn rendered(name: &str, session: &MintedSession, evil: &str) -> Option<(String, 
 
 /// How long `/slow.js` takes.
 const SLOW: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// What the evil origin serves for any `.js` path: a script that says it ran.
+const EVIL_JS: &str = "window.__evil = (window.__evil || 0) + 1;";
 
 /// What the evil origin's `/frame` serves: a page that says `meshes:ready` to its parent and
 /// reports every message it receives to `/got`.
@@ -271,7 +320,8 @@ const SIGNED_OUT: &str = "user=; Path=/; Max-Age=0";
 pub(crate) async fn start(adapter: Adapter) -> Host {
     let mock = MockMeshes::start().await.unwrap();
     mock.set_early_refresh(true);
-    let manager = mock.manager_builder().build();
+    // No per-user mint limit: the eviction scenario mints 25 sessions for one user in a row.
+    let manager = mock.manager_builder().no_mint_rate_limit().build();
 
     let evil_hits = Arc::new(AtomicUsize::new(0));
     let evil_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -293,10 +343,22 @@ pub(crate) async fn start(adapter: Adapter) -> Host {
             }),
         )
         .fallback(move |uri: axum::http::Uri| {
+            use axum::response::IntoResponse as _;
             if uri.path() != "/favicon.ico" {
                 hits.fetch_add(1, Ordering::SeqCst);
             }
-            async { "{}" }
+            let js = uri.path().ends_with(".js");
+            async move {
+                if js {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "text/javascript")],
+                        EVIL_JS,
+                    )
+                        .into_response()
+                } else {
+                    "{}".into_response()
+                }
+            }
         });
     tokio::spawn(async move { axum::serve(evil_listener, evil_app).await.unwrap() });
 

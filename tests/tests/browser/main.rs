@@ -6,6 +6,7 @@
 
 use meshes_test_support::example_apps;
 mod host;
+mod integrity;
 mod server_rendered;
 mod v2;
 

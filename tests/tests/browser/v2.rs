@@ -9,6 +9,11 @@ use serde_json::Value;
 
 use crate::example_apps::Adapter;
 use crate::host::{self, HOSTILE_BASE_PATHS, Host};
+use crate::integrity::{
+    a_base_before_the_tag_runs_no_other_script, a_burst_of_mints_spares_the_embed_in_use,
+    an_injected_iframe_gets_no_workspace, injected_containers_mint_at_most_the_cap,
+    named_elements_do_not_stop_embed_js,
+};
 use crate::until;
 use meshes_test_support::browser::{Browser, Session};
 
@@ -21,7 +26,7 @@ async fn events(s: &Session) -> Vec<Value> {
 }
 
 /// Waits for an event of `type` on element `id`, and returns it.
-async fn event(s: &Session, ty: &str, id: &str) -> Value {
+pub(crate) async fn event(s: &Session, ty: &str, id: &str) -> Value {
     until(
         s,
         &format!("meshes:{ty} on #{id}"),
@@ -42,11 +47,11 @@ fn of<'a>(events: &'a [Value], ty: &str, id: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-async fn open(s: &Session, host: &Host, page: &str) {
+pub(crate) async fn open(s: &Session, host: &Host, page: &str) {
     s.goto(&format!("{}/page/{page}", host.url)).await;
 }
 
-async fn sign_in(s: &Session, host: &Host) {
+pub(crate) async fn sign_in(s: &Session, host: &Host) {
     s.goto(&format!("{}/login?user=alice", host.url)).await;
 }
 
@@ -86,6 +91,7 @@ async fn markup_cannot_choose_where_requests_go(s: &Session, host: &Host) {
     let before = host.requests().len();
     open(s, host, "hostile").await;
     event(s, "authenticated", "ok").await;
+    // (An embed refused for its base path mints nothing: it takes no place under the cap.)
     for i in 0..HOSTILE_BASE_PATHS.len() {
         for id in [format!("d{i}"), format!("e{i}")] {
             let e = event(s, "error", &id).await;
@@ -227,6 +233,28 @@ async fn lifecycle_events_carry_no_secret(s: &Session, host: &Host) {
     assert_eq!(
         navigate["detail"],
         serde_json::json!({ "path": "/rules/7" })
+    );
+    // #28: only `page` and `path`, as strings, and only well-formed: no `javascript:` path,
+    // no other field (a host that follows `detail.href` would run it).
+    s.switch_to_frame(Some("#a iframe")).await;
+    s.exec(
+        "parent.postMessage({type: 'meshes:navigate', page: 'rules', path: 'javascript:alert(1)', href: 'javascript:alert(2)', id: 7}, '*');
+         parent.postMessage({type: 'meshes:navigate', page: {toString: null}, path: '//evil.example/x'}, '*'); return true",
+        vec![],
+    )
+    .await;
+    s.switch_to_frame(None).await;
+    until(s, "three navigate events", "return window.__events.filter(function (e) { return e.type === 'navigate'; }).length === 3").await;
+    let details: Vec<Value> = of(&events(s).await, "navigate", "a")
+        .into_iter()
+        .map(|e| e["detail"].clone())
+        .collect();
+    assert_eq!(
+        details[1..],
+        [
+            serde_json::json!({ "page": "rules" }),
+            serde_json::json!({})
+        ]
     );
 
     let all = serde_json::to_string(&events(s).await).unwrap();
@@ -691,5 +719,10 @@ pub(crate) async fn run(adapter: Adapter, browser: &Browser) {
         a_401_signs_every_tab_out,
         refused_and_invalid_hints,
         tabs_told_to_wait_come_back_spread_out,
+        a_base_before_the_tag_runs_no_other_script,
+        an_injected_iframe_gets_no_workspace,
+        injected_containers_mint_at_most_the_cap,
+        named_elements_do_not_stop_embed_js,
+        a_burst_of_mints_spares_the_embed_in_use,
     );
 }
