@@ -95,6 +95,8 @@ on_every_store!(
     gone_after_local_expiry_without_a_call,
     failed_refresh_leaves_the_entry_intact,
     live_session_bound_revokes_the_oldest,
+    the_bound_spares_the_sessions_in_use,
+    the_token_goes_to_the_sessions_own_origin_only,
     mint_rate_limit_answers_without_calling_meshes,
     revoke_and_revoke_user,
     concurrent_revokes_of_one_session_make_one_call,
@@ -476,6 +478,74 @@ async fn live_session_bound_revokes_the_oldest(env: &Env) {
     assert!(matches!(err, SessionError::NotFound));
     assert!(manager.refresh(&alice, &ids[4], None).await.is_ok());
     assert_eq!(manager.counts().evicted, 2);
+}
+
+/// #28: past the bound, the least recently used session goes. Sessions in use (adopted: the
+/// token asked; refreshed) are spared although they were minted first, on every store.
+async fn the_bound_spares_the_sessions_in_use(env: &Env) {
+    let manager = env.builder().await.max_sessions_per_user(4).build();
+    let alice = user("alice");
+    let origin = env.mock.embed_origin();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(mint(&manager, &alice).await.0);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    manager.token(&alice, &ids[0], &origin).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    manager
+        .refresh(&alice, &ids[1], Some(Generation(0)))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    for _ in 0..2 {
+        ids.push(mint(&manager, &alice).await.0);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    for _ in 0..200 {
+        if env.mock.calls(Endpoint::Revoke) >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Five sessions, four kept: the one nobody used since its mint goes.
+    for (i, id) in ids.iter().enumerate() {
+        let status = env.mock.session(id.as_str()).unwrap().status;
+        assert_eq!(
+            status,
+            if i == 2 { "revoked" } else { "active" },
+            "session {i}"
+        );
+    }
+    assert_eq!(manager.counts().evicted, 1);
+    manager.token(&alice, &ids[0], &origin).await.unwrap();
+}
+
+/// #28: the token goes only to an iframe on the session's own launch origin, on every store
+/// (the store keeps it): another origin, even one the manager allows, gets nothing.
+async fn the_token_goes_to_the_sessions_own_origin_only(env: &Env) {
+    let manager = env
+        .builder()
+        .await
+        .embed_origin("https://other.meshes.example")
+        .build();
+    let alice = user("alice");
+    let (id, token) = mint(&manager, &alice).await;
+    let err = manager
+        .token(&alice, &id, "https://other.meshes.example")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SessionError::WrongOrigin), "{err:?}");
+    let ok = manager
+        .token(&alice, &id, &env.mock.embed_origin())
+        .await
+        .unwrap();
+    assert_eq!(ok.access_token.expose_secret(), token);
+    let err = manager
+        .token(&user("bob"), &id, &env.mock.embed_origin())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SessionError::NotFound), "{err:?}");
 }
 
 async fn mint_rate_limit_answers_without_calling_meshes(env: &Env) {

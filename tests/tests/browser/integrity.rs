@@ -24,7 +24,7 @@ pub(crate) async fn a_base_before_the_tag_runs_no_other_script(s: &Session, host
         // The attack is live: the tag's URL is on the other origin.
         let src = s
             .exec(
-                "var t = document.querySelector('script[integrity]'); return t ? t.src : null",
+                "var t = document.querySelector('body script[src*=embed]'); return t ? t.src : null",
                 vec![],
             )
             .await;

@@ -48,3 +48,41 @@ pub(super) fn parse(id: &SessionId, h: &HashMap<String, String>) -> Option<Store
 pub(super) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// #28: an entry written before `used_at` and `origin` were kept reads back as used when
+    /// it was last rotated, with no launch origin (so the token route refuses it with 422 and
+    /// the page mints afresh: one remint per page open during a rolling deploy, at most 1 h).
+    #[test]
+    fn entries_of_an_older_version() {
+        let id = SessionId::from("sess_1");
+        let mut h: HashMap<String, String> = [
+            ("owner", "alice"),
+            ("token", "tok"),
+            ("expires_at", "4102444800000"),
+            ("generation", "2"),
+            ("rotated_at", "1767225600000"),
+            ("created_at", "1767225000000"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let old = parse(&id, &h).unwrap();
+        assert_eq!(old.used_at, old.rotated_at);
+        assert_eq!(old.launch_origin, None);
+        assert_eq!(old.generation, Generation(2));
+        h.insert("used_at".into(), "1767225900000".into());
+        h.insert("origin".into(), "https://embed.meshes.io".into());
+        let new = parse(&id, &h).unwrap();
+        assert_eq!(ms(new.used_at), 1_767_225_900_000);
+        assert_eq!(
+            new.launch_origin.as_deref(),
+            Some("https://embed.meshes.io")
+        );
+        h.insert("origin".into(), String::new());
+        assert_eq!(parse(&id, &h).unwrap().launch_origin, None);
+    }
+}
