@@ -50,6 +50,8 @@ async fn extractors_with_and_without_a_user() {
         test::TestRequest::get()
             .uri("/page")
             .insert_header(("x-user", "alice"))
+            // A navigation (#28: only navigations mint; not needed before).
+            .insert_header(("sec-fetch-dest", "document"))
             .to_request(),
     )
     .await;
@@ -69,6 +71,7 @@ async fn extractors_with_and_without_a_user() {
         test::TestRequest::get()
             .uri("/maybe")
             .insert_header(("x-user", "bob"))
+            .insert_header(("sec-fetch-dest", "document"))
             .to_request(),
     )
     .await;

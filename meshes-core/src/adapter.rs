@@ -196,7 +196,7 @@ impl MintMark {
 pub mod reexports {
     pub use crate::client::Client;
     pub use crate::csp::{EmbedOrigins, WhenAbsent};
-    pub use crate::embed_js::EmbedHtml;
+    pub use crate::embed_js::{EmbedHtml, ScriptTag};
     pub use crate::routes::{MintHints, Resolution, Resolver};
     pub use crate::session::{EmbedSessions, Generation, Grant, UserKey};
 }

@@ -235,8 +235,9 @@ impl<Res: ?Sized> Routes<Res> {
     /// For extractors: a new session for the user `resolve` finds (`None` for nobody), for a
     /// request with these headers. Only a navigation mints (`Sec-Fetch-Dest` `document`,
     /// `iframe` or `frame`; without Fetch Metadata, an `Accept` naming `text/html`): an
-    /// `<img>`, a script or a `fetch` of the page gets 403 `not_a_navigation`, before the
-    /// resolver runs and without a call to Meshes.
+    /// `<img>`, a script or a `fetch` of the page from a signed-in user gets 403
+    /// `not_a_navigation`, without a call to Meshes (nobody signed in is `None`, as for a
+    /// navigation).
     ///
     /// # Errors
     ///
@@ -251,14 +252,14 @@ impl<Res: ?Sized> Routes<Res> {
         H: RequestHeaders + ?Sized,
         F: Future<Output = Resolution>,
     {
-        if !super::request::is_navigation(headers) {
-            return Err(RouteError::not_a_navigation());
-        }
         let (user, grant) = match resolve().await {
             Resolution::User(user, grant) => (user, grant),
             Resolution::Nobody => return Ok(None),
             Resolution::Refused => return Err(RouteError::forbidden()),
         };
+        if !super::request::is_navigation(headers) {
+            return Err(RouteError::not_a_navigation());
+        }
         let session = self.manager.mint(&user, &grant).await?;
         Ok(Some((user, session)))
     }

@@ -495,9 +495,17 @@ async fn a_hung_mint_times_out(s: &Session, host: &Host) {
 }
 
 /// After giving up (`data-retries="1"`: two failures), a hidden tab stays quiet and resumes
-/// when it is shown again. (The page's visibility is set through `document.visibilityState`
-/// and a `visibilitychange` event, as the browser does when a tab is hidden and shown.)
+/// when it is shown again. (The page's visibility is set through `Document.prototype`'s
+/// `visibilityState` getter, installed by DevTools before the page runs, and a
+/// `visibilitychange` event, as the browser does when a tab is hidden and shown. #28,
+/// changed openly: embed.js reads the prototype's getter, captured when it first runs, never
+/// a property of `document` itself, which a named element could shadow.)
 async fn a_tab_that_gave_up_resumes_when_shown(s: &Session, host: &Host) {
+    s.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        serde_json::json!({ "source": "Object.defineProperty(Document.prototype, 'visibilityState', { get: function () { return window.__visibility || 'visible'; }, configurable: true });" }),
+    )
+    .await;
     sign_in(s, host).await;
     host.mock.fail_next(Endpoint::Create, 2, Fault::status(500));
     open(s, host, "one").await;
@@ -507,7 +515,7 @@ async fn a_tab_that_gave_up_resumes_when_shown(s: &Session, host: &Host) {
     let calls = host.mock.calls(Endpoint::Create);
     let set = |state: &str| {
         format!(
-            "Object.defineProperty(document, 'visibilityState', {{ value: '{state}', configurable: true }});
+            "window.__visibility = '{state}';
              document.dispatchEvent(new Event('visibilitychange')); return true"
         )
     };
