@@ -11,8 +11,12 @@
 //!
 //! ```html
 //! <div data-meshes-embed></div>
-//! <script src="/meshes/embed.js?v=…" defer></script>
+//! <script src="/meshes/embed.js?v=…" integrity="sha384-…" nonce="…" defer></script>
 //! ```
+//!
+//! Write the tag with [`ScriptTag`] (its `integrity` and your CSP nonce), never by hand. The
+//! route serves [`MINIFIED`], brotli or gzip when accepted (precompressed once, with
+//! `Vary: Accept-Encoding` and an `ETag` per encoding).
 //!
 //! or `<meshes-embed launch-page="rules"></meshes-embed>`, or from your own script:
 //! `const embed = MeshesEmbed.mount(el, { launchPage: 'rules' }); … embed.unmount();`.
@@ -37,6 +41,17 @@
 //! - Numeric options fall back to their defaults; `retries` is capped at 10 and `timeout` kept
 //!   within 1–60 s, whatever the markup says. Requests send JSON, never follow redirects and
 //!   time out (15 s by default).
+//! - **Only the server decides where a workspace goes.** The workspace goes only into an
+//!   iframe the script creates in a container, or the iframe the server rendered in its own
+//!   container: an `<iframe data-meshes-embed>` gets no `src` (`meshes:error`
+//!   `invalid_target`). The markup mounts at most 8 embeds at once (an embed refused for its
+//!   base path takes no place); the others get `meshes:error` `too_many_embeds` and mint
+//!   nothing. Trusted code raises the cap: `MeshesEmbed.configure({ maxEmbeds: 12 })`.
+//! - **Named elements change nothing.** The "already loaded" mark is a symbol (an injected
+//!   `<img name="MeshesEmbed">` cannot answer it), and every `document` member the script
+//!   calls comes from `Document.prototype` / `EventTarget.prototype`, captured when it first
+//!   runs (`<form name="addEventListener">`, `<img name="readyState">` shadow `document`'s
+//!   own).
 //!
 //! **Events**, dispatched on the container and bubbling (so `document.addEventListener`
 //! works); no detail ever holds a token or a launch URL:
@@ -46,8 +61,8 @@
 //! | `meshes:mounted` | the launch URL is set on the iframe | `{sessionId}` |
 //! | `meshes:authenticated` | the token was sent after the iframe's `meshes:ready` | `{sessionId, sinceMount, sinceNavigation}` (ms from the mount and from navigation start) |
 //! | `meshes:refreshed` | a refreshed token was sent | `{sessionId, generation}` |
-//! | `meshes:navigate` | the iframe navigated | its message's plain fields |
-//! | `meshes:error` | a request failed, or an input was refused (`invalid_base_path`, `invalid_launch_url`, `invalid_session`) | `{status, code, message, retrying}` (`status` 0: network error or timeout) |
+//! | `meshes:navigate` | the iframe navigated | `{page, path}`: each only when the message has it as a well-formed string (`page` a name, `path` a path starting with one `/`, never a URL); nothing else |
+//! | `meshes:error` | a request failed, or an input was refused (`invalid_base_path`, `invalid_launch_url`, `invalid_session`, `invalid_target`, `too_many_embeds`) | `{status, code, message, retrying}` (`status` 0: network error, timeout, or refused before any request) |
 //! | `meshes:expired` | it gave up (after `retries`, or on an error that retrying cannot fix) | `{}` |
 //! | `meshes:logout` (on `document`) | every embed of the origin was unmounted | `{}` |
 //!
@@ -61,7 +76,8 @@
 //! **Server-rendered embeds.** A container with `data-session-id` and `data-embed-origin`
 //! around an iframe (the markup [`EmbedHtml`] writes, with this script before the iframe) is
 //! adopted, not minted: the token comes from `POST <mount>/sessions/{id}/token` for that
-//! origin (the server checks it is an embed origin), asked for as soon as the script runs, and
+//! origin (the server checks it is the session's own launch origin), asked for as soon as the
+//! script runs, and
 //! goes only to an iframe whose `src` is on that origin; a `meshes:ready` or a load that came
 //! before the script ran is remembered (the script listens from its first line). Anything
 //! else, or a session that is gone (404/410/422), mints into the container.

@@ -90,10 +90,19 @@ pub fn login_key_bytes(secret: &str) -> [u8; 64] {
     sha2::Sha512::digest(secret.as_bytes()).into()
 }
 
-/// A CSP nonce for one response: 128 random bits (a v4 UUID's are drawn from the operating
-/// system's generator), base64. Draw one per response, never reuse it.
+/// A CSP nonce for one response: two v4 UUIDs (244 bits from the operating system's
+/// generator), base64. Draw one per response, never reuse it.
+///
+/// ```
+/// let (a, b) = (example_common::nonce(), example_common::nonce());
+/// assert_ne!(a, b);
+/// assert_eq!(a.len(), 44);
+/// ```
 pub fn nonce() -> String {
-    base64::engine::general_purpose::STANDARD.encode(meshes_core::Uuid::new_v4().as_bytes())
+    let mut bytes = [0u8; 32];
+    bytes[..16].copy_from_slice(meshes_core::Uuid::new_v4().as_bytes());
+    bytes[16..].copy_from_slice(meshes_core::Uuid::new_v4().as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// The pages' CSP: the strict policy Google and OWASP recommend (scripts only by this

@@ -24,8 +24,14 @@ use crate::model::{LaunchUrl, SessionId};
 /// `Retry-After` handling).
 ///
 /// The response must not be cached (it carries a launch URL, which opens the user's
-/// workspace once): the adapters' layers send it with `Cache-Control: no-store` when the
-/// extractor minted. A reload mints a fresh session, as Meshes requires.
+/// workspace once): the adapters' layers send a page response with `Cache-Control: no-store`
+/// whenever a session was minted while it was handled, by the extractor or the handler's own
+/// [`EmbedSessions::mint`](crate::session::EmbedSessions::mint). Outside those layers (a
+/// response built elsewhere), send `no-store` yourself. A reload mints a fresh session, as
+/// Meshes requires.
+///
+/// The script tag it writes carries the `integrity` of the served script and, with
+/// [`nonce`](Self::nonce), the page's CSP nonce (see [`ScriptTag`]).
 ///
 /// ```
 /// use meshes_core::embed_js::EmbedHtml;
