@@ -28,14 +28,11 @@ use std::task::{Context, Poll};
 
 use actix_web::Error;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::Method;
 use actix_web::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, CONTENT_TYPE,
     HeaderMap, HeaderName, HeaderValue,
 };
-use meshes_core::adapter::{
-    Bytes, CspHeader, CspHeaders, FrameSrcMerge, MergedValue, MintMark, Scoped,
-};
+use meshes_core::adapter::{Bytes, CspHeader, CspHeaders, FrameSrcMerge, MergedValue, MintScope};
 use meshes_core::csp::EmbedOrigins;
 
 /// Adds the embed origin(s) to responses' CSP. See the [module docs](self).
@@ -93,14 +90,11 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        // A page handler (GET, HEAD) that mints (`MeshesSession`, or `manager.mint(…)`) marks
-        // the request, and its response gets `Cache-Control: no-store`.
-        let page = matches!(*req.method(), Method::GET | Method::HEAD);
-        let mark = page.then(MintMark::default);
+        // A handler that mints (`MeshesSession`, or `manager.mint(…)`) is recorded, and its
+        // response gets `Cache-Control: no-store`.
         FrameSrcFuture {
-            inner: MintMark::scope(mark.clone(), self.service.call(req)),
+            inner: MintScope::new(self.service.call(req)),
             merge: Some(self.merge.clone()),
-            mark,
         }
     }
 }
@@ -110,9 +104,8 @@ pin_project_lite::pin_project! {
     #[derive(Debug)]
     pub struct FrameSrcFuture<F> {
         #[pin]
-        inner: Scoped<F>,
+        inner: MintScope<F>,
         merge: Option<FrameSrcMerge>,
-        mark: Option<MintMark>,
     }
 }
 
@@ -124,17 +117,18 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut resp = match this.inner.poll(cx) {
-            Poll::Ready(Ok(resp)) => resp,
-            other => return other,
+        let (resp, minted) = match this.inner.poll(cx) {
+            Poll::Ready(done) => done,
+            Poll::Pending => return Poll::Pending,
         };
+        let mut resp = resp?;
         if let Some(merge) = this.merge.take() {
             merge.apply(&mut Headers(resp.headers_mut()));
         }
-        // A handler that minted marked the request: its page carries a launch URL.
-        if let Some(mark) = this.mark.take() {
+        // A handler that minted: its page carries a launch URL.
+        if minted {
             let current = resp.headers().get(CACHE_CONTROL).map(|v| v.as_bytes());
-            if let Some(value) = mark.no_store(current) {
+            if let Some(value) = meshes_core::adapter::no_store(minted, current) {
                 resp.headers_mut()
                     .insert(CACHE_CONTROL, HeaderValue::from_static(value));
             }

@@ -25,8 +25,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use http::header::CACHE_CONTROL;
-use http::{HeaderValue, Method, Request, Response};
-use meshes_core::adapter::{FrameSrcMerge, MintMark, Scoped};
+use http::{HeaderValue, Request, Response};
+use meshes_core::adapter::{FrameSrcMerge, MintScope};
 use meshes_core::csp::EmbedOrigins;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -104,20 +104,16 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        // A page handler (GET, HEAD) that mints (`MeshesSession`, or `manager.mint(…)`) marks
-        // the request, and its response gets `Cache-Control: no-store`. The routes' POSTs and
-        // DELETEs do not pay for the mark's allocation.
         if let Some(state) = &self.state {
             req.extensions_mut().insert(InRequest {
                 routes: state.clone(),
             });
         }
-        let page = matches!(*req.method(), Method::GET | Method::HEAD);
-        let mark = page.then(MintMark::default);
+        // A handler that mints (`MeshesSession`, or `manager.mint(…)`) is recorded, and its
+        // response gets `Cache-Control: no-store`.
         ResponseFuture {
-            inner: MintMark::scope(mark.clone(), self.inner.call(req)),
+            inner: MintScope::new(self.inner.call(req)),
             layer: Some(self.layer.clone()),
-            mark,
         }
     }
 }
@@ -127,9 +123,8 @@ pin_project_lite::pin_project! {
     #[derive(Debug)]
     pub struct ResponseFuture<F> {
         #[pin]
-        inner: Scoped<F>,
+        inner: MintScope<F>,
         layer: Option<FrameSrcLayer>,
-        mark: Option<MintMark>,
     }
 }
 
@@ -141,13 +136,14 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut resp = ready!(this.inner.poll(cx))?;
+        let (resp, minted) = ready!(this.inner.poll(cx));
+        let mut resp = resp?;
         if let Some(layer) = this.layer.take() {
             layer.merge.apply(resp.headers_mut());
         }
-        if let Some(mark) = this.mark.take() {
+        if minted {
             let current = resp.headers().get(CACHE_CONTROL).map(|v| v.as_bytes());
-            if let Some(value) = mark.no_store(current) {
+            if let Some(value) = meshes_core::adapter::no_store(minted, current) {
                 resp.headers_mut()
                     .insert(CACHE_CONTROL, HeaderValue::from_static(value));
             }

@@ -19,8 +19,8 @@
 //! 3. **Server-rendered pages.** Where a session was minted while a page request was handled
 //!    (by the `MeshesSession` extractor, or by the handler's own `manager.mint(…)`), its
 //!    response must not be cached (it carries a launch URL): run the app's handling of each
-//!    GET or HEAD request inside [`MintMark::scope`] (every mint in it marks it), and in the
-//!    layer or middleware call [`MintMark::no_store`] on the response's `Cache-Control`.
+//!    request inside a [`MintScope`] (every mint in it is recorded), and in the layer or
+//!    middleware call [`no_store`] on the response's `Cache-Control`.
 //! 4. **Names.** Re-export [`reexports`] at the adapter's root, so that most apps depend on one
 //!    crate, and offer the same settings with the same names: [`route_setters!`](crate::route_setters)
 //!    (`allow_origin`, `body_limit`) and [`csp_setters!`](crate::csp_setters) (`when_no_csp`,
@@ -98,9 +98,10 @@
 //! # Ok(()) }
 //! ```
 
+use std::cell::Cell;
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 pub use bytes::Bytes;
 
@@ -108,86 +109,88 @@ pub use crate::csp::merge::{CspHeader, CspHeaders, FrameSrcMerge, MergedValue};
 pub use crate::routes::handler::{PATHS, Routes};
 pub use crate::routes::request::{BodyError, RequestHeader, RequestHeaders, RouteRequest};
 
-/// Whether a session was minted while a request was handled (by the `MeshesSession`
-/// extractor or the handler's own [`EmbedSessions::mint`](crate::session::EmbedSessions::mint)):
-/// its response then carries a launch URL, which opens the user's workspace, and must not be
-/// cached. Cheap to clone; clones share the mark.
-///
-/// ```
-/// use meshes_core::adapter::MintMark;
-///
-/// let mark = MintMark::default();
-/// let seen_by_the_extractor = mark.clone();
-/// assert_eq!(mark.no_store(Some(b"public, max-age=60")), None, "nothing minted: untouched");
-/// seen_by_the_extractor.mark();
-/// assert_eq!(mark.no_store(Some(b"public, max-age=60")), Some("no-store"));
-/// assert_eq!(mark.no_store(None), Some("no-store"));
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct MintMark(Arc<AtomicBool>);
-
-tokio::task_local! {
-    /// The mark of the request being handled, set by [`MintMark::scope`].
-    static CURRENT: Option<MintMark>;
+thread_local! {
+    /// Whether a session was minted while the [`MintScope`] being polled on this thread ran.
+    static MINTED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Marks the request being handled, if any: a session was minted for it.
+/// Records that a session was minted during the request being handled, if any (outside a
+/// [`MintScope`] nobody reads it).
 pub(crate) fn mark_current() {
-    let _ = CURRENT.try_with(|mark| mark.as_ref().map(MintMark::mark));
+    MINTED.set(true);
 }
 
-/// The future of [`MintMark::scope`].
-pub type Scoped<F> = tokio::task::futures::TaskLocalFuture<Option<MintMark>, F>;
-
-impl MintMark {
-    /// Runs `handling` (the app's service for one request) with `mark` as the request's:
-    /// every [`EmbedSessions::mint`](crate::session::EmbedSessions::mint) that completes while
-    /// it runs, on that task, marks it. `None` for a request that is not a page (a POST, a
-    /// DELETE): nothing to mark, no allocation.
+pin_project_lite::pin_project! {
+    /// The app's handling of one request, recording whether a session was minted while it
+    /// ran (by the `MeshesSession` extractor or the handler's own
+    /// [`EmbedSessions::mint`](crate::session::EmbedSessions::mint), on that task): then its
+    /// response carries a launch URL, which opens the user's workspace, and must not be cached.
+    /// No allocation: a thread-local flag is swapped in and out around each poll (scopes nest).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use meshes_core::adapter::MintMark;
+    /// use meshes_core::adapter::{MintScope, no_store};
     /// use meshes_core::session::UserKey;
     ///
     /// let mock = meshes_mock::MockMeshes::start().await?;
     /// let manager = mock.manager_builder().build();
-    /// let mark = MintMark::default();
     /// // A page handler that mints by itself (no extractor) and renders `session.embed(…)`.
     /// let handler = async { manager.mint(&UserKey::new("alice"), &Default::default()).await };
-    /// MintMark::scope(Some(mark.clone()), handler).await?;
-    /// assert_eq!(mark.no_store(None), Some("no-store"));
+    /// let (session, minted) = MintScope::new(handler).await;
+    /// session?;
+    /// assert!(minted);
+    /// assert_eq!(no_store(minted, Some(b"public, max-age=60")), Some("no-store"));
+    /// let (_, minted) = MintScope::new(async {}).await;
+    /// assert_eq!(no_store(minted, Some(b"public, max-age=60")), None, "untouched");
     /// # Ok(()) }
     /// ```
-    pub fn scope<F: Future>(mark: Option<Self>, handling: F) -> Scoped<F> {
-        CURRENT.scope(mark, handling)
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless polled"]
+    pub struct MintScope<F> {
+        #[pin]
+        inner: F,
+        minted: bool,
     }
+}
 
-    /// Records that a session was minted for this request.
-    pub fn mark(&self) {
-        self.0.store(true, Ordering::Release);
-    }
-
-    /// Whether a session was minted for this request.
-    pub fn is_marked(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
-
-    /// The `Cache-Control` value the response must carry, given its current one: `no-store`
-    /// when a session was minted, whatever the handler set (a DEBUG line says so when it
-    /// replaces a value that allowed caching), else `None` (leave it).
-    pub fn no_store(&self, current: Option<&[u8]>) -> Option<&'static str> {
-        if !self.is_marked() {
-            return None;
+impl<F: Future> MintScope<F> {
+    /// Runs `handling` (the app's service for one request), recording mints.
+    pub fn new(handling: F) -> Self {
+        Self {
+            inner: handling,
+            minted: false,
         }
-        if let Some(value) = current.filter(|v| !v.eq_ignore_ascii_case(b"no-store")) {
-            tracing::debug!(
-                replaced = %String::from_utf8_lossy(value),
-                "Cache-Control: no-store on a page whose handler minted a Meshes session"
-            );
-        }
-        Some("no-store")
     }
+}
+
+impl<F: Future> Future for MintScope<F> {
+    /// The handling's output, and whether a session was minted while it ran.
+    type Output = (F::Output, bool);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let outer = MINTED.replace(*this.minted);
+        let polled = this.inner.poll(cx);
+        *this.minted = MINTED.replace(outer);
+        polled.map(|output| (output, *this.minted))
+    }
+}
+
+/// The `Cache-Control` value a response must carry, given whether a session was `minted`
+/// while it was handled ([`MintScope`]) and its current value: `no-store` when one was,
+/// whatever the handler set (a DEBUG line says so when it replaces a value that allowed
+/// caching), else `None` (leave it).
+pub fn no_store(minted: bool, current: Option<&[u8]>) -> Option<&'static str> {
+    if !minted {
+        return None;
+    }
+    if let Some(value) = current.filter(|v| !v.eq_ignore_ascii_case(b"no-store")) {
+        tracing::debug!(
+            replaced = %String::from_utf8_lossy(value),
+            "Cache-Control: no-store on a page whose handler minted a Meshes session"
+        );
+    }
+    Some("no-store")
 }
 
 /// What both adapters re-export at their root (`pub use meshes_core::adapter::reexports::*`),
@@ -199,4 +202,33 @@ pub mod reexports {
     pub use crate::embed_js::{EmbedHtml, ScriptTag};
     pub use crate::routes::{MintHints, Resolution, Resolver};
     pub use crate::session::{EmbedSessions, Generation, Grant, UserKey};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scopes nest and do not leak into each other: a mint in the inner one marks it alone
+    /// (and what the outer one saw so far stays its own).
+    #[tokio::test]
+    async fn scopes_nest() {
+        let (((), inner), outer) = MintScope::new(async {
+            let ((), inner) = MintScope::new(async { mark_current() }).await;
+            ((), inner)
+        })
+        .await;
+        assert!(inner);
+        assert!(!outer);
+        let ((), outer) = MintScope::new(async {
+            mark_current();
+            let ((), inner) = MintScope::new(async {}).await;
+            assert!(!inner);
+        })
+        .await;
+        assert!(outer, "the outer mint survives an inner scope");
+        // Outside any scope, a mint marks nothing anyone reads.
+        mark_current();
+        let ((), fresh) = MintScope::new(async {}).await;
+        assert!(!fresh);
+    }
 }
