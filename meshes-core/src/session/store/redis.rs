@@ -3,6 +3,7 @@
 mod connection;
 mod coordination;
 mod encoding;
+mod resend;
 mod scripts;
 mod sentinel;
 mod tls;

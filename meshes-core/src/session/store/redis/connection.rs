@@ -11,6 +11,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 
 use super::RedisEmbedStore;
+use super::resend::Resending;
 use super::scripts::SCRIPTS;
 use super::sentinel::{Sentinel, SentinelConnection};
 use super::tls::{PemFile, Tls};
@@ -20,8 +21,8 @@ use crate::session::error::StoreError;
 /// Sentinel names (followed through failovers).
 #[derive(Clone)]
 pub(super) enum Connection {
-    Node(ConnectionManager),
-    Cluster(ClusterConnection),
+    Node(Resending<ConnectionManager>),
+    Cluster(Resending<ClusterConnection>),
     Sentinel(Sentinel),
 }
 
@@ -289,7 +290,7 @@ impl RedisEmbedStoreBuilder {
         let con = ConnectionManager::new_with_config(client, self.manager_config())
             .await
             .map_err(|e| self.tls.explain("redis", e))?;
-        Ok(Connection::Node(con))
+        Ok(Connection::Node(Resending(con)))
     }
 
     async fn connect_cluster(&self, nodes: &[String]) -> Result<Connection, StoreError> {
@@ -305,7 +306,7 @@ impl RedisEmbedStoreBuilder {
             .get_async_connection()
             .await
             .map_err(|e| self.tls.explain("the redis cluster", e))?;
-        Ok(Connection::Cluster(con))
+        Ok(Connection::Cluster(Resending(con)))
     }
 
     async fn connect_sentinel(

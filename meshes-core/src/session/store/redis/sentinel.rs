@@ -12,6 +12,7 @@ use redis::{Cmd, ConnectionAddr, ErrorKind, Pipeline, RedisError, RedisFuture, T
 use secrecy::ExposeSecret;
 
 use super::connection::SentinelAuth;
+use super::resend::{Reply, Request, demoted, did_not_run};
 use super::tls::Tls;
 use crate::session::error::StoreError;
 
@@ -123,7 +124,7 @@ impl SentinelConnection {
             return first;
         };
         self.after_error(n, &e);
-        if !(e.is_connection_refusal() || unsent(&e) || demoted(&e)) {
+        if !did_not_run(&e) {
             return Err(e);
         }
         match self.resolve(n).await {
@@ -131,45 +132,6 @@ impl SentinelConnection {
             Err(_) => Err(e),
         }
     }
-}
-
-/// A command or a pipeline.
-#[derive(Clone, Copy)]
-enum Request<'a> {
-    One(&'a Cmd),
-    Many(&'a Pipeline, usize, usize),
-}
-
-enum Reply {
-    One(Value),
-    Many(Vec<Value>),
-}
-
-impl Request<'_> {
-    async fn send(self, con: &mut ConnectionManager) -> Result<Reply, RedisError> {
-        match self {
-            Self::One(cmd) => con.req_packed_command(cmd).await.map(Reply::One),
-            Self::Many(pipeline, offset, count) => con
-                .req_packed_commands(pipeline, offset, count)
-                .await
-                .map(Reply::Many),
-        }
-    }
-}
-
-/// Whether the command could not be written (the connection was closed before it: broken
-/// pipe, not connected), so it did not run.
-fn unsent(e: &RedisError) -> bool {
-    let text = e.to_string().to_ascii_lowercase();
-    e.is_connection_dropped() && (text.contains("broken pipe") || text.contains("not connected"))
-}
-
-/// Whether the node answered that it is not (or not yet) a working master.
-fn demoted(e: &RedisError) -> bool {
-    matches!(e.code(), Some("READONLY" | "MASTERDOWN" | "LOADING"))
-        || ["READONLY", "MASTERDOWN"]
-            .iter()
-            .any(|code| e.to_string().contains(code))
 }
 
 /// Whether an error means the connection does not lead to a working master.
