@@ -81,6 +81,7 @@ mod revoke;
 mod rotation;
 mod shared;
 mod store;
+mod sweep;
 mod types;
 
 pub use builder::EmbedSessionsBuilder;

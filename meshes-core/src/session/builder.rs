@@ -9,6 +9,7 @@ use super::manager::{EmbedSessions, ExternalUserId};
 use super::store::EmbedStore;
 use super::store::memory::MemoryEmbedStore;
 use super::store::observed::Observed;
+use super::sweep::Sweep;
 use super::types::{Grant, UserKey};
 use crate::client::Client;
 use crate::csp::EmbedOrigins;
@@ -29,6 +30,7 @@ pub(super) struct Settings {
     pub(super) lock_wait: Duration,
     pub(super) origins: EmbedOrigins,
     pub(super) public_origin: Option<String>,
+    pub(super) sweep: Option<Sweep>,
 }
 
 /// Configures an [`EmbedSessions`]. Created by [`EmbedSessions::builder`].
@@ -65,6 +67,7 @@ pub struct EmbedSessionsBuilder {
     lock_wait: Duration,
     origins: EmbedOrigins,
     public_origin: Option<String>,
+    sweep: Option<Sweep>,
 }
 
 impl EmbedSessionsBuilder {
@@ -84,7 +87,26 @@ impl EmbedSessionsBuilder {
             lock_wait: Duration::from_secs(60),
             origins: EmbedOrigins::new(),
             public_origin: None,
+            sweep: Some(Sweep::default()),
         }
+    }
+
+    /// How far a logout ([`EmbedSessions::revoke_user`]) looks at Meshes for the user's
+    /// sessions the store no longer knows (after a restart of a memory store, or writes an
+    /// asynchronous Redis failover lost): at most `max_pages` pages of 200 active sessions of
+    /// the app's workspaces (default 10), 1,000 revokes, 10 s. Each page is one call to Meshes.
+    pub fn logout_sweep(mut self, max_pages: u32) -> Self {
+        self.sweep = Some(Sweep {
+            max_pages: max_pages.max(1),
+            ..Sweep::default()
+        });
+        self
+    }
+
+    /// A logout revokes only the sessions the store holds (no call to list them at Meshes).
+    pub fn no_logout_sweep(mut self) -> Self {
+        self.sweep = None;
+        self
     }
 
     /// Where sessions live (default: a new [`MemoryEmbedStore`]).
@@ -99,7 +121,8 @@ impl EmbedSessionsBuilder {
         self
     }
 
-    /// Live sessions a user may hold; the oldest are revoked past it (default 20).
+    /// Live sessions a user may hold; the least recently used are revoked past it (default
+    /// 20).
     pub fn max_sessions_per_user(mut self, n: usize) -> Self {
         self.max_sessions_per_user = n.max(1);
         self
@@ -297,6 +320,7 @@ impl EmbedSessionsBuilder {
             lock_wait: self.lock_wait,
             origins: self.origins,
             public_origin: self.public_origin,
+            sweep: self.sweep,
         })
     }
 }

@@ -12,6 +12,7 @@ use super::limit::{self, Limit};
 use super::revoke::{self, Revocation};
 use super::rotation::Rotation;
 use super::shared::Shared;
+use super::sweep::{Sweep, Workspaces};
 use super::types::{Generation, Grant, MintedSession, SessionToken, StoredSession, UserKey};
 use crate::client::Client;
 use crate::csp::EmbedOrigins;
@@ -42,6 +43,8 @@ pub(super) struct Inner {
     public_origin: Option<String>,
     rotation: Arc<Rotation>,
     revocation: Arc<Revocation>,
+    sweep: Option<Sweep>,
+    workspaces: Workspaces,
 }
 
 impl EmbedSessions {
@@ -64,6 +67,7 @@ impl EmbedSessions {
             (b.lock_ttl, b.lock_wait),
         ));
         let revocation = Arc::new(Revocation::new(shared.clone(), b.revoke_limit));
+        let workspaces = Workspaces::new(b.defaults.workspace_id());
         Self {
             inner: Arc::new(Inner {
                 shared,
@@ -76,6 +80,8 @@ impl EmbedSessions {
                 public_origin: b.public_origin,
                 rotation,
                 revocation,
+                sweep: b.sweep,
+                workspaces,
             }),
         }
     }
@@ -98,9 +104,11 @@ impl EmbedSessions {
             }
             return Err(e);
         }
-        let request = grant
-            .or(&inner.defaults)
-            .to_request((inner.external_user_id)(user))?;
+        let grant = grant.or(&inner.defaults);
+        let request = grant.to_request((inner.external_user_id)(user))?;
+        if let Some(workspace) = grant.workspace_id() {
+            inner.workspaces.note(workspace);
+        }
         inner.shared.spend_budget().await?;
         inner.shared.counters.inc(Counter::UpstreamMints);
         telemetry::called_upstream();
@@ -282,14 +290,22 @@ impl EmbedSessions {
     }
 
     /// Logout: revokes every live session of `user` as [`revoke`](Self::revoke) does (without
-    /// the per-user revoke budget: each session is revoked once anyway). Returns how many this
-    /// call revoked.
+    /// the per-user revoke budget: each session is revoked once anyway); then, unless
+    /// [`no_logout_sweep`](EmbedSessionsBuilder::no_logout_sweep), the sessions Meshes still
+    /// has for the user's `external_user_id` that the store no longer knows (a memory store
+    /// that restarted, writes a Redis failover lost): it lists the active sessions of the app's
+    /// workspaces, at most 10 pages of 200 (one call each), 1,000 revokes and 10 s by
+    /// default ([`logout_sweep`](EmbedSessionsBuilder::logout_sweep)), through the client's
+    /// guard. Without `external_user_id` nothing is swept. Returns how many this call revoked.
     ///
     /// # Errors
     ///
-    /// The first store failure, after every session was tried.
+    /// The first store failure, after every session was tried. A sweep cut short (Meshes
+    /// failing, the bounds) is a WARN line, not an error: the sessions left expire at Meshes.
     pub async fn revoke_user(&self, user: &UserKey) -> Result<usize, SessionError> {
         let sessions = self.inner.shared.store.user_sessions(user).await?;
+        let done: std::collections::HashSet<SessionId> =
+            sessions.iter().map(|(id, _)| id.clone()).collect();
         let mut tasks = tokio::task::JoinSet::new();
         for (id, _) in sessions {
             let revocation = self.inner.revocation.clone();
@@ -310,10 +326,20 @@ impl EmbedSessions {
                 }
             }
         }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(revoked),
+        if let Some(e) = first_error {
+            return Err(e);
         }
+        let inner = &self.inner;
+        if let (Some(sweep), Some(external)) = (&inner.sweep, (inner.external_user_id)(user)) {
+            let swept = sweep
+                .run(&inner.shared, &inner.workspaces, &external, &done)
+                .await;
+            if swept > 0 {
+                tracing::info!(user = %user.hashed(), swept, "logout revoked sessions the store no longer knew");
+            }
+            revoked += swept;
+        }
+        Ok(revoked)
     }
 
     /// The embed origins configured or learned so far: the handle the CSP layers read.

@@ -72,7 +72,7 @@ impl Revocation {
 }
 
 /// Revokes `id` at Meshes; a session Meshes no longer knows (404, 409) counts as revoked.
-async fn at_meshes(client: &Client, id: &SessionId) -> Result<(), SessionError> {
+pub(super) async fn at_meshes(client: &Client, id: &SessionId) -> Result<(), SessionError> {
     match client.revoke_session(id).await {
         Ok(()) => Ok(()),
         // Already gone at Meshes: nothing left to revoke.

@@ -7,5 +7,6 @@
 
 mod env;
 mod faulty;
+mod logout;
 mod minimal;
 mod scenarios;
