@@ -124,12 +124,12 @@
     }
 
     // The host's own markup in the container (a spinner, a skeleton) is shown until the iframe
-    // is authenticated, then the iframe; on a final error the markup comes back with the
-    // error's text, unless a `meshes:error` listener called preventDefault().
+    // is authenticated, then the iframe; on a final error only the error's text, unless a
+    // `meshes:error` listener called preventDefault() (the host shows it).
     function show(text) {
       if (!placeholders.length) return;
       if (frame) frame.hidden = text !== true;
-      placeholders.forEach(function (el) { el.hidden = text === true; });
+      placeholders.forEach(function (el) { el.hidden = true; });
       if (text !== true) {
         if (!note) target.appendChild(note = createElement.call(doc, 'p')).setAttribute('data-meshes-error', '');
         note.textContent = text;

@@ -105,6 +105,8 @@ use std::task::{Context, Poll};
 
 pub use bytes::Bytes;
 
+use crate::flag::Scoped;
+
 pub use crate::csp::merge::{CspHeader, CspHeaders, FrameSrcMerge, MergedValue};
 pub use crate::routes::handler::{PATHS, Routes};
 pub use crate::routes::request::{BodyError, RequestHeader, RequestHeaders, RouteRequest};
@@ -148,8 +150,7 @@ pin_project_lite::pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct MintScope<F> {
         #[pin]
-        inner: F,
-        minted: bool,
+        inner: Scoped<F>,
     }
 }
 
@@ -157,8 +158,7 @@ impl<F: Future> MintScope<F> {
     /// Runs `handling` (the app's service for one request), recording mints.
     pub fn new(handling: F) -> Self {
         Self {
-            inner: handling,
-            minted: false,
+            inner: Scoped::new(&MINTED, handling),
         }
     }
 }
@@ -168,11 +168,7 @@ impl<F: Future> Future for MintScope<F> {
     type Output = (F::Output, bool);
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let outer = MINTED.replace(*this.minted);
-        let polled = this.inner.poll(cx);
-        *this.minted = MINTED.replace(outer);
-        polled.map(|output| (output, *this.minted))
+        self.project().inner.poll(cx)
     }
 }
 
@@ -199,7 +195,7 @@ pub fn no_store(minted: bool, current: Option<&[u8]>) -> Option<&'static str> {
 pub mod reexports {
     pub use crate::client::Client;
     pub use crate::csp::{EmbedOrigins, WhenAbsent};
-    pub use crate::embed_js::{EmbedHtml, ScriptTag};
+    pub use crate::embed_js::{EmbedHtml, ScriptTag, script_path};
     pub use crate::routes::{MintHints, Resolution, Resolver};
     pub use crate::session::{EmbedSessions, Generation, Grant, UserKey};
 }

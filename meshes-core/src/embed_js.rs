@@ -83,9 +83,9 @@
 //! else, or a session that is gone (404/410/422), mints into the container.
 //!
 //! **Loading.** Elements the host put in the container stay visible until the iframe is
-//! authenticated (the iframe is hidden until then) and come back, with the error's text in a
-//! `<p data-meshes-error>`, on a final error, unless a `meshes:error` listener calls
-//! `preventDefault()`. `data-loading="lazy"` mints only when the container nears the viewport.
+//! authenticated (the iframe is hidden until then); on a final error they give way to the
+//! error's text in a `<p data-meshes-error>`, unless a `meshes:error` listener calls
+//! `preventDefault()` (the host shows the error its own way). `data-loading="lazy"` mints only when the container nears the viewport.
 //!
 //! **Session hints.** `data-launch-page`, `data-session-type`, `data-resource-type` and
 //! `data-resource-id` (options `launchPage` …) travel in the mint request body, e.g.

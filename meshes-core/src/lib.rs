@@ -66,6 +66,7 @@ mod credentials;
 pub mod csp;
 pub mod embed_js;
 mod error;
+mod flag;
 pub mod model;
 mod retry;
 pub mod routes;

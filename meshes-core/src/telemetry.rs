@@ -347,7 +347,18 @@ pub(crate) fn sessions_held(n: Option<u64>) {
     let _ = n;
 }
 
-/// Marks the current route span as having called Meshes.
+thread_local! {
+    /// Whether the route request being handled called Meshes ([`upstream_scope`]).
+    static CALLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Records that the route request being handled called Meshes (its span's `upstream`).
 pub(crate) fn called_upstream() {
-    tracing::Span::current().record("upstream", true);
+    CALLED.set(true);
+}
+
+/// Runs a route request's handling, recording whether it called Meshes: the span's
+/// `upstream` field is recorded once, at the end (recorded twice, a formatter prints both).
+pub(crate) fn upstream_scope<F: std::future::Future>(handling: F) -> crate::flag::Scoped<F> {
+    crate::flag::Scoped::new(&CALLED, handling)
 }

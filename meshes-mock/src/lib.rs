@@ -107,6 +107,71 @@ pub async fn manager_from_env_or_mock()
     }
     let mock = MockMeshes::start().await?;
     tracing::info!(api = %mock.api_url(), embed = %mock.embed_origin(), "no MESHES_ACCESS_KEY set: using meshes-mock in-process");
+    warn_if_shared(&|name| std::env::var_os(name).is_some());
     let manager = mock.manager_builder().configure_from_env().await?.build();
     Ok((manager, Some(mock)))
+}
+
+/// The WARN of [`manager_from_env_or_mock`] when its in-process mock meets a store shared by
+/// replicas (each replica would have a mock of its own that knows only its own sessions: a
+/// refresh on another replica answers 410 and forgets the session). Returns whether it warned.
+fn warn_if_shared(is_set: &dyn Fn(&str) -> bool) -> bool {
+    use meshes_core::session::{ENV_REDIS_CLUSTER_NODES, ENV_REDIS_SENTINELS, ENV_REDIS_URL};
+    let shared = [ENV_REDIS_URL, ENV_REDIS_CLUSTER_NODES, ENV_REDIS_SENTINELS]
+        .into_iter()
+        .find(|name| is_set(name));
+    if let Some(variable) = shared {
+        tracing::warn!(
+            variable,
+            "meshes-mock runs in this process, but the sessions are in a store shared by \
+             replicas: each replica gets a mock of its own, and a session minted on one is \
+             unknown to another's mock (a refresh there answers 410). Run one mock for every \
+             replica (`cargo run -p meshes-mock` prints the variables to point them at it), \
+             or set MESHES_ACCESS_KEY for real Meshes"
+        );
+    }
+    shared.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    /// #31: a WARN (asserted in the log) when the in-process mock meets a shared store; none
+    /// for one process.
+    #[test]
+    fn warns_when_the_in_process_mock_meets_a_shared_store() {
+        use std::io::Write;
+        use std::sync::{Arc, Mutex};
+
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            assert!(!super::warn_if_shared(&|_| false));
+            assert!(super::warn_if_shared(
+                &|name| name == "MESHES_REDIS_CLUSTER_NODES"
+            ));
+        });
+        let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(logs.lines().count(), 1, "{logs}");
+        assert!(logs.contains(" WARN "), "{logs}");
+        assert!(
+            logs.contains("variable=\"MESHES_REDIS_CLUSTER_NODES\""),
+            "{logs}"
+        );
+        assert!(logs.contains("cargo run -p meshes-mock"), "{logs}");
+    }
 }

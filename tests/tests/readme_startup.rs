@@ -98,3 +98,98 @@ fn the_readme_shows_the_code_compiled_here() {
         assert_eq!(shown, compiled, "{marker}");
     }
 }
+
+/// #31, the README's layer order for the app's own CSP layer: inside the library's layer
+/// (axum: `.layer(csp)` before `.layer(MeshesLayer…)`; actix-web: `.wrap(csp)` before
+/// `.wrap(FrameSrc…)`) its policy gets the embed origin; outside, the library never sees it
+/// and the page cannot frame the workspace.
+mod app_csp_layer_order {
+    use meshes_mock::MockMeshes;
+
+    const POLICY: &str = "default-src 'self'";
+
+    fn frames_the_embed(csp: &str, mock: &MockMeshes) -> bool {
+        csp.contains(&format!("frame-src 'self' {}", mock.embed_origin()))
+    }
+
+    #[tokio::test]
+    async fn axum() {
+        use axum::http::HeaderValue;
+        use axum::http::header::CONTENT_SECURITY_POLICY;
+        use axum::http::request::Parts;
+        use axum::response::{Html, Response};
+        use axum::routing::get;
+        use meshes_axum::{Grant, MeshesLayer, UserKey};
+        use tower::ServiceExt as _;
+
+        let mock = MockMeshes::start().await.unwrap();
+        let manager = mock.manager_builder().build();
+        let resolver = |_: &Parts| async { Some((UserKey::new("alice"), Grant::new())) };
+        // The app's own CSP layer.
+        let csp = || {
+            axum::middleware::map_response(|mut r: Response| async move {
+                r.headers_mut()
+                    .insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
+                r
+            })
+        };
+        let page = || axum::Router::new().route("/", get(|| async { Html("<p>page</p>") }));
+        let right = page()
+            .layer(csp()) // first: inside
+            .layer(MeshesLayer::new(manager.clone(), resolver));
+        let wrong = page()
+            .layer(MeshesLayer::new(manager, resolver))
+            .layer(csp()); // last: outside, the library never sees the policy
+        for (app, frames) in [(right, true), (wrong, false)] {
+            let req = axum::http::Request::get("/")
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let resp = app.oneshot(req).await.unwrap();
+            let policy = resp.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
+            assert_eq!(frames_the_embed(policy, &mock), frames, "{policy}");
+        }
+    }
+
+    #[actix_web::test]
+    async fn actix() {
+        use actix_web::dev::Service as _;
+        use actix_web::http::header::CONTENT_SECURITY_POLICY;
+        use actix_web::middleware::DefaultHeaders;
+        use actix_web::{App, HttpRequest, HttpResponse, test, web};
+        use meshes_actix::{FrameSrc, Grant, MeshesState, UserKey};
+
+        let mock = MockMeshes::start().await.unwrap();
+        let manager = mock.manager_builder().build();
+        let resolver = |_: &HttpRequest| async { Some((UserKey::new("alice"), Grant::new())) };
+        let page = || async {
+            HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .body("<p>page</p>")
+        };
+        for right in [true, false] {
+            let origins = manager.embed_origins();
+            let state = MeshesState::new(manager.clone(), resolver);
+            // The app's own CSP middleware, wrapped before FrameSrc (inside it) or after it.
+            let csp = || DefaultHeaders::new().add((CONTENT_SECURITY_POLICY, POLICY));
+            let req = || test::TestRequest::get().uri("/").to_request();
+            let resp = if right {
+                let app = App::new()
+                    .app_data(state)
+                    .wrap(csp())
+                    .wrap(FrameSrc::new(origins))
+                    .route("/", web::get().to(page));
+                test::init_service(app).await.call(req()).await.unwrap()
+            } else {
+                let app = App::new()
+                    .app_data(state)
+                    .wrap(FrameSrc::new(origins))
+                    .wrap(csp())
+                    .route("/", web::get().to(page));
+                test::init_service(app).await.call(req()).await.unwrap()
+            };
+            let policy = resp.headers().get(CONTENT_SECURITY_POLICY).unwrap();
+            let policy = policy.to_str().unwrap();
+            assert_eq!(frames_the_embed(policy, &mock), right, "{policy}");
+        }
+    }
+}

@@ -158,8 +158,8 @@ impl<'a> EmbedHtml<'a> {
 
     /// The host's own loading markup (a spinner, a skeleton), **written as is** (it is your
     /// HTML, never the user's): shown until the iframe is authenticated, then hidden (the
-    /// iframe is hidden until then); on a final error it comes back with the error's text,
-    /// unless a `meshes:error` listener calls `preventDefault()`.
+    /// iframe is hidden until then); on a final error only the error's text shows, in its
+    /// place, unless a `meshes:error` listener calls `preventDefault()`.
     ///
     /// ```
     /// use meshes_core::embed_js::EmbedHtml;

@@ -143,18 +143,19 @@ impl<Res: ?Sized> Routes<Res> {
             "meshes.route",
             route = name,
             status = tracing::field::Empty,
-            upstream = false,
+            upstream = tracing::field::Empty,
         );
-        let reply = async {
+        let (reply, upstream) = telemetry::upstream_scope(async {
             match self.run(matched, req, body, resolve).await {
                 Ok(reply) => reply,
                 Err(e) => e.reply(),
             }
-        }
+        })
         .instrument(span.clone())
         .await;
         let status = reply.status().as_u16();
         span.record("status", status);
+        span.record("upstream", upstream);
         telemetry::route(name, status, started.elapsed());
         reply
     }

@@ -154,6 +154,14 @@ impl EmbedSessions {
                 name: ENV_WORKSPACE_ID,
             });
         }
+        if settings.store.is_none() {
+            tracing::info!(
+                store = "memory",
+                "meshes: sessions are kept in this process's memory (one replica: set \
+                 MESHES_REDIS_URL, MESHES_REDIS_CLUSTER_NODES or MESHES_REDIS_SENTINELS to share \
+                 them between replicas)"
+            );
+        }
         Ok(Self::builder(client).apply(settings).await?.build())
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use std::path::Path;
 
-use super::tls::{Certificates, PASSWORD, USER};
+use super::tls::{ADMIN, ADMIN_PASSWORD, Certificates};
 use super::{RedisServer, TempDir, available, free_port};
 
 /// The name the sentinels monitor the master under.
@@ -77,8 +77,8 @@ impl RedisSentinel {
             if let Some(c) = &certs {
                 extra.extend(c.server_args(false));
                 extra.extend(["--tls-replication".into(), "yes".into()]);
-                extra.extend(["--masteruser".into(), USER.into()]);
-                extra.extend(["--masterauth".into(), PASSWORD.into()]);
+                extra.extend(["--masteruser".into(), ADMIN.into()]);
+                extra.extend(["--masterauth".into(), ADMIN_PASSWORD.into()]);
             }
             let mut server = RedisServer {
                 child: None,
@@ -256,8 +256,9 @@ fn sentinel_tls(c: &Certificates, port: u16) -> (String, String) {
         c.server_key.display(),
         c.ca.display()
     );
-    let auth =
-        format!("sentinel auth-user {MASTER} {USER}\nsentinel auth-pass {MASTER} {PASSWORD}\n");
+    let auth = format!(
+        "sentinel auth-user {MASTER} {ADMIN}\nsentinel auth-pass {MASTER} {ADMIN_PASSWORD}\n"
+    );
     (listen, auth)
 }
 

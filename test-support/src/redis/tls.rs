@@ -7,10 +7,20 @@ use std::process::{Command, Stdio};
 
 use super::{RedisServer, TempDir, available, free_port};
 
-/// The ACL user the server knows (the `default` user is off).
+/// The ACL user the app connects as (the `default` user is off), with the least privilege
+/// the store needs: [`APP_ACL`].
 pub const USER: &str = "meshes-app";
 /// Its password.
 pub const PASSWORD: &str = "acl-secret-pw-7";
+/// What the app's ACL user may do, after `<user> on ><password>`: the store's keys (the
+/// namespace `meshes`), no channel, and only the commands the store sends, its scripts run
+/// and the clients need to connect (a cluster's slot map, a Sentinel master's role). The
+/// README documents this line; a test keeps the two the same.
+pub const APP_ACL: &str = "~meshes:* resetchannels -@all +eval +evalsha +script|load +hgetall +hmget +hget +hset +del +zadd +zrem +zrange +pexpire +pttl +get +set +time +ping +client|setname +cluster|slots +cluster|shards +role";
+/// The operators' user (replication, sentinels, `redis-cli --cluster`), never the app's.
+pub const ADMIN: &str = "meshes-admin";
+/// Its password.
+pub const ADMIN_PASSWORD: &str = "admin-secret-pw-9";
 
 /// A TLS-only redis-server, killed on drop.
 #[derive(Debug)]
@@ -156,8 +166,12 @@ impl Certificates {
             "off".into(),
             "--user".into(),
         ];
-        let acl = format!("{USER} on >{PASSWORD} ~* &* +@all");
-        args.extend(acl.split(' ').map(str::to_owned));
+        // The documented line, plus the key patterns of the tests' own namespaces.
+        let app = format!("{USER} on >{PASSWORD} {APP_ACL} ~test:* ~replicas:*");
+        args.extend(app.split(' ').map(str::to_owned));
+        args.push("--user".into());
+        let admin = format!("{ADMIN} on >{ADMIN_PASSWORD} ~* &* +@all");
+        args.extend(admin.split(' ').map(str::to_owned));
         args
     }
 
@@ -168,9 +182,9 @@ impl Certificates {
             "--cacert".into(),
             self.ca.display().to_string(),
             "--user".into(),
-            USER.into(),
+            ADMIN.into(),
             "--pass".into(),
-            PASSWORD.into(),
+            ADMIN_PASSWORD.into(),
             "--no-auth-warning".into(),
         ]
     }
@@ -225,5 +239,23 @@ impl TlsRedis {
     /// Starts it again on the same port, empty.
     pub fn restart(&mut self) {
         self.server.restart();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The least-privilege ACL line the README documents is the one the fixture gives the app.
+    #[test]
+    fn the_readme_documents_the_acl_of_the_fixture() {
+        let readme = include_str!("../../../README.md");
+        let documented = format!(
+            "ACL SETUSER {} on >PASSWORD {}",
+            super::USER,
+            super::APP_ACL
+        );
+        assert!(
+            readme.contains(&documented),
+            "README.md must show: {documented}"
+        );
     }
 }

@@ -315,14 +315,16 @@ async fn loading_markup_until_authenticated(s: &Session, host: &Host) {
     assert_eq!(s.exec(&shown("#spin"), vec![]).await, false);
 }
 
-/// #24: after a final error the loading markup comes back with the error's text, unless the
-/// host handles `meshes:error` (preventDefault) itself.
-async fn a_final_error_brings_the_loading_markup_back(s: &Session, host: &Host) {
+/// After a final error only the error's text shows (#31; #24 brought the loading markup back
+/// beside it), unless the host handles `meshes:error` (preventDefault) itself.
+async fn a_final_error_shows_only_the_error(s: &Session, host: &Host) {
     sign_in(s, host).await;
     host.mock.fail_next(Endpoint::Create, 2, Fault::status(500));
     open(s, host, "loading").await;
     event(s, "expired", "a").await;
-    assert_eq!(s.exec(&shown("#spin"), vec![]).await, true);
+    // #31, changed openly: the loading markup no longer comes back beside the error's text.
+    assert_eq!(s.exec(&shown("#spin"), vec![]).await, false);
+    assert_eq!(s.exec(&shown("#a [data-meshes-error]"), vec![]).await, true);
     assert_eq!(s.exec(&shown("#a iframe"), vec![]).await, false);
     let last = of(&events(s).await, "error", "a")
         .last()
@@ -714,7 +716,7 @@ pub(crate) async fn run(adapter: Adapter, browser: &Browser) {
         lifecycle_events_carry_no_secret,
         a_session_meshes_revoked_is_remounted,
         loading_markup_until_authenticated,
-        a_final_error_brings_the_loading_markup_back,
+        a_final_error_shows_only_the_error,
         a_lazy_embed_mints_when_scrolled_to,
         an_early_ready_is_not_missed,
         a_gone_session_is_reminted,

@@ -263,8 +263,22 @@ pub(super) async fn connect(
     if redis.plaintext_password {
         store = store.allow_plaintext_password();
     }
+    let topology = match name {
+        ENV_REDIS_URL => "one node",
+        ENV_REDIS_CLUSTER_NODES => "a cluster",
+        _ => "the master Sentinel names",
+    };
     match store.connect().await {
-        Ok(store) => Ok(builder.store(store)),
+        Ok(store) => {
+            // The kind of Redis and the variable that named it: never a URL (passwords).
+            tracing::info!(
+                store = "redis",
+                topology,
+                variable = name,
+                "meshes: sessions are kept in Redis, shared by every replica"
+            );
+            Ok(builder.store(store))
+        }
         Err(source) => Err(ConfigError::Store {
             name,
             source: Box::new(source),

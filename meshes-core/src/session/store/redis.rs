@@ -171,7 +171,7 @@ impl RedisEmbedStore {
             }
             pipe.query_async(&mut con)
                 .await
-                .map_err(store_err("list"))?
+                .map_err(store_err("listing a user's sessions"))?
         } else {
             // A pipeline may not cross hash slots in a cluster: one command per session.
             let mut fields = Vec::with_capacity(ids.len());
@@ -180,7 +180,7 @@ impl RedisEmbedStore {
                     cmd(id)
                         .query_async(&mut con)
                         .await
-                        .map_err(store_err("list"))?,
+                        .map_err(store_err("listing a user's sessions"))?,
                 );
             }
             fields
@@ -202,7 +202,7 @@ impl EmbedStore for RedisEmbedStore {
             let h: HashMap<String, String> = con
                 .hgetall(self.session_key(id))
                 .await
-                .map_err(store_err("load"))?;
+                .map_err(store_err("loading a session"))?;
             if h.is_empty() {
                 return Ok(None);
             }
@@ -226,7 +226,7 @@ impl EmbedStore for RedisEmbedStore {
                 .arg(ttl)
                 .invoke_async(&mut con)
                 .await
-                .map_err(store_err("index"))?;
+                .map_err(store_err("indexing a session"))?;
             let _: i64 = self
                 .scripts
                 .put
@@ -242,7 +242,7 @@ impl EmbedStore for RedisEmbedStore {
                 .arg(s.launch_origin.as_deref().unwrap_or(""))
                 .invoke_async(&mut con)
                 .await
-                .map_err(store_err("insert"))?;
+                .map_err(store_err("storing a session"))?;
             Ok(())
         })
     }
@@ -268,7 +268,7 @@ impl EmbedStore for RedisEmbedStore {
                 .arg(ms(s.used_at))
                 .invoke_async(&mut con)
                 .await
-                .map_err(store_err("rotate"))?;
+                .map_err(store_err("storing a rotation"))?;
             if done == 1 {
                 // The index must live as long as the session now does (best effort: a lapsed
                 // index only hides the session from logout once it would have expired).
@@ -299,11 +299,11 @@ impl EmbedStore for RedisEmbedStore {
             let deleted: i64 = con
                 .del(self.session_key(id))
                 .await
-                .map_err(store_err("remove"))?;
+                .map_err(store_err("removing a session"))?;
             let _: i64 = con
                 .zrem(self.user_key(&s.owner), id.as_str())
                 .await
-                .map_err(store_err("remove"))?;
+                .map_err(store_err("removing a session"))?;
             // Only the caller whose DEL removed the key gets the entry: concurrent removes on
             // any replica have one winner.
             Ok((deleted == 1).then_some(s))
@@ -320,7 +320,7 @@ impl EmbedStore for RedisEmbedStore {
             let listed: Vec<(String, f64)> = con
                 .zrange_withscores(&key, 0, -1)
                 .await
-                .map_err(store_err("list"))?;
+                .map_err(store_err("listing a user's sessions"))?;
             if listed.is_empty() {
                 return Ok(Vec::new());
             }
@@ -335,7 +335,10 @@ impl EmbedStore for RedisEmbedStore {
                 }
             }
             if !dead.is_empty() {
-                let _: i64 = con.zrem(&key, dead).await.map_err(store_err("prune"))?;
+                let _: i64 = con
+                    .zrem(&key, dead)
+                    .await
+                    .map_err(store_err("pruning an index"))?;
             }
             live.sort_by_key(|(_, used)| *used);
             Ok(live)
@@ -366,7 +369,7 @@ impl EmbedStore for RedisEmbedStore {
                     let (secs, micros): (i64, i64) = redis::cmd("TIME")
                         .query_async(&mut con)
                         .await
-                        .map_err(store_err("clock"))?;
+                        .map_err(store_err("reading the clock"))?;
                     let answered = OffsetDateTime::now_utc();
                     let local: OffsetDateTime = asked + (answered - asked) / 2;
                     let theirs = i128::from(secs) * 1_000_000_000 + i128::from(micros) * 1_000;

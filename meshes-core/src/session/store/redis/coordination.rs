@@ -27,7 +27,7 @@ impl RefreshLease for RedisEmbedStore {
                 .arg(millis(ttl))
                 .query_async(&mut con)
                 .await
-                .map_err(store_err("lock"))?;
+                .map_err(store_err("taking a refresh lease"))?;
             Ok(ok.map(|_| LockToken::new(token)))
         })
     }
@@ -48,7 +48,7 @@ impl RefreshLease for RedisEmbedStore {
                 .arg(millis(ttl))
                 .invoke_async(&mut con)
                 .await
-                .map_err(store_err("renew"))?;
+                .map_err(store_err("renewing a refresh lease"))?;
             Ok(renewed == 1)
         })
     }
@@ -67,7 +67,7 @@ impl RefreshLease for RedisEmbedStore {
                 .arg(token.as_str())
                 .invoke_async(&mut con)
                 .await
-                .map_err(store_err("unlock"))?;
+                .map_err(store_err("releasing a refresh lease"))?;
             Ok(())
         })
     }
@@ -90,7 +90,7 @@ impl SharedLimits for RedisEmbedStore {
                 .arg(burst.max(1))
                 .invoke_async(&mut con)
                 .await
-                .map_err(store_err("rate limit"))?;
+                .map_err(store_err("counting a rate limit"))?;
             Ok(match wait_ms {
                 0 => Ok(()),
                 ms => Err(Duration::from_millis(ms)),

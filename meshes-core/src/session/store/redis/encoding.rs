@@ -12,7 +12,7 @@ use crate::session::error::StoreError;
 use crate::session::types::{Generation, StoredSession, UserKey};
 
 pub(super) fn store_err(what: &'static str) -> impl Fn(redis::RedisError) -> StoreError {
-    move |e| StoreError::with_source(format!("redis {what} failed"), e)
+    move |e| StoreError::with_source(format!("the redis store failed while {what}"), e)
 }
 
 pub(super) fn ms(t: OffsetDateTime) -> i64 {
