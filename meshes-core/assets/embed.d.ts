@@ -59,6 +59,9 @@ export interface MeshesErrorDetail {
    *  `timeout`, `invalid_base_path`, `invalid_launch_url`, `invalid_session`. */
   code: string;
   message: string;
+  /** The server's id of the failed request (32 hex digits, the trace id its log lines
+   *  show), when the server answered; for a support report. */
+  requestId?: string;
   /** Whether it will try again by itself. */
   retrying: boolean;
 }

@@ -119,6 +119,8 @@
     function error(err, retrying) {
       var d = { status: err.status || 0, code: err.code || (err.status ? 'http_error' : 'network_error'),
                 message: err.message, retrying: retrying };
+      // The server's id of the failed request (its log lines show it), for a support report.
+      if (typeof err.requestId === 'string' && /^[0-9a-f]{32}$/.test(err.requestId)) d.requestId = err.requestId;
       if (fire(target, 'error', d) && !retrying) show(d.message);
       if (!retrying && root.console) console.error('meshes:', d.message);
     }
@@ -155,7 +157,7 @@
         return r.status === 204 ? null : r.json().catch(function () { return {}; }).then(function (j) {
           if (r.ok) return j;
           throw { status: r.status, code: j.error, message: j.message || 'HTTP ' + r.status,
-                  retryAfter: Number(r.headers.get('Retry-After')) || 0 };
+                  retryAfter: Number(r.headers.get('Retry-After')) || 0, requestId: j.request_id };
         });
       }).then(function (v) { done(); return v; }, done);
     }

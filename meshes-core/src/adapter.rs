@@ -150,7 +150,7 @@ pin_project_lite::pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct MintScope<F> {
         #[pin]
-        inner: Scoped<F>,
+        inner: Scoped<bool, F>,
     }
 }
 
@@ -158,7 +158,7 @@ impl<F: Future> MintScope<F> {
     /// Runs `handling` (the app's service for one request), recording mints.
     pub fn new(handling: F) -> Self {
         Self {
-            inner: Scoped::new(&MINTED, handling),
+            inner: Scoped::new(&MINTED, false, handling),
         }
     }
 }

@@ -62,7 +62,7 @@
 //! | `meshes:authenticated` | the token was sent after the iframe's `meshes:ready` | `{sessionId, sinceMount, sinceNavigation}` (ms from the mount and from navigation start) |
 //! | `meshes:refreshed` | a refreshed token was sent | `{sessionId, generation}` |
 //! | `meshes:navigate` | the iframe navigated | `{page, path}`: each only when the message has it as a well-formed string (`page` a name, `path` a path starting with one `/`, never a URL); nothing else |
-//! | `meshes:error` | a request failed, or an input was refused (`invalid_base_path`, `invalid_launch_url`, `invalid_session`, `invalid_target`, `too_many_embeds`) | `{status, code, message, retrying}` (`status` 0: network error, timeout, or refused before any request) |
+//! | `meshes:error` | a request failed, or an input was refused (`invalid_base_path`, `invalid_launch_url`, `invalid_session`, `invalid_target`, `too_many_embeds`) | `{status, code, message, retrying, requestId?}` (`status` 0: network error, timeout, or refused before any request; `requestId`: the server's id of the failed request, the trace id its log lines show) |
 //! | `meshes:expired` | it gave up (after `retries`, or on an error that retrying cannot fix) | `{}` |
 //! | `meshes:logout` (on `document`) | every embed of the origin was unmounted | `{}` |
 //!

@@ -1,6 +1,7 @@
-//! [`Scoped`]: a future that runs another with a thread-local flag of its own, swapped in and
-//! out around each poll (a few instructions, no allocation; scopes nest), so that code deep
-//! inside a request (a mint, a call to Meshes) can say so without a handle to the request.
+//! [`Scoped`]: a future that runs another with a thread-local value of its own (a flag, a
+//! trace context), swapped in and out around each poll (a few instructions, no allocation;
+//! scopes nest), so that code deep inside a request (a mint, a call to Meshes) can read or
+//! set it without a handle to the request.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -8,38 +9,31 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::thread::LocalKey;
 
-/// A flag set while a [`Scoped`] future runs.
-pub(crate) type Flag = LocalKey<Cell<bool>>;
-
 pin_project_lite::pin_project! {
-    /// Runs `inner` with `flag` as its own; yields its output and whether the flag was set.
+    /// Runs `inner` with `value` in `key`; yields its output and the value it left there.
     #[derive(Debug)]
-    pub(crate) struct Scoped<F> {
+    pub(crate) struct Scoped<T, F> where T: Copy, T: 'static {
         #[pin]
         inner: F,
-        flag: &'static Flag,
-        set: bool,
+        key: &'static LocalKey<Cell<T>>,
+        value: T,
     }
 }
 
-impl<F> Scoped<F> {
-    pub(crate) fn new(flag: &'static Flag, inner: F) -> Self {
-        Self {
-            inner,
-            flag,
-            set: false,
-        }
+impl<T: Copy, F> Scoped<T, F> {
+    pub(crate) fn new(key: &'static LocalKey<Cell<T>>, value: T, inner: F) -> Self {
+        Self { inner, key, value }
     }
 }
 
-impl<F: Future> Future for Scoped<F> {
-    type Output = (F::Output, bool);
+impl<T: Copy, F: Future> Future for Scoped<T, F> {
+    type Output = (F::Output, T);
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let outer = this.flag.replace(*this.set);
+        let outer = this.key.replace(*this.value);
         let polled = this.inner.poll(cx);
-        *this.set = this.flag.replace(outer);
-        polled.map(|output| (output, *this.set))
+        *this.value = this.key.replace(outer);
+        polled.map(|output| (output, *this.value))
     }
 }

@@ -72,6 +72,7 @@ mod retry;
 pub mod routes;
 pub mod session;
 pub mod telemetry;
+mod trace;
 mod validation;
 
 pub use client::{Client, SessionPages, UpstreamPolicy};

@@ -359,6 +359,6 @@ pub(crate) fn called_upstream() {
 
 /// Runs a route request's handling, recording whether it called Meshes: the span's
 /// `upstream` field is recorded once, at the end (recorded twice, a formatter prints both).
-pub(crate) fn upstream_scope<F: std::future::Future>(handling: F) -> crate::flag::Scoped<F> {
-    crate::flag::Scoped::new(&CALLED, handling)
+pub(crate) fn upstream_scope<F: std::future::Future>(handling: F) -> crate::flag::Scoped<bool, F> {
+    crate::flag::Scoped::new(&CALLED, false, handling)
 }

@@ -88,6 +88,12 @@ impl Api {
                 store.bearers.push(jwt.to_owned());
             }
         }
+        if let Some(traceparent) = headers.get("traceparent").and_then(|v| v.to_str().ok()) {
+            let mut store = self.shared.store();
+            if store.traceparents.len() < 10_000 {
+                store.traceparents.push((endpoint, traceparent.to_owned()));
+            }
+        }
         if let Some(fault) = self.shared.take_fault(endpoint) {
             tokio::time::sleep(fault.delay).await;
             if let Some(status) = fault.status {

@@ -266,6 +266,17 @@ impl MockMeshes {
         self.shared.clear_faults();
     }
 
+    /// The `traceparent` headers `endpoint` received, in order (W3C trace context).
+    pub fn traceparents(&self, endpoint: Endpoint) -> Vec<String> {
+        self.shared
+            .store()
+            .traceparents
+            .iter()
+            .filter(|(e, _)| *e == endpoint)
+            .map(|(_, t)| t.clone())
+            .collect()
+    }
+
     /// How many calls `endpoint` received (faulted and rejected ones included).
     pub fn calls(&self, endpoint: Endpoint) -> usize {
         self.shared.calls(endpoint)

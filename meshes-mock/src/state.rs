@@ -219,6 +219,8 @@ pub(crate) struct Store {
     pub(crate) issued_launch: Vec<String>,
     /// Machine JWTs received (at most 10,000), for leak checks.
     pub(crate) bearers: Vec<String>,
+    /// `traceparent` headers received, with their endpoint (at most 10,000).
+    pub(crate) traceparents: Vec<(Endpoint, String)>,
     pub(crate) next_seq: u64,
 }
 

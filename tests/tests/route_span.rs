@@ -59,6 +59,10 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Spans {
     }
 }
 
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT_ID: &str = "00f067aa0ba902b7";
+const INCOMING: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_route_request_has_a_span_with_its_children() {
     let spans = Spans::default();
@@ -90,7 +94,13 @@ async fn each_route_request_has_a_span_with_its_children() {
             .send()
     };
 
-    let minted: serde_json::Value = post("/meshes/sessions".into(), "")
+    // #31: the mint continues the caller's W3C trace.
+    let minted: serde_json::Value = http
+        .post(format!("{url}/meshes/sessions"))
+        .header("origin", &url)
+        .header("x-user", "alice")
+        .header("traceparent", INCOMING)
+        .send()
         .await
         .unwrap()
         .json()
@@ -124,6 +134,31 @@ async fn each_route_request_has_a_span_with_its_children() {
         "one span per request; the second refresh was answered without calling Meshes"
     );
     let mint_span = routes[0].id;
+    // The route span continues the incoming trace; the call to Meshes is its child, with
+    // OpenTelemetry's HTTP client fields, and Meshes got a `traceparent` naming that child.
+    let field = |s: &SpanRec, k: &str| s.fields.get(k).cloned().unwrap_or_default();
+    assert_eq!(field(routes[0], "trace_id"), TRACE_ID);
+    assert_eq!(field(routes[0], "parent_id"), PARENT_ID);
+    let call = spans
+        .iter()
+        .find(|s| s.parent == Some(mint_span) && s.name == "meshes_request")
+        .unwrap();
+    assert_eq!(field(call, "trace_id"), TRACE_ID);
+    assert_eq!(field(call, "parent_id"), field(routes[0], "span_id"));
+    assert_eq!(field(call, "http.request.method"), "POST");
+    assert_eq!(field(call, "server.address"), "127.0.0.1");
+    assert_eq!(field(call, "url.template"), "/api/v1/sessions");
+    assert_eq!(field(call, "http.response.status_code"), "200");
+    let sent = mock.traceparents(meshes_mock::Endpoint::Create);
+    assert_eq!(
+        sent,
+        [format!("00-{TRACE_ID}-{}-01", field(call, "span_id"))],
+        "Meshes got the client span as the parent"
+    );
+    assert_ne!(field(call, "span_id"), PARENT_ID);
+    // A request without one starts its own trace (and a refresh that failed has error.type).
+    assert_ne!(field(routes[1], "trace_id"), TRACE_ID);
+    assert_eq!(field(routes[1], "trace_id").len(), 32);
     let children: Vec<&str> = spans
         .iter()
         .filter(|s| s.parent == Some(mint_span))

@@ -13,6 +13,7 @@ const handle: MeshesEmbedHandle = MeshesEmbed.mount(el, {
 el.addEventListener("meshes:error", (e) => {
   const d: MeshesErrorDetail = e.detail;
   if (d.status === 0 && d.retrying) console.log("reconnecting…", d.code);
+  if (d.requestId) console.log("support id", d.requestId.toUpperCase());
 });
 el.addEventListener("meshes:error", (e) => e.preventDefault()); // the host shows errors itself
 el.addEventListener("meshes:authenticated", (e) => console.log(e.detail.sinceMount, e.detail.sinceNavigation));

@@ -13,7 +13,20 @@ use crate::error::ApiError;
 use crate::error::{ClientError, Result};
 use crate::model::ListSessions;
 use crate::retry::parse_retry_after;
+use crate::trace::TraceContext;
 use crate::{auth, telemetry};
+
+/// OpenTelemetry's `error.type` of a failed call: the status, or what went wrong before one.
+fn error_type(e: &ClientError) -> String {
+    match e.status() {
+        Some(status) => status.as_u16().to_string(),
+        None => match e {
+            ClientError::Timeout { .. } => "timeout".to_owned(),
+            ClientError::Transport(_) => "transport".to_owned(),
+            _ => "other".to_owned(),
+        },
+    }
+}
 
 /// Sent on every request, like the official Node client's `X-Meshes-Client`.
 const CLIENT_HEADER: &str = concat!("meshes-rs/", env!("CARGO_PKG_VERSION"));
@@ -34,11 +47,33 @@ impl Client {
         query: Option<&ListSessions>,
         body: Option<Vec<u8>>,
     ) -> Result<(StatusCode, Vec<u8>)> {
+        // A client span as OpenTelemetry's HTTP conventions name its fields, the child of the
+        // route span's trace context (when a route request is handled); Meshes gets a
+        // `traceparent` naming it.
+        let trace = TraceContext::current().map(TraceContext::child);
         let span = tracing::debug_span!(
             "meshes_request",
-            method = %endpoint.method(),
-            path = endpoint.template(),
+            "http.request.method" = %endpoint.method(),
+            "server.address" = url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default(),
+            "url.template" = endpoint.template(),
+            "http.response.status_code" = tracing::field::Empty,
+            "error.type" = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
+            parent_id = tracing::field::Empty,
         );
+        if let Some(t) = trace {
+            span.record("trace_id", tracing::field::display(t.trace_id()));
+            span.record("span_id", tracing::field::display(t.span_id()));
+            if let Some(parent) = t.parent_id() {
+                span.record("parent_id", tracing::field::display(parent));
+            }
+        }
+        let traceparent = trace.map(TraceContext::traceparent);
+        let current = span.clone();
         async {
             let guard = &self.inner.guard;
             guard.first_attempt();
@@ -54,13 +89,21 @@ impl Client {
                     }
                 };
                 let started = Instant::now();
-                let outcome = self.attempt(endpoint, url, query, body.clone()).await;
+                let outcome = self
+                    .attempt(endpoint, url, query, body.clone(), traceparent.as_deref())
+                    .await;
                 let took = started.elapsed();
                 let latency_ms = took.as_secs_f64() * 1000.0;
                 let answered = match &outcome {
                     Ok((status, _)) => Some(status.as_u16()),
                     Err(f) => f.error.status().map(|s| s.as_u16()),
                 };
+                if let Some(status) = answered {
+                    current.record("http.response.status_code", status);
+                }
+                if let Err(f) = &outcome {
+                    current.record("error.type", error_type(&f.error));
+                }
                 telemetry::upstream(endpoint.label(), answered, took);
                 let failure = match outcome {
                     Ok((status, bytes)) => {
@@ -122,6 +165,7 @@ impl Client {
         url: &str,
         query: Option<&ListSessions>,
         body: Option<Vec<u8>>,
+        traceparent: Option<&str>,
     ) -> Result<(StatusCode, Vec<u8>), Failure> {
         let inner = &self.inner;
         // A fresh JWT for every attempt: it lives at most 60 s and a retry may come later.
@@ -139,6 +183,9 @@ impl Client {
             .header("x-meshes-client", CLIENT_HEADER);
         if let Some(ua) = &inner.user_agent {
             req = req.header(USER_AGENT, ua.clone());
+        }
+        if let Some(traceparent) = traceparent {
+            req = req.header("traceparent", traceparent);
         }
         if let Some(q) = query {
             req = req.query(q);

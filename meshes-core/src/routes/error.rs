@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{Reply, json};
 use crate::error::Chain;
 use crate::session::SessionError;
+use crate::trace::TraceContext;
 
 /// How loudly an answer is logged when it is built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,10 +48,16 @@ pub struct RouteError {
     source: Option<Box<SessionError>>,
 }
 
+/// The header of an error answer that carries its request id (the trace id).
+const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,
     message: &'a str,
+    /// The trace id of the request (its log lines show it), for a support report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
 }
 
 impl RouteError {
@@ -178,11 +185,14 @@ impl RouteError {
         self.retry_after
     }
 
-    /// The JSON body `{"error": code, "message": text}`.
+    /// The JSON body `{"error": code, "message": text}`, and `"request_id"` (the trace id,
+    /// which every log line of the request shows) while a route request is handled.
     pub fn body(&self) -> Vec<u8> {
+        let request_id = TraceContext::current().map(|t| t.trace_id().to_string());
         serde_json::to_vec(&ErrorBody {
             error: self.code,
             message: &self.message,
+            request_id,
         })
         .unwrap_or_default()
     }
@@ -201,6 +211,11 @@ impl RouteError {
         }
         tracing::trace!(target: "meshes::rejection", status, code, "rejected");
         let mut reply = json(self.status, self.body());
+        if let Some(trace) = TraceContext::current()
+            && let Ok(id) = http::HeaderValue::from_str(&trace.trace_id().to_string())
+        {
+            reply.headers_mut().insert(REQUEST_ID, id);
+        }
         if let Some(secs) = self.retry_after {
             reply
                 .headers_mut()

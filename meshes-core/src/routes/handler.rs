@@ -19,6 +19,7 @@ use crate::embed_js;
 use crate::model::SessionId;
 use crate::session::{EmbedSessions, MintedSession, UserKey};
 use crate::telemetry;
+use crate::trace::TraceContext;
 
 /// The mounted routes of one app: an [`EmbedSessions`], the app's resolver (type-erased by
 /// the adapter as `Res`) and the route settings. Adapters call [`Routes::handle`] with a
@@ -139,20 +140,29 @@ impl<Res: ?Sized> Routes<Res> {
             Ok(Ok(r)) => r.name(),
             _ => "none",
         };
+        // W3C trace context: this span continues the request's `traceparent`, if any.
+        let trace = TraceContext::for_request(req.headers.header(RequestHeader::TraceParent));
         let span = tracing::debug_span!(
             "meshes.route",
             route = name,
             status = tracing::field::Empty,
             upstream = tracing::field::Empty,
+            trace_id = %trace.trace_id(),
+            span_id = %trace.span_id(),
+            parent_id = tracing::field::Empty,
         );
-        let (reply, upstream) = telemetry::upstream_scope(async {
-            match self.run(matched, req, body, resolve).await {
-                Ok(reply) => reply,
-                Err(e) => e.reply(),
-            }
-        })
-        .instrument(span.clone())
-        .await;
+        if let Some(parent) = trace.parent_id() {
+            span.record("parent_id", tracing::field::display(parent));
+        }
+        let ((reply, upstream), _) = trace
+            .scope(telemetry::upstream_scope(async {
+                match self.run(matched, req, body, resolve).await {
+                    Ok(reply) => reply,
+                    Err(e) => e.reply(),
+                }
+            }))
+            .instrument(span.clone())
+            .await;
         let status = reply.status().as_u16();
         span.record("status", status);
         span.record("upstream", upstream);

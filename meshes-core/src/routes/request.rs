@@ -24,6 +24,8 @@ pub enum RequestHeader {
     SecFetchDest,
     /// `Accept`.
     Accept,
+    /// `traceparent` (W3C trace context).
+    TraceParent,
 }
 
 impl RequestHeader {
@@ -39,6 +41,7 @@ impl RequestHeader {
             Self::AcceptEncoding => "accept-encoding",
             Self::SecFetchDest => "sec-fetch-dest",
             Self::Accept => "accept",
+            Self::TraceParent => "traceparent",
         }
     }
 }
@@ -52,6 +55,7 @@ pub trait RequestHeaders {
 
 const SEC_FETCH_SITE: http::HeaderName = http::HeaderName::from_static("sec-fetch-site");
 const SEC_FETCH_DEST: http::HeaderName = http::HeaderName::from_static("sec-fetch-dest");
+const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
 
 impl RequestHeaders for http::HeaderMap {
     fn header(&self, header: RequestHeader) -> Option<&[u8]> {
@@ -68,6 +72,7 @@ impl RequestHeaders for http::HeaderMap {
             RequestHeader::AcceptEncoding => ACCEPT_ENCODING,
             RequestHeader::SecFetchDest => SEC_FETCH_DEST,
             RequestHeader::Accept => ACCEPT,
+            RequestHeader::TraceParent => TRACEPARENT,
         };
         self.get(name).map(HeaderValue::as_bytes)
     }

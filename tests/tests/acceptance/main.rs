@@ -28,3 +28,4 @@ macro_rules! on_both_adapters {
 
 mod page_integrity;
 mod scenarios;
+mod trace;

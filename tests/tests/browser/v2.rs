@@ -470,6 +470,12 @@ async fn a_failed_mint_is_retried(s: &Session, host: &Host) {
     assert_eq!(error["detail"]["status"], 502, "{error}");
     assert_eq!(error["detail"]["code"], "upstream_error");
     assert_eq!(error["detail"]["retrying"], true);
+    // #31: the server's id of the failed request, which its log lines show.
+    let id = error["detail"]["requestId"].as_str().unwrap_or_default();
+    assert!(
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{error}"
+    );
     event(s, "authenticated", "a").await;
     assert_eq!(s.exec("return window.__page", vec![]).await, "same");
 }
