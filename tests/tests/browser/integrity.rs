@@ -113,24 +113,7 @@ pub(crate) async fn named_elements_do_not_stop_embed_js(s: &Session, host: &Host
 
 /// The iframe of `#a`: waits for `auths` tokens, returns its session id.
 async fn frame(s: &Session, auths: u32) -> String {
-    s.switch_to_frame(Some("#a iframe")).await;
-    until(
-        s,
-        &format!("the iframe authenticated with {auths} token(s)"),
-        &format!(
-            "var st = document.getElementById('status'); var a = document.getElementById('auths');
-             return !!st && st.getAttribute('data-state') === 'authenticated' && a.textContent === '{auths}'"
-        ),
-    )
-    .await;
-    let id = s
-        .exec(
-            "return document.getElementById('session').textContent",
-            vec![],
-        )
-        .await;
-    s.switch_to_frame(None).await;
-    id.as_str().unwrap().to_owned()
+    crate::frame_state_in(s, "#a iframe", auths).await
 }
 
 /// The iframe asks for a refresh, as the workspace does before its token expires.

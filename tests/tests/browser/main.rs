@@ -41,7 +41,12 @@ pub(crate) async fn until(s: &Session, what: &str, script: &str) {
 /// Switches into the Meshes iframe and waits for the mock page to show `authenticated`
 /// with `auths` tokens received; returns the session id it shows.
 pub(crate) async fn frame_state(s: &Session, auths: u32) -> String {
-    s.switch_to_frame(Some(FRAME)).await;
+    frame_state_in(s, FRAME, auths).await
+}
+
+/// [`frame_state`] for the iframe `frame` (a CSS selector).
+pub(crate) async fn frame_state_in(s: &Session, frame: &str, auths: u32) -> String {
+    s.switch_to_frame(Some(frame)).await;
     until(
         s,
         &format!("the iframe to be authenticated with {auths} token(s)"),
