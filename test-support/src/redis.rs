@@ -17,6 +17,9 @@ pub struct RedisServer {
     extra: Vec<String>,
     /// TLS only: `port` is the TLS port and there is no plain one.
     tls: bool,
+    /// Its working directory (`--dir`): a replica's full sync writes `dump.rdb` there, never
+    /// into the source tree the tests run in.
+    dir: TempDir,
 }
 
 /// Whether `redis-server` can run here. When it cannot and `MESHES_REQUIRE_REDIS` is set (as
@@ -75,6 +78,7 @@ impl RedisServer {
             port,
             extra,
             tls: false,
+            dir: TempDir::new("redis"),
         };
         server.restart();
         server
@@ -114,7 +118,10 @@ impl RedisServer {
         let child = Command::new("redis-server")
             .args(ports)
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&self.dir.0)
             .args(&self.extra)
+            .current_dir(&self.dir.0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -266,6 +273,7 @@ impl RedisCluster {
                 port,
                 extra,
                 tls: certs.is_some(),
+                dir: TempDir::new("redis"),
             };
             node.restart();
             nodes.push(node);

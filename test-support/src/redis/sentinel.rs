@@ -85,6 +85,7 @@ impl RedisSentinel {
                 port,
                 extra,
                 tls: certs.is_some(),
+                dir: TempDir::new("redis"),
             };
             server.restart();
             server
@@ -130,6 +131,7 @@ impl RedisSentinel {
             let child = Command::new("redis-server")
                 .arg(&conf)
                 .arg("--sentinel")
+                .current_dir(&dir.0)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

@@ -209,6 +209,7 @@ impl TlsRedis {
             port: free_port(),
             extra: certs.server_args(require_client_cert),
             tls: true,
+            dir: TempDir::new("redis"),
         };
         server.restart();
         Some(Self {
