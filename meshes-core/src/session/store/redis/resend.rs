@@ -22,6 +22,24 @@ pub(super) enum Reply {
     Many(Vec<Value>),
 }
 
+impl Reply {
+    /// The reply of one command.
+    pub(super) fn one(self) -> Value {
+        match self {
+            Self::One(value) => value,
+            Self::Many(_) => unreachable!("one command has one reply"),
+        }
+    }
+
+    /// The replies of a pipeline.
+    pub(super) fn many(self) -> Vec<Value> {
+        match self {
+            Self::Many(values) => values,
+            Self::One(_) => unreachable!("a pipeline has a list of replies"),
+        }
+    }
+}
+
 impl Request<'_> {
     pub(super) async fn send<C: ConnectionLike>(self, con: &mut C) -> Result<Reply, RedisError> {
         match self {
@@ -80,12 +98,7 @@ impl<C: ConnectionLike + Send> Resending<C> {
 
 impl<C: ConnectionLike + Send> ConnectionLike for Resending<C> {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        Box::pin(async move {
-            match self.send(Request::One(cmd)).await? {
-                Reply::One(value) => Ok(value),
-                Reply::Many(_) => unreachable!("one command has one reply"),
-            }
-        })
+        Box::pin(async move { self.send(Request::One(cmd)).await.map(Reply::one) })
     }
 
     fn req_packed_commands<'a>(
@@ -95,10 +108,8 @@ impl<C: ConnectionLike + Send> ConnectionLike for Resending<C> {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
-            match self.send(Request::Many(pipeline, offset, count)).await? {
-                Reply::Many(values) => Ok(values),
-                Reply::One(_) => unreachable!("a pipeline has a list of replies"),
-            }
+            let request = Request::Many(pipeline, offset, count);
+            self.send(request).await.map(Reply::many)
         })
     }
 

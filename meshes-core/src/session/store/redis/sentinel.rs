@@ -157,12 +157,7 @@ pub(super) struct Sentinel(pub(super) Arc<SentinelConnection>);
 
 impl ConnectionLike for Sentinel {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        Box::pin(async move {
-            match self.0.send(Request::One(cmd)).await? {
-                Reply::One(value) => Ok(value),
-                Reply::Many(_) => unreachable!("one command has one reply"),
-            }
-        })
+        Box::pin(async move { self.0.send(Request::One(cmd)).await.map(Reply::one) })
     }
 
     fn req_packed_commands<'a>(
@@ -172,10 +167,8 @@ impl ConnectionLike for Sentinel {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
-            match self.0.send(Request::Many(pipeline, offset, count)).await? {
-                Reply::Many(values) => Ok(values),
-                Reply::One(_) => unreachable!("a pipeline has a list of replies"),
-            }
+            let request = Request::Many(pipeline, offset, count);
+            self.0.send(request).await.map(Reply::many)
         })
     }
 
