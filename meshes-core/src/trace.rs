@@ -9,6 +9,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
+use std::num::NonZeroU128;
 
 use crate::flag::Scoped;
 
@@ -90,6 +91,12 @@ impl TraceContext {
         Hex32(self.trace)
     }
 
+    /// The request id of this span's request: its trace id, kept small (an error carries it).
+    pub(crate) fn request_id(self) -> RequestId {
+        // Never zero: drawn non-zero or parsed and checked non-zero.
+        RequestId(NonZeroU128::new(self.trace).unwrap_or(NonZeroU128::MIN))
+    }
+
     /// This span's id, 16 hex digits.
     pub(crate) fn span_id(self) -> impl fmt::Display {
         Hex16(self.span)
@@ -108,6 +115,16 @@ impl TraceContext {
     /// Runs `handling` with this context as the request's.
     pub(crate) fn scope<F: Future>(self, handling: F) -> Scoped<Option<Self>, F> {
         Scoped::new(&CURRENT, Some(self), handling)
+    }
+}
+
+/// A request's id (its trace id) as an error answer carries it: 32 lowercase hex digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RequestId(NonZeroU128);
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Hex32(self.0.get()).fmt(f)
     }
 }
 

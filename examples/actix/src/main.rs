@@ -6,14 +6,13 @@
 //!
 //! then open <http://127.0.0.1:3001/login?user=alice>. Without `MESHES_ACCESS_KEY` the app
 //! runs on meshes-mock, in-process; the variables are those of `EmbedSessions::from_env`.
+//! With `OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318` it exports its traces there.
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    // Log lines per `RUST_LOG`; with `OTEL_EXPORTER_OTLP_ENDPOINT` set, the library's spans
+    // also go to that OpenTelemetry collector (OTLP/HTTP).
+    let otlp = example_common::otlp::init("example-actix")?;
     // The metrics recorder first: what the library records while it starts (the circuit
     // breaker's gauge) goes to it.
     example_actix::prometheus();
@@ -24,5 +23,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
     tracing::info!("listening: open http://127.0.0.1:{port}/login?user=alice");
     example_actix::serve(listener, manager).await?;
+    if let Some(otlp) = otlp {
+        // Blocking (it waits for the collector): off the server's thread.
+        std::thread::spawn(move || otlp.shutdown()).join().ok();
+    }
     Ok(())
 }

@@ -6,16 +6,15 @@
 //!
 //! then open <http://127.0.0.1:3000/login?user=alice>. Without `MESHES_ACCESS_KEY` the app
 //! runs on meshes-mock, in-process; the variables are those of `EmbedSessions::from_env`.
+//! With `OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318` it exports its traces there.
 
 use std::net::Ipv4Addr;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    // Log lines per `RUST_LOG`; with `OTEL_EXPORTER_OTLP_ENDPOINT` set, the library's spans
+    // also go to that OpenTelemetry collector (OTLP/HTTP).
+    let otlp = example_common::otlp::init("example-axum")?;
     // The metrics recorder first: what the library records while it starts (the circuit
     // breaker's gauge) goes to it.
     example_axum::prometheus();
@@ -30,5 +29,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    if let Some(otlp) = otlp {
+        tokio::task::spawn_blocking(move || otlp.shutdown()).await?;
+    }
     Ok(())
 }

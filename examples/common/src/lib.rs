@@ -1,7 +1,10 @@
 //! What the two example apps (`examples/axum`, `examples/actix`) share, written once so that
 //! they behave the same: who may open what ([`grant_for`]), the login cookie's key
 //! ([`login_secret_from_env`], [`login_key_bytes`]), the pages ([`home_page`], [`embedded_page`]) and the
-//! Prometheus recorder ([`prometheus`]). Each app keeps only its framework's glue.
+//! Prometheus recorder ([`prometheus`]) and the tracing set-up with its OTLP export
+//! ([`otlp::init`]). Each app keeps only its framework's glue.
+
+pub mod otlp;
 
 use std::sync::OnceLock;
 

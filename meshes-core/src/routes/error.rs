@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{Reply, json};
 use crate::error::Chain;
 use crate::session::SessionError;
-use crate::trace::TraceContext;
+use crate::trace::{RequestId, TraceContext};
 
 /// How loudly an answer is logged when it is built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +46,10 @@ pub struct RouteError {
     retry_after: Option<u64>,
     log: Log,
     source: Option<Box<SessionError>>,
+    /// The request it answers (the trace context current where it was made): its id is the
+    /// `request_id`, also when the answer is written after the request's scope (an extractor's
+    /// rejection).
+    request_id: Option<RequestId>,
 }
 
 /// The header of an error answer that carries its request id (the trace id).
@@ -73,6 +77,7 @@ impl RouteError {
             retry_after: None,
             log: Log::Quiet,
             source: None,
+            request_id: TraceContext::current().map(TraceContext::request_id),
         }
     }
 
@@ -188,7 +193,7 @@ impl RouteError {
     /// The JSON body `{"error": code, "message": text}`, and `"request_id"` (the trace id,
     /// which every log line of the request shows) while a route request is handled.
     pub fn body(&self) -> Vec<u8> {
-        let request_id = TraceContext::current().map(|t| t.trace_id().to_string());
+        let request_id = self.request_id.map(|id| id.to_string());
         serde_json::to_vec(&ErrorBody {
             error: self.code,
             message: &self.message,
@@ -203,17 +208,18 @@ impl RouteError {
         let (status, code) = (self.status.as_u16(), self.code);
         let chain = self.source.as_deref().map(|s| Chain(s).to_string());
         let error = chain.as_deref().unwrap_or("");
+        // The id the answer carries, on its log line too (whatever level the route span has).
+        let id = self.request_id.map(|id| id.to_string());
+        let request_id = id.as_deref();
         match self.log {
             Log::Quiet => {}
-            Log::Debug(what) => tracing::debug!(status, code, "{what}"),
-            Log::Warn(what) => tracing::warn!(status, code, error, "{what}"),
-            Log::Error(what) => tracing::error!(status, code, error, "{what}"),
+            Log::Debug(what) => tracing::debug!(status, code, request_id, "{what}"),
+            Log::Warn(what) => tracing::warn!(status, code, error, request_id, "{what}"),
+            Log::Error(what) => tracing::error!(status, code, error, request_id, "{what}"),
         }
         tracing::trace!(target: "meshes::rejection", status, code, "rejected");
         let mut reply = json(self.status, self.body());
-        if let Some(trace) = TraceContext::current()
-            && let Ok(id) = http::HeaderValue::from_str(&trace.trace_id().to_string())
-        {
+        if let Some(id) = request_id.and_then(|id| http::HeaderValue::from_str(id).ok()) {
             reply.headers_mut().insert(REQUEST_ID, id);
         }
         if let Some(secs) = self.retry_after {

@@ -263,16 +263,31 @@ impl<Res: ?Sized> Routes<Res> {
         H: RequestHeaders + ?Sized,
         F: Future<Output = Resolution>,
     {
-        let (user, grant) = match resolve().await {
-            Resolution::User(user, grant) => (user, grant),
-            Resolution::Nobody => return Ok(None),
-            Resolution::Refused => return Err(RouteError::forbidden()),
-        };
-        if !super::request::is_navigation(headers) {
-            return Err(RouteError::not_a_navigation());
+        // The page request's trace, as for a route request: a `meshes.mint` span continuing its
+        // `traceparent`, the call to Meshes its child, and an error's `request_id` its id.
+        let trace = TraceContext::for_request(headers.header(RequestHeader::TraceParent));
+        let span = tracing::debug_span!(
+            "meshes.mint",
+            trace_id = %trace.trace_id(),
+            span_id = %trace.span_id(),
+            parent_id = tracing::field::Empty,
+        );
+        if let Some(parent) = trace.parent_id() {
+            span.record("parent_id", tracing::field::display(parent));
         }
-        let session = self.manager.mint(&user, &grant).await?;
-        Ok(Some((user, session)))
+        let minting = async {
+            let (user, grant) = match resolve().await {
+                Resolution::User(user, grant) => (user, grant),
+                Resolution::Nobody => return Ok(None),
+                Resolution::Refused => return Err(RouteError::forbidden()),
+            };
+            if !super::request::is_navigation(headers) {
+                return Err(RouteError::not_a_navigation());
+            }
+            let session = self.manager.mint(&user, &grant).await?;
+            Ok(Some((user, session)))
+        };
+        trace.scope(minting).instrument(span).await.0
     }
 
     fn check_same_site<H: RequestHeaders + ?Sized>(

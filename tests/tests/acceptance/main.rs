@@ -26,6 +26,7 @@ macro_rules! on_both_adapters {
     };
 }
 
+mod otlp;
 mod page_integrity;
 mod scenarios;
 mod trace;
