@@ -17,7 +17,8 @@ use axum::http::header::CONTENT_SECURITY_POLICY;
 use axum::http::{Request, request::Parts};
 use axum::response::Html;
 use meshes_core::ExposeSecret;
-use meshes_core::session::{EmbedSessions, Generation, Grant, UserKey};
+use meshes_core::session::{EmbedSessions, Grant};
+use meshes_core::store::{Generation, UserKey};
 use meshes_mock::MockMeshes;
 use tower::ServiceExt as _;
 

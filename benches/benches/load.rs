@@ -15,9 +15,8 @@ use axum::http::header::CONTENT_SECURITY_POLICY;
 use axum::response::Html;
 use axum::routing::{get, post};
 use meshes_core::ExposeSecret;
-use meshes_core::session::{
-    EmbedSessions, Generation, Grant, MemoryEmbedStore, RedisEmbedStore, UserKey,
-};
+use meshes_core::session::{EmbedSessions, Grant};
+use meshes_core::store::{Generation, MemoryEmbedStore, RedisEmbedStore, UserKey};
 use meshes_mock::{Endpoint, MockMeshes};
 use meshes_test_support::redis::tls::TlsRedis;
 use meshes_test_support::redis::{RedisCluster, RedisServer};
@@ -371,7 +370,7 @@ fn main() {
         ),
     ];
     // A refresh app on a Redis store, and the id of a session it answers from the store.
-    let refresh_target = |builder: meshes_core::session::RedisEmbedStoreBuilder| {
+    let refresh_target = |builder: meshes_core::store::RedisEmbedStoreBuilder| {
         let store = servers.block_on(builder.connect()).unwrap();
         let red_manager = manager(Some(store));
         let url = serve_axum(&servers, refresh_app(red_manager.clone()));

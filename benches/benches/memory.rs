@@ -2,7 +2,7 @@
 
 use meshes_core::SecretString;
 use meshes_core::model::SessionId;
-use meshes_core::session::{EmbedStore, MemoryEmbedStore, StoredSession, UserKey};
+use meshes_core::store::{EmbedStore, MemoryEmbedStore, StoredSession, UserKey};
 
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread()

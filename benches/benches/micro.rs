@@ -7,9 +7,8 @@ use meshes_core::adapter::FrameSrcMerge;
 use meshes_core::csp::EmbedOrigins;
 use meshes_core::http::{HeaderMap, HeaderValue, header::CONTENT_SECURITY_POLICY};
 use meshes_core::model::{CreateSession, LaunchPage, Role, SessionId};
-use meshes_core::session::{
-    EmbedSessions, EmbedStore, Generation, Grant, MemoryEmbedStore, StoredSession, UserKey,
-};
+use meshes_core::session::{EmbedSessions, Grant};
+use meshes_core::store::{EmbedStore, Generation, MemoryEmbedStore, StoredSession, UserKey};
 use meshes_core::{Credentials, SecretString, Uuid};
 
 fn jwt(c: &mut Criterion) {

@@ -7,7 +7,8 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use meshes_core::embed_js::EmbedHtml;
 use meshes_core::routes::RouteError;
-use meshes_core::session::{MintedSession, UserKey};
+use meshes_core::session::MintedSession;
+use meshes_core::store::UserKey;
 
 use crate::scope::Headers;
 use crate::{MeshesError, MeshesExt};

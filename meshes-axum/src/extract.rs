@@ -4,7 +4,8 @@ use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 use meshes_core::embed_js::EmbedHtml;
 use meshes_core::routes::RouteError;
-use meshes_core::session::{MintedSession, UserKey};
+use meshes_core::session::MintedSession;
+use meshes_core::store::UserKey;
 
 use crate::MeshesRejection;
 use crate::layer::InRequest;

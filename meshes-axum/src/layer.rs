@@ -5,7 +5,8 @@ use std::sync::Arc;
 use http::request::Parts;
 use meshes_core::adapter::Routes;
 use meshes_core::routes::Resolution;
-use meshes_core::session::{BoxFuture, EmbedSessions};
+use meshes_core::session::EmbedSessions;
+use meshes_core::store::BoxFuture;
 use tower_layer::Layer;
 
 use crate::Resolver;

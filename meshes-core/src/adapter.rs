@@ -41,7 +41,8 @@
 //! use meshes_core::adapter::{BodyError, Bytes, FrameSrcMerge, RouteRequest, Routes};
 //! use meshes_core::http::{self, request::Parts};
 //! use meshes_core::routes::Resolution;
-//! use meshes_core::session::{Grant, UserKey};
+//! use meshes_core::session::Grant;
+//! use meshes_core::store::UserKey;
 //!
 //! /// The app's resolver, as this framework calls it.
 //! type Resolve = dyn Fn(&Parts) -> Resolution + Send + Sync;
@@ -132,7 +133,7 @@ pin_project_lite::pin_project! {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use meshes_core::adapter::{MintScope, no_store};
-    /// use meshes_core::session::UserKey;
+    /// use meshes_core::store::UserKey;
     ///
     /// let mock = meshes_mock::MockMeshes::start().await?;
     /// let manager = mock.manager_builder().build();
@@ -197,7 +198,8 @@ pub mod reexports {
     pub use crate::csp::{EmbedOrigins, WhenAbsent};
     pub use crate::embed_js::{EmbedHtml, ScriptTag, script_path};
     pub use crate::routes::{MintHints, Resolution, Resolver};
-    pub use crate::session::{EmbedSessions, Generation, Grant, UserKey};
+    pub use crate::session::{EmbedSessions, Grant};
+    pub use crate::store::{Generation, UserKey};
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::retry::RetryPolicy;
 /// The real management API.
 pub const DEFAULT_BASE_URL: &str = "https://api.meshes.io";
 /// Environment variable: how many calls may be at Meshes at once, per process (default 32).
-pub const ENV_UPSTREAM_MAX_IN_FLIGHT: &str = "MESHES_UPSTREAM_MAX_IN_FLIGHT";
+pub(crate) const ENV_UPSTREAM_MAX_IN_FLIGHT: &str = "MESHES_UPSTREAM_MAX_IN_FLIGHT";
 /// Default per-attempt timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default cap on a response body.

@@ -8,15 +8,15 @@ use uuid::Uuid;
 use crate::error::ConfigError;
 
 /// Environment variable holding the machine key's access key.
-pub const ENV_ACCESS_KEY: &str = "MESHES_ACCESS_KEY";
+pub(crate) const ENV_ACCESS_KEY: &str = "MESHES_ACCESS_KEY";
 /// Environment variable holding the machine key's secret key.
-pub const ENV_SECRET_KEY: &str = "MESHES_SECRET_KEY";
+pub(crate) const ENV_SECRET_KEY: &str = "MESHES_SECRET_KEY";
 /// Environment variable holding the organization id.
-pub const ENV_ORG_ID: &str = "MESHES_ORG_ID";
+pub(crate) const ENV_ORG_ID: &str = "MESHES_ORG_ID";
 /// Accepted in place of [`ENV_ORG_ID`], as the official Meshes MCP server accepts it.
-pub const ENV_ORGANIZATION_ID: &str = "MESHES_ORGANIZATION_ID";
+pub(crate) const ENV_ORGANIZATION_ID: &str = "MESHES_ORGANIZATION_ID";
 /// Environment variable holding an optional management API base URL.
-pub const ENV_API_URL: &str = "MESHES_API_URL";
+pub(crate) const ENV_API_URL: &str = "MESHES_API_URL";
 
 /// A Meshes machine key (access key + secret key) and the organization it acts for.
 ///

@@ -303,7 +303,7 @@ pub enum ConfigError {
     Store {
         /// The environment variable.
         name: &'static str,
-        /// Why (a [`StoreError`](crate::session::StoreError)).
+        /// Why (a [`StoreError`](crate::store::StoreError)).
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },

@@ -13,7 +13,7 @@
 //! - [`Credentials`]: the machine key; its `Debug` never shows the secret key.
 //! - [`session`]: the per-user [`EmbedSessions`](session::EmbedSessions) (ownership,
 //!   single-flight refresh, generations, bounded load on Meshes) over a
-//!   [`MemoryEmbedStore`](session::MemoryEmbedStore) or a `RedisEmbedStore` (one node or a cluster).
+//!   [`MemoryEmbedStore`](store::MemoryEmbedStore) or a `RedisEmbedStore` (one node or a cluster).
 //! - [`routes`]: the HTTP contract of the mounted routes, which the adapters only translate;
 //!   [`csp`]: the `frame-src` merge and the [`EmbedOrigins`](csp::EmbedOrigins) it allows;
 //!   [`embed_js`]: the browser helper; [`telemetry`]: what is reported to an operator.
@@ -43,7 +43,7 @@
 //! |---|---|---|
 //! | `rustls` | yes | TLS through rustls with webpki roots |
 //! | `native-tls` | no | TLS through the platform library |
-//! | `redis` | no | `session::RedisEmbedStore`: one Redis node or a Redis Cluster for several replicas |
+//! | `redis` | no | `store::RedisEmbedStore`: one Redis node, a Redis Cluster or Sentinel for several replicas |
 //! | `metrics` | no | counters and histograms through the [`metrics`](https://docs.rs/metrics) facade (see [`telemetry`]) |
 //!
 //! # MSRV
@@ -71,18 +71,14 @@ pub mod model;
 mod retry;
 pub mod routes;
 pub mod session;
+pub mod store;
 pub mod telemetry;
 mod trace;
 mod validation;
 
 pub use client::{Client, SessionPages, UpstreamPolicy};
-pub use config::{
-    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
-    ENV_UPSTREAM_MAX_IN_FLIGHT,
-};
-pub use credentials::{
-    Credentials, ENV_ACCESS_KEY, ENV_API_URL, ENV_ORG_ID, ENV_ORGANIZATION_ID, ENV_SECRET_KEY,
-};
+pub use config::{ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT};
+pub use credentials::Credentials;
 pub use error::{
     ApiError, ClientError, ConfigError, FieldError, ShedReason, ValidationError, Violation,
 };

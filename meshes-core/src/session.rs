@@ -3,11 +3,11 @@
 //!
 //! # The model
 //!
-//! - **Ownership.** [`EmbedSessions::mint`] records the [`UserKey`] it minted for. Only that
+//! - **Ownership.** [`EmbedSessions::mint`] records the [`UserKey`](crate::store::UserKey) it minted for. Only that
 //!   user may [`refresh`](EmbedSessions::refresh) or [`revoke`](EmbedSessions::revoke) the
 //!   session; anyone else, or an unknown id, gets [`SessionError::NotFound`], with no call to
 //!   Meshes and no way to tell the two apart.
-//! - **Generations.** Each token of a session has a [`Generation`]: 0 at mint, +1 per
+//! - **Generations.** Each token of a session has a [`Generation`](crate::store::Generation): 0 at mint, +1 per
 //!   rotation. The browser sends back the generation it holds. Holding an older one returns
 //!   the current token without calling Meshes; holding the current one rotates. Rotating
 //!   twice would leave the first new token stale under the iframe (Meshes' "stale-token
@@ -33,7 +33,7 @@
 //! - **Expiry.** Entries end at the session's `expires_at` (plus a grace period in which a
 //!   refresh answers [`SessionError::Gone`]). A session Meshes reports gone (404/409 on
 //!   refresh) is forgotten and reported as `Gone`: the browser should mint again.
-//! - **Storage.** [`MemoryEmbedStore`] (moka) in one process; `RedisEmbedStore` (feature `redis`, one
+//! - **Storage** ([`store`](crate::store)). [`MemoryEmbedStore`](crate::store::MemoryEmbedStore) (moka) in one process; `RedisEmbedStore` (feature `redis`, one
 //!   node or a Redis Cluster) for several replicas, which then share ownership, tokens,
 //!   generations, refresh locks and the per-user limits (one budget across replicas).
 //!
@@ -45,7 +45,8 @@
 //! # let client = mock.client();
 //! # let workspace = mock.workspace_id();
 //! # let embed_origin = mock.embed_origin();
-//! use meshes_core::session::{Grant, SessionError, EmbedSessions, UserKey};
+//! use meshes_core::session::{Grant, SessionError, EmbedSessions};
+//! use meshes_core::store::UserKey;
 //!
 //! let manager = EmbedSessions::builder(client)
 //!     .default_grant(Grant::new().workspace(workspace))
@@ -77,26 +78,15 @@ mod env;
 mod error;
 mod limit;
 mod manager;
+mod observed;
 mod revoke;
 mod rotation;
 mod shared;
-mod store;
 mod sweep;
 mod types;
 
 pub use builder::EmbedSessionsBuilder;
 pub use counts::Counts;
-pub use env::{
-    ENV_EMBED_ORIGIN, ENV_PUBLIC_ORIGIN, ENV_REDIS_ALLOW_PLAINTEXT_PASSWORD, ENV_REDIS_CA_FILE,
-    ENV_REDIS_CLIENT_CERT, ENV_REDIS_CLIENT_KEY, ENV_REDIS_CLUSTER_NODES, ENV_REDIS_PASSWORD,
-    ENV_REDIS_SENTINEL_MASTER, ENV_REDIS_SENTINEL_PASSWORD, ENV_REDIS_SENTINELS, ENV_REDIS_URL,
-    ENV_REDIS_USERNAME, ENV_UPSTREAM_PER_MINUTE, ENV_WORKSPACE_ID,
-};
-pub use error::{SessionError, StoreError};
+pub use error::SessionError;
 pub use manager::EmbedSessions;
-pub use store::memory::{MemoryEmbedStore, MemoryEmbedStoreBuilder};
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use store::redis::{RedisEmbedStore, RedisEmbedStoreBuilder};
-pub use store::{BoxFuture, EmbedStore, LockToken, RefreshLease, SharedLimits};
-pub use types::{Generation, Grant, MintedSession, SessionToken, StoredSession, UserKey};
+pub use types::{Grant, MintedSession, SessionToken};

@@ -24,7 +24,7 @@
 //! makes its spans) with `route`, `status` and
 //! `upstream` (whether this request called Meshes); the upstream call's `meshes_request`
 //! span and the store's `meshes.store` spans are its children. User keys appear in events
-//! only hashed with a key ([`UserKey::hashed`](crate::session::UserKey::hashed)) and only at
+//! only hashed with a key ([`UserKey::hashed`](crate::store::UserKey::hashed)) and only at
 //! DEBUG.
 
 use std::sync::OnceLock;
@@ -77,9 +77,9 @@ pub const LATENCY_BUCKETS: &[f64] = &[
 ];
 
 /// Environment variable holding the key of the user hashes in log lines
-/// ([`UserKey::hashed`](crate::session::UserKey::hashed)): any secret string, the same on every
+/// ([`UserKey::hashed`](crate::store::UserKey::hashed)): any secret string, the same on every
 /// replica whose logs should agree. Without it each process draws a random key.
-pub const ENV_LOG_KEY: &str = "MESHES_LOG_KEY";
+pub(crate) const ENV_LOG_KEY: &str = "MESHES_LOG_KEY";
 
 /// The process's log key: from [`ENV_LOG_KEY`], else random (read once).
 fn log_key() -> &'static [u8; 32] {

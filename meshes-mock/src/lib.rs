@@ -102,7 +102,7 @@ use meshes_core::session::EmbedSessions;
 /// A [`ConfigError`](meshes_core::ConfigError) naming a variable, or the mock's sockets.
 pub async fn manager_from_env_or_mock()
 -> Result<(EmbedSessions, Option<MockMeshes>), Box<dyn std::error::Error + Send + Sync>> {
-    if std::env::var_os(meshes_core::ENV_ACCESS_KEY).is_some() {
+    if std::env::var_os("MESHES_ACCESS_KEY").is_some() {
         return Ok((EmbedSessions::from_env().await?, None));
     }
     let mock = MockMeshes::start().await?;
@@ -116,9 +116,9 @@ pub async fn manager_from_env_or_mock()
 /// replicas (each replica would have a mock of its own that knows only its own sessions: a
 /// refresh on another replica answers 410 and forgets the session). Returns whether it warned.
 fn warn_if_shared(is_set: &dyn Fn(&str) -> bool) -> bool {
-    use meshes_core::session::{ENV_REDIS_CLUSTER_NODES, ENV_REDIS_SENTINELS, ENV_REDIS_URL};
-    let shared = [ENV_REDIS_URL, ENV_REDIS_CLUSTER_NODES, ENV_REDIS_SENTINELS]
-        .into_iter()
+    let shared = meshes_core::store::SHARED_STORE_VARS
+        .iter()
+        .copied()
         .find(|name| is_set(name));
     if let Some(variable) = shared {
         tracing::warn!(

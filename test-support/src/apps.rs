@@ -8,7 +8,8 @@ use std::time::Duration;
 use meshes_core::Client;
 use meshes_core::csp::WhenAbsent;
 use meshes_core::routes::{MintHints, Resolution};
-use meshes_core::session::{EmbedSessions, Grant, UserKey};
+use meshes_core::session::{EmbedSessions, Grant};
+use meshes_core::store::UserKey;
 use meshes_mock::MockMeshes;
 
 pub use crate::Adapter;

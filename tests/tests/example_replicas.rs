@@ -2,7 +2,7 @@
 //! `EXAMPLE_LOGIN_KEY` for all of them, a sign-in on replica A works on replica B and on A
 //! after a restart, and the Meshes session minted on A refreshes on B (both adapters).
 
-use meshes_core::session::RedisEmbedStore;
+use meshes_core::store::RedisEmbedStore;
 use meshes_mock::MockMeshes;
 use meshes_test_support::example_apps::{Adapter, serve_as_replica};
 use meshes_test_support::redis::RedisServer;

@@ -12,7 +12,8 @@ use base64::Engine as _;
 use meshes_core::embed_js::{EmbedHtml, ScriptTag};
 use meshes_core::model::{LaunchPage, SessionType};
 use meshes_core::routes::{MintHints, Resolution};
-use meshes_core::session::{Grant, MintedSession, UserKey};
+use meshes_core::session::{Grant, MintedSession};
+use meshes_core::store::UserKey;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// The users who administer the app's integrations (a stand-in: a real app reads a role from

@@ -52,7 +52,7 @@ use crate::model::{LaunchUrl, SessionId};
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use meshes_core::ExposeSecret as _;
 /// use meshes_core::embed_js::EmbedHtml;
-/// use meshes_core::session::UserKey;
+/// use meshes_core::store::UserKey;
 ///
 /// let mock = meshes_mock::MockMeshes::start().await?;
 /// let manager = mock.manager_builder().build();

@@ -5,7 +5,8 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
 use super::error::RouteError;
-use crate::session::{Generation, MintedSession, SessionToken};
+use crate::session::{MintedSession, SessionToken};
+use crate::store::Generation;
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()

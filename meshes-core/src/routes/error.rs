@@ -410,7 +410,7 @@ mod tests {
     #[test]
     fn display_does_not_repeat_the_source() {
         use std::error::Error as _;
-        let store = crate::session::StoreError::new("redis load failed");
+        let store = crate::store::StoreError::new("redis load failed");
         let r = RouteError::from(SessionError::Store(store));
         let chain = Chain(&r).to_string();
         assert_eq!(

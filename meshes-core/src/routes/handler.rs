@@ -17,7 +17,8 @@ use super::same_site::{SameSiteHeaders, check_same_site};
 use super::{DEFAULT_BODY_LIMIT, Reply, json};
 use crate::embed_js;
 use crate::model::SessionId;
-use crate::session::{EmbedSessions, MintedSession, UserKey};
+use crate::session::{EmbedSessions, MintedSession};
+use crate::store::UserKey;
 use crate::telemetry;
 use crate::trace::TraceContext;
 

@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use super::error::RouteError;
 use crate::model::{LaunchPage, SessionType};
-use crate::session::{Grant, UserKey};
+use crate::session::Grant;
+use crate::store::UserKey;
 
 /// The longest `resource_type` or `resource_id` hint accepted.
 const MAX_RESOURCE_LEN: usize = 256;
@@ -25,7 +26,8 @@ const MAX_RESOURCE_LEN: usize = 256;
 /// ```
 /// use meshes_core::model::LaunchPage;
 /// use meshes_core::routes::{MintHints, Resolution};
-/// use meshes_core::session::{Grant, UserKey};
+/// use meshes_core::session::Grant;
+/// use meshes_core::store::UserKey;
 ///
 /// // In a resolver: accept a launch page, refuse resource sessions.
 /// fn decide(user: UserKey, hints: Option<&MintHints>) -> Resolution {

@@ -18,7 +18,8 @@ use super::hints::Resolution;
 ///
 /// ```
 /// use meshes_core::routes::Resolver;
-/// use meshes_core::session::{Grant, UserKey};
+/// use meshes_core::session::Grant;
+/// use meshes_core::store::UserKey;
 ///
 /// struct Request { user: Option<String> }
 ///

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use super::limit::Limit;
 use super::manager::{EmbedSessions, ExternalUserId};
-use super::store::EmbedStore;
-use super::store::memory::MemoryEmbedStore;
-use super::store::observed::Observed;
+use super::observed::Observed;
 use super::sweep::Sweep;
-use super::types::{Grant, UserKey};
+use super::types::Grant;
 use crate::client::Client;
 use crate::csp::EmbedOrigins;
+use crate::store::EmbedStore;
+use crate::store::MemoryEmbedStore;
+use crate::store::UserKey;
 
 /// What [`EmbedSessionsBuilder::build`] hands the manager: the settings, resolved.
 pub(super) struct Settings {
@@ -37,7 +38,8 @@ pub(super) struct Settings {
 ///
 /// ```
 /// use std::time::Duration;
-/// use meshes_core::session::{Grant, MemoryEmbedStore, EmbedSessions};
+/// use meshes_core::session::{Grant, EmbedSessions};
+/// use meshes_core::store::MemoryEmbedStore;
 /// # let client = meshes_core::Client::builder(meshes_core::Credentials::new(
 /// #     "mk_abcdefghijklmnopqrstuv", "s".repeat(43), "00000000-0000-4000-8000-000000000099")?).build()?;
 ///
@@ -110,8 +112,13 @@ impl EmbedSessionsBuilder {
     }
 
     /// Where sessions live (default: a new [`MemoryEmbedStore`]).
-    pub fn store<S: EmbedStore>(mut self, store: S) -> Self {
-        self.store = Some((Arc::new(store), std::any::type_name::<S>()));
+    pub fn store<S: EmbedStore>(self, store: S) -> Self {
+        self.store_named(Arc::new(store), std::any::type_name::<S>())
+    }
+
+    /// [`store`](Self::store) of a store built elsewhere (the environment's), with its name.
+    pub(super) fn store_named(mut self, store: Arc<dyn EmbedStore>, name: &'static str) -> Self {
+        self.store = Some((store, name));
         self
     }
 

@@ -9,27 +9,21 @@ use crate::config::ClientBuilder;
 use crate::credentials::parse_uuid;
 use crate::csp::origins::check_entry;
 use crate::error::ConfigError;
+use crate::store::env::{Configured, get, list};
 
 /// Environment variable holding the workspace to embed (the default grant's workspace).
-pub const ENV_WORKSPACE_ID: &str = "MESHES_WORKSPACE_ID";
+pub(crate) const ENV_WORKSPACE_ID: &str = "MESHES_WORKSPACE_ID";
 /// Environment variable holding the embed origin(s) to allow in CSP `frame-src`
 /// (comma-separated; default `https://embed.meshes.io`).
-pub const ENV_EMBED_ORIGIN: &str = "MESHES_EMBED_ORIGIN";
+pub(crate) const ENV_EMBED_ORIGIN: &str = "MESHES_EMBED_ORIGIN";
 /// Environment variable holding the app's public origin as browsers see it
 /// (`https://app.example.com`), for the routes' same-site check (see
 /// [`EmbedSessionsBuilder::public_origin`]).
-pub const ENV_PUBLIC_ORIGIN: &str = "MESHES_PUBLIC_ORIGIN";
-mod redis;
-
-pub use redis::{
-    ENV_REDIS_ALLOW_PLAINTEXT_PASSWORD, ENV_REDIS_CA_FILE, ENV_REDIS_CLIENT_CERT,
-    ENV_REDIS_CLIENT_KEY, ENV_REDIS_CLUSTER_NODES, ENV_REDIS_PASSWORD, ENV_REDIS_SENTINEL_MASTER,
-    ENV_REDIS_SENTINEL_PASSWORD, ENV_REDIS_SENTINELS, ENV_REDIS_URL, ENV_REDIS_USERNAME,
-};
+pub(crate) const ENV_PUBLIC_ORIGIN: &str = "MESHES_PUBLIC_ORIGIN";
 
 /// Environment variable holding the app-wide budget of calls to Meshes per minute (see
 /// [`EmbedSessionsBuilder::upstream_budget`]; off when unset).
-pub const ENV_UPSTREAM_PER_MINUTE: &str = "MESHES_UPSTREAM_PER_MINUTE";
+pub(crate) const ENV_UPSTREAM_PER_MINUTE: &str = "MESHES_UPSTREAM_PER_MINUTE";
 
 /// What the variables say, read before anything is awaited.
 #[derive(Debug, Default)]
@@ -38,22 +32,7 @@ struct Settings {
     per_minute: Option<u32>,
     origins: Vec<String>,
     public_origin: Option<String>,
-    store: Option<redis::Redis>,
-}
-
-fn get(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
-    lookup(name)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
-
-fn list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-        .collect()
+    store: Option<Configured>,
 }
 
 impl Settings {
@@ -96,7 +75,7 @@ impl Settings {
                  no path, no trailing slash), e.g. https://app.example.com",
             ));
         }
-        let store = redis::read(lookup)?;
+        let store = crate::store::env::read(lookup)?;
         Ok(Self {
             workspace,
             per_minute,
@@ -219,7 +198,10 @@ impl EmbedSessionsBuilder {
         }
         match settings.store {
             None => Ok(self),
-            Some(store) => redis::connect(self, store).await,
+            Some(store) => {
+                let (store, name) = store.connect().await?;
+                Ok(self.store_named(store, name))
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::store::StoreError;
 use crate::validation::ValidationError;
 
 /// Why an [`EmbedSessions`](super::EmbedSessions) call failed.
@@ -57,35 +58,5 @@ impl From<crate::error::ClientError> for SessionError {
 impl From<StoreError> for SessionError {
     fn from(e: StoreError) -> Self {
         Self::Store(e)
-    }
-}
-
-/// An [`EmbedStore`](super::EmbedStore) failure (e.g. Redis unreachable).
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct StoreError {
-    message: String,
-    #[source]
-    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
-}
-
-impl StoreError {
-    /// A failure with a message.
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            source: None,
-        }
-    }
-
-    /// A failure with a message and its cause.
-    pub fn with_source(
-        message: impl Into<String>,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
-        Self {
-            message: message.into(),
-            source: Some(Arc::new(source)),
-        }
     }
 }

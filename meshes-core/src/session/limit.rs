@@ -9,8 +9,8 @@ use moka::future::Cache;
 use moka::policy::EvictionPolicy;
 
 use super::error::SessionError;
-use super::store::observed::Observed;
-use super::types::UserKey;
+use super::observed::Observed;
+use crate::store::UserKey;
 
 /// One per-user limit: `burst` at once, then one more every `per`.
 pub(crate) struct Limit {

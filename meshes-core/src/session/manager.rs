@@ -7,16 +7,18 @@ use std::time::Duration;
 
 use super::builder::{EmbedSessionsBuilder, Settings};
 use super::counts::{Counter, Counters, Counts};
-use super::error::{SessionError, StoreError};
+use super::error::SessionError;
 use super::limit::{self, Limit};
 use super::revoke::{self, Revocation};
 use super::rotation::Rotation;
 use super::shared::Shared;
 use super::sweep::{Sweep, Workspaces};
-use super::types::{Generation, Grant, MintedSession, SessionToken, StoredSession, UserKey};
+use super::types::{Grant, MintedSession, SessionToken};
 use crate::client::Client;
 use crate::csp::EmbedOrigins;
 use crate::model::SessionId;
+use crate::store::StoreError;
+use crate::store::{Generation, StoredSession, UserKey};
 use crate::telemetry::{self, RefreshOutcome};
 
 mod checks;
@@ -207,13 +209,13 @@ impl EmbedSessions {
         let in_window = || entry.generation.0 > 0 && now - entry.rotated_at < inner.refresh_window;
         match held {
             Some(g) if g < entry.generation => {
-                return Ok((entry.token(), RefreshOutcome::NewerGeneration));
+                return Ok((SessionToken::from(&entry), RefreshOutcome::NewerGeneration));
             }
             Some(g) if g > entry.generation => {
                 inner.shared.counters.inc(Counter::Rejected);
                 return Err(SessionError::InvalidGeneration { held: g.0 });
             }
-            None if in_window() => return Ok((entry.token(), RefreshOutcome::Joined)),
+            None if in_window() => return Ok((SessionToken::from(&entry), RefreshOutcome::Joined)),
             Some(_) if in_window() => {
                 // The caller holds the token rotated moments ago: at most one rotation per
                 // window, whatever a client does.
@@ -269,7 +271,7 @@ impl EmbedSessions {
             return Err(SessionError::WrongOrigin);
         }
         inner.touch(&entry).await;
-        Ok(entry.token())
+        Ok(SessionToken::from(&entry))
     }
 
     /// Revokes `user`'s session `id`: it leaves the store at once (no refresh can use it

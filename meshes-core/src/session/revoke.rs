@@ -8,9 +8,9 @@ use super::counts::Counter;
 use super::error::SessionError;
 use super::limit::{self, Limit};
 use super::shared::Shared;
-use super::types::UserKey;
 use crate::client::Client;
 use crate::model::SessionId;
+use crate::store::UserKey;
 use crate::telemetry;
 
 /// How long a revoke that Meshes failed waits before its one retry in the background.

@@ -12,12 +12,14 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::counts::Counter;
-use super::error::{SessionError, StoreError};
+use super::error::SessionError;
 use super::limit::{self, Limit};
 use super::shared::Shared;
-use super::store::LockToken;
-use super::types::{Generation, SessionToken};
+use super::types::SessionToken;
 use crate::model::SessionId;
+use crate::store::Generation;
+use crate::store::LockToken;
+use crate::store::StoreError;
 
 /// Everything a rotation needs, and the flights in progress in this process.
 pub(super) struct Rotation {
@@ -156,7 +158,7 @@ impl Rotation {
         if current.generation > from {
             // Another flight (here or on another replica) already rotated it.
             return Ok(Rotated {
-                token: current.token(),
+                token: SessionToken::from(&current),
                 upstream: false,
             });
         }
@@ -196,7 +198,7 @@ impl Rotation {
                 .ok_or(SessionError::NotFound)?;
             if stored.generation > from {
                 return Ok(Rotated {
-                    token: stored.token(),
+                    token: SessionToken::from(&stored),
                     upstream: true,
                 });
             }
@@ -218,12 +220,12 @@ impl Rotation {
                 return Err(SessionError::NotFound);
             };
             return Ok(Rotated {
-                token: stored.token(),
+                token: SessionToken::from(&stored),
                 upstream: true,
             });
         }
         Ok(Rotated {
-            token: next.token(),
+            token: SessionToken::from(&next),
             upstream: true,
         })
     }

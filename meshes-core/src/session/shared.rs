@@ -6,10 +6,10 @@ use std::sync::Arc;
 use super::counts::Counters;
 use super::error::SessionError;
 use super::limit::Limit;
-use super::store::observed::Observed;
-use super::types::UserKey;
+use super::observed::Observed;
 use crate::client::{Client, unavailable};
 use crate::error::ShedReason;
+use crate::store::UserKey;
 
 /// The client, the store and the counters, shared (cheap to clone).
 #[derive(Clone)]

@@ -3,8 +3,7 @@
 
 use std::process::Command;
 
-use meshes_core::session::UserKey;
-use meshes_core::telemetry::ENV_LOG_KEY;
+use meshes_core::store::UserKey;
 
 const CHILD: &str = "MESHES_TEST_LOG_HASH_CHILD";
 
@@ -27,8 +26,8 @@ fn hashes_in_a_process(key: Option<&str>) -> String {
     cmd.args(["log_key::log_hash_child", "--exact", "--nocapture"])
         .env(CHILD, "1");
     match key {
-        Some(k) => cmd.env(ENV_LOG_KEY, k),
-        None => cmd.env_remove(ENV_LOG_KEY),
+        Some(k) => cmd.env("MESHES_LOG_KEY", k),
+        None => cmd.env_remove("MESHES_LOG_KEY"),
     };
     let out = cmd.output().unwrap();
     assert!(out.status.success(), "{out:?}");

@@ -3,9 +3,8 @@
 use std::time::Duration;
 
 use meshes_core::model::SessionId;
-use meshes_core::session::{
-    EmbedSessions, EmbedSessionsBuilder, Generation, SessionError, SessionToken, UserKey,
-};
+use meshes_core::session::{EmbedSessions, EmbedSessionsBuilder, SessionError, SessionToken};
+use meshes_core::store::{Generation, UserKey};
 use meshes_mock::{Endpoint, MockMeshes};
 
 #[cfg(feature = "redis")]
@@ -88,7 +87,7 @@ impl Env {
 
 #[cfg(feature = "redis")]
 mod redis_env {
-    use meshes_core::session::RedisEmbedStore;
+    use meshes_core::store::RedisEmbedStore;
     use meshes_test_support::redis::sentinel::{MASTER, RedisSentinel};
     use meshes_test_support::redis::tls::{self, TlsRedis};
     use meshes_test_support::redis::{RedisCluster, RedisServer};

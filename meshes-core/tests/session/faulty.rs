@@ -9,9 +9,10 @@ use std::time::Duration;
 use meshes_core::ExposeSecret;
 use meshes_core::OffsetDateTime;
 use meshes_core::model::SessionId;
-use meshes_core::session::{
-    BoxFuture, EmbedStore, Generation, Grant, LockToken, MemoryEmbedStore, RefreshLease,
-    SessionError, SharedLimits, StoreError, StoredSession, UserKey,
+use meshes_core::session::{Grant, SessionError};
+use meshes_core::store::{
+    BoxFuture, EmbedStore, Generation, LockToken, MemoryEmbedStore, RefreshLease, SharedLimits,
+    StoreError, StoredSession, UserKey,
 };
 use meshes_mock::{Endpoint, Fault};
 

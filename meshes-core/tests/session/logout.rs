@@ -3,7 +3,8 @@
 //! documented bound of pages and calls.
 
 use meshes_core::model::CreateSession;
-use meshes_core::session::{EmbedSessions, Grant, UserKey};
+use meshes_core::session::{EmbedSessions, Grant};
+use meshes_core::store::UserKey;
 use meshes_mock::{Endpoint, MockMeshes};
 
 fn manager(mock: &MockMeshes) -> meshes_core::session::EmbedSessionsBuilder {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use meshes_core::OffsetDateTime;
 use meshes_core::model::SessionId;
-use meshes_core::session::{BoxFuture, EmbedStore, Generation, StoreError, StoredSession, UserKey};
+use meshes_core::store::{BoxFuture, EmbedStore, Generation, StoreError, StoredSession, UserKey};
 
 /// Storage only.
 #[derive(Clone, Default)]

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use meshes_core::ExposeSecret;
 use meshes_core::model::SessionId;
-use meshes_core::session::{EmbedSessions, Generation, Grant, SessionError, UserKey};
+use meshes_core::session::{EmbedSessions, Grant, SessionError};
+use meshes_core::store::{Generation, UserKey};
 use meshes_mock::{Endpoint, Fault};
 
 use crate::env::Env;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use meshes_core::session::UserKey;
+use meshes_core::store::UserKey;
 use meshes_core::{Client, RetryPolicy};
 use meshes_mock::{Endpoint, Fault};
 use reqwest::StatusCode;

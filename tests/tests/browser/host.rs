@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use meshes_core::routes::{MintHints, Resolution};
-use meshes_core::session::{EmbedSessions, Grant, MintedSession, UserKey};
+use meshes_core::session::{EmbedSessions, Grant, MintedSession};
+use meshes_core::store::UserKey;
 use meshes_mock::MockMeshes;
 
 use crate::example_apps::Adapter;

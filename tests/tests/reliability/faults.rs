@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use meshes_core::session::{EmbedSessions, Generation, Grant, MemoryEmbedStore, UserKey};
+use meshes_core::session::{EmbedSessions, Grant};
+use meshes_core::store::{Generation, MemoryEmbedStore, UserKey};
 use meshes_core::{Client, ExposeSecret, RetryPolicy};
 use meshes_mock::MockMeshes;
 

@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use meshes_core::session::{EmbedSessions, Grant, RedisEmbedStore};
+use meshes_core::session::{EmbedSessions, Grant};
+use meshes_core::store::RedisEmbedStore;
 use meshes_mock::MockMeshes;
 use meshes_test_support::redis::sentinel::{MASTER, RedisSentinel};
 use meshes_test_support::redis::tls::{self, TlsRedis};

@@ -1,5 +1,5 @@
 use super::*;
-use crate::session::Generation;
+use crate::store::Generation;
 
 #[test]
 fn csrf_rules() {

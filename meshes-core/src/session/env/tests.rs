@@ -2,6 +2,7 @@ use std::collections::HashMap;
 
 use super::*;
 use crate::credentials::{ENV_ACCESS_KEY, ENV_ORG_ID, ENV_SECRET_KEY};
+use crate::store::env::*;
 
 const WORKSPACE: &str = "00000000-0000-4000-8000-000000000007";
 const BASE: [(&str, &str); 4] = [
@@ -69,8 +70,8 @@ async fn each_malformed_variable_is_named_and_its_value_is_not() {
         (ENV_REDIS_CLUSTER_NODES, " , "),
         (ENV_UPSTREAM_PER_MINUTE, "0"),
         (ENV_UPSTREAM_PER_MINUTE, "many-secretvalue"),
-        (crate::ENV_UPSTREAM_MAX_IN_FLIGHT, "0"),
-        (crate::ENV_UPSTREAM_MAX_IN_FLIGHT, "secretvalue"),
+        (crate::config::ENV_UPSTREAM_MAX_IN_FLIGHT, "0"),
+        (crate::config::ENV_UPSTREAM_MAX_IN_FLIGHT, "secretvalue"),
         (ENV_REDIS_SENTINELS, " , "),
         (ENV_REDIS_CA_FILE, "/ca-secretvalue.pem"),
         (ENV_REDIS_SENTINEL_MASTER, "master-secretvalue"),
@@ -153,7 +154,7 @@ async fn settings_reach_the_manager() {
     );
     let lookup = env(&[
         (ENV_UPSTREAM_PER_MINUTE, "600"),
-        (crate::ENV_UPSTREAM_MAX_IN_FLIGHT, "4"),
+        (crate::config::ENV_UPSTREAM_MAX_IN_FLIGHT, "4"),
     ]);
     assert_eq!(Settings::read(&lookup).unwrap().per_minute, Some(600));
     let client = ClientBuilder::from_lookup(&lookup)
@@ -252,7 +253,10 @@ async fn a_password_in_clear_to_another_machine_is_refused() {
             (ENV_REDIS_URL, "redis://:pw@192.0.2.1:6379"),
             (ENV_REDIS_ALLOW_PLAINTEXT_PASSWORD, v),
         ]);
-        redis::read(&lookup).unwrap().unwrap().plaintext_password
+        let Some(Configured::Redis(redis)) = read(&lookup).unwrap() else {
+            panic!("a Redis store")
+        };
+        redis.plaintext_password
     };
     assert!(opted("true"));
     assert!(!opted("false"));

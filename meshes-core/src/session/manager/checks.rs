@@ -8,7 +8,7 @@ use crate::model::SessionId;
 use crate::session::counts::Counter;
 use crate::session::error::SessionError;
 use crate::session::revoke;
-use crate::session::types::{StoredSession, UserKey};
+use crate::store::{StoredSession, UserKey};
 
 impl Inner {
     /// The entry, if `user` owns it.

@@ -1,16 +1,5 @@
-//! Where sessions live: [`EmbedStore`] (storage, required), and what a store shared by
-//! several replicas adds: [`RefreshLease`] (one rotation of a session at a time across
-//! replicas) and [`SharedLimits`] (one per-user budget across replicas).
-//!
-//! A store used by one process implements [`EmbedStore`] alone: the manager then serializes
-//! rotations and counts the per-user limits in its own process. A store shared by several
-//! replicas implements all three and returns itself from [`EmbedStore::lease`] and
-//! [`EmbedStore::limits`].
-
-pub(crate) mod memory;
-pub(crate) mod observed;
-#[cfg(feature = "redis")]
-pub(crate) mod redis;
+//! The store boundary: [`EmbedStore`] (storage, required), and what a store shared by
+//! several replicas adds: [`RefreshLease`] and [`SharedLimits`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,9 +7,9 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::error::StoreError;
-use super::types::{Generation, StoredSession, UserKey};
 use crate::model::SessionId;
+use crate::store::StoreError;
+use crate::store::{Generation, StoredSession, UserKey};
 
 /// A boxed, `Send` future, as [`EmbedStore`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -29,7 +18,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// from whatever identifies its lock (e.g. a random value stored in the lock key).
 ///
 /// ```
-/// use meshes_core::session::LockToken;
+/// use meshes_core::store::LockToken;
 /// let token = LockToken::new("0f6c2a");
 /// assert_eq!(token.as_str(), "0f6c2a");
 /// ```
@@ -77,7 +66,7 @@ impl std::fmt::Debug for LockToken {
 /// use std::sync::Mutex;
 /// use meshes_core::OffsetDateTime;
 /// use meshes_core::model::SessionId;
-/// use meshes_core::session::{BoxFuture, EmbedStore, Generation, StoreError, StoredSession, UserKey};
+/// use meshes_core::store::{BoxFuture, EmbedStore, Generation, StoreError, StoredSession, UserKey};
 ///
 /// #[derive(Default)]
 /// struct MapStore(Mutex<HashMap<SessionId, StoredSession>>);

@@ -15,7 +15,7 @@ use super::resend::Resending;
 use super::scripts::SCRIPTS;
 use super::sentinel::{Sentinel, SentinelConnection};
 use super::tls::{PemFile, Tls};
-use crate::session::error::StoreError;
+use crate::store::StoreError;
 
 /// A connection to one node (re-established by itself), to a cluster, or to the master
 /// Sentinel names (followed through failovers).
@@ -67,6 +67,8 @@ pub(super) enum Topology {
         sentinels: Vec<String>,
         master: String,
     },
+    /// A connection the app made (its own TLS, credentials and settings).
+    Given(Connection),
 }
 
 /// Credentials for the sentinels and for the data nodes they name (in URLs otherwise).
@@ -218,6 +220,7 @@ impl RedisEmbedStoreBuilder {
             Topology::Sentinel { sentinels, master } => {
                 Box::pin(self.connect_sentinel(sentinels, master)).await?
             }
+            Topology::Given(con) => con.clone(),
         };
         Ok(RedisEmbedStore {
             con,
@@ -235,6 +238,7 @@ impl RedisEmbedStoreBuilder {
             Topology::Node(url) => vec![url],
             Topology::Cluster(nodes) => nodes.iter().map(String::as_str).collect(),
             Topology::Sentinel { sentinels, .. } => sentinels.iter().map(String::as_str).collect(),
+            Topology::Given(_) => return Ok(()),
         };
         if urls.iter().any(|u| u.contains('#')) {
             return Err(StoreError::new(
@@ -251,7 +255,9 @@ impl RedisEmbedStoreBuilder {
             })
         };
         let refused = match &self.topology {
-            Topology::Node(_) | Topology::Cluster(_) => urls.iter().any(|u| in_clear(u)),
+            Topology::Node(_) | Topology::Cluster(_) | Topology::Given(_) => {
+                urls.iter().any(|u| in_clear(u))
+            }
             Topology::Sentinel { sentinels, .. } => {
                 let plain = sentinels.iter().any(|s| !s.starts_with("rediss://"));
                 let password = self.auth.password.is_some()
@@ -417,6 +423,7 @@ impl fmt::Debug for RedisEmbedStoreBuilder {
                     .map(|n| format!("{} (master {master})", redacted(n)))
                     .collect(),
             ),
+            Topology::Given(_) => ("connection", vec!["the app's own".to_owned()]),
         };
         f.debug_struct("RedisEmbedStoreBuilder")
             .field(kind, &nodes)

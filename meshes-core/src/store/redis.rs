@@ -23,9 +23,9 @@ use encoding::{from_ms, ms, parse, store_err};
 use scripts::Scripts;
 
 use crate::model::SessionId;
-use crate::session::error::StoreError;
-use crate::session::store::{BoxFuture, EmbedStore, RefreshLease, SharedLimits};
-use crate::session::types::{Generation, StoredSession, UserKey};
+use crate::store::StoreError;
+use crate::store::{BoxFuture, EmbedStore, RefreshLease, SharedLimits};
+use crate::store::{Generation, StoredSession, UserKey};
 
 /// Sessions in Redis, so that every replica behind a load balancer can refresh any user's
 /// session, ownership holds everywhere, refresh locks are shared and the per-user limits
@@ -53,7 +53,7 @@ use crate::session::types::{Generation, StoredSession, UserKey};
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use meshes_core::session::RedisEmbedStore;
+/// use meshes_core::store::RedisEmbedStore;
 /// let store = RedisEmbedStore::builder("redis://127.0.0.1:6379").namespace("my-app").connect().await?;
 /// let cluster = RedisEmbedStore::cluster_builder(["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"])
 ///     .connect()
@@ -105,7 +105,7 @@ impl RedisEmbedStore {
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// use meshes_core::session::RedisEmbedStore;
+    /// use meshes_core::store::RedisEmbedStore;
     /// let store = RedisEmbedStore::sentinel_builder(["10.0.0.1:26379", "10.0.0.2:26379", "10.0.0.3:26379"], "mymaster")
     ///     .master_auth(Some("meshes".into()), "app-password")
     ///     .connect()
@@ -121,6 +121,31 @@ impl RedisEmbedStore {
             sentinels: sentinels.into_iter().map(Into::into).collect(),
             master: master.into(),
         })
+    }
+
+    /// Starts configuring a store on a connection the app already has (a
+    /// [`ConnectionManager`](redis::aio::ConnectionManager) with its own URL, TLS, credentials
+    /// and timeouts): the store opens none of its own, and the TLS and credential settings of
+    /// the builder do not apply. A command that provably did not run (refused, unwritten) is
+    /// still sent once more after a reconnect.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use meshes_core::store::RedisEmbedStore;
+    /// let client = redis::Client::open("rediss://app:secret@redis.internal:6380")?;
+    /// let con = redis::aio::ConnectionManager::new(client).await?; // the app's own
+    /// let store = RedisEmbedStore::on_connection(con.clone()).namespace("meshes").connect().await?;
+    /// # let _ = store; Ok(()) }
+    /// ```
+    pub fn on_connection(con: redis::aio::ConnectionManager) -> RedisEmbedStoreBuilder {
+        RedisEmbedStoreBuilder::new(Topology::Given(Connection::Node(resend::Resending(con))))
+    }
+
+    /// [`on_connection`](Self::on_connection) for a Redis Cluster connection the app has.
+    pub fn on_cluster_connection(
+        con: redis::cluster_async::ClusterConnection,
+    ) -> RedisEmbedStoreBuilder {
+        RedisEmbedStoreBuilder::new(Topology::Given(Connection::Cluster(resend::Resending(con))))
     }
 
     /// Connects to one node with the default settings.

@@ -14,9 +14,9 @@ use moka::policy::EvictionPolicy;
 use time::OffsetDateTime;
 
 use crate::model::SessionId;
-use crate::session::error::StoreError;
-use crate::session::store::{BoxFuture, EmbedStore};
-use crate::session::types::{Generation, StoredSession, UserKey};
+use crate::store::StoreError;
+use crate::store::{BoxFuture, EmbedStore};
+use crate::store::{Generation, StoredSession, UserKey};
 
 type Index = Arc<Mutex<HashMap<UserKey, Vec<(SessionId, OffsetDateTime)>>>>;
 
@@ -30,7 +30,7 @@ type Index = Arc<Mutex<HashMap<UserKey, Vec<(SessionId, OffsetDateTime)>>>>;
 /// `RedisEmbedStore` when several replicas serve one app.
 ///
 /// ```
-/// use meshes_core::session::MemoryEmbedStore;
+/// use meshes_core::store::MemoryEmbedStore;
 /// let store = MemoryEmbedStore::builder().max_capacity(10_000).build();
 /// # let _ = store;
 /// ```

@@ -1,51 +1,101 @@
-//! The Redis variables of [`EmbedSessions::from_env`](crate::session::EmbedSessions::from_env):
-//! which Redis (one node, a cluster or Sentinel), TLS files and credentials.
+//! Which store the environment names for
+//! [`EmbedSessions::from_env`](crate::session::EmbedSessions::from_env): none (this process's
+//! memory) or Redis (one node, a cluster or Sentinel, with its TLS files and credentials).
+//! The session layer asks [`read`] and [`Configured::connect`]; it knows no store's variables.
 
 use std::fmt;
+use std::sync::Arc;
 
 #[cfg(feature = "redis")]
 use secrecy::ExposeSecret;
 use secrecy::SecretString;
 
-use super::{get, list};
+use super::contract::EmbedStore;
 use crate::error::ConfigError;
-use crate::session::builder::EmbedSessionsBuilder;
+
+/// A variable's value, trimmed; `None` when unset or blank.
+pub(crate) fn get(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// A comma-separated value's entries, trimmed, blanks dropped.
+pub(crate) fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The variables that each name a store shared by replicas; one at most may be set (the
+/// others of a store, its TLS files and credentials, go with it). A process that keeps
+/// something of its own beside such a store (meshes-mock's in-process mock) checks these.
+pub const SHARED_STORE_VARS: &[&str] =
+    &[ENV_REDIS_URL, ENV_REDIS_CLUSTER_NODES, ENV_REDIS_SENTINELS];
+
+/// The store the environment names (one at most).
+#[derive(Debug)]
+pub(crate) enum Configured {
+    /// `MESHES_REDIS_*`.
+    Redis(Redis),
+}
+
+/// What the store variables say: `None` when none is set (the manager keeps its memory
+/// store).
+pub(crate) fn read(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Configured>, ConfigError> {
+    Ok(read_redis(lookup)?.map(Configured::Redis))
+}
+
+impl Configured {
+    /// The store, connected (and checked: a store that cannot be reached stops the app at
+    /// startup), with its name for the metrics.
+    pub(crate) async fn connect(self) -> Result<(Arc<dyn EmbedStore>, &'static str), ConfigError> {
+        match self {
+            Self::Redis(redis) => connect_redis(redis).await,
+        }
+    }
+}
 
 /// Environment variable holding the URL of one Redis node to keep sessions in (feature
 /// `redis`): `redis://` or `rediss://` (TLS), with `user:password@` for an ACL user.
-pub const ENV_REDIS_URL: &str = "MESHES_REDIS_URL";
+pub(crate) const ENV_REDIS_URL: &str = "MESHES_REDIS_URL";
 /// Environment variable holding comma-separated `redis[s]://host:port` URLs of some nodes of
 /// a Redis Cluster to keep sessions in (feature `redis`).
-pub const ENV_REDIS_CLUSTER_NODES: &str = "MESHES_REDIS_CLUSTER_NODES";
+pub(crate) const ENV_REDIS_CLUSTER_NODES: &str = "MESHES_REDIS_CLUSTER_NODES";
 /// Environment variable holding the comma-separated sentinels (`host:port`, or
 /// `redis[s]://[:password@]host:port`) whose master keeps the sessions (feature `redis`; with
 /// [`ENV_REDIS_SENTINEL_MASTER`]).
-pub const ENV_REDIS_SENTINELS: &str = "MESHES_REDIS_SENTINELS";
+pub(crate) const ENV_REDIS_SENTINELS: &str = "MESHES_REDIS_SENTINELS";
 /// Environment variable holding the name of the master the sentinels monitor.
-pub const ENV_REDIS_SENTINEL_MASTER: &str = "MESHES_REDIS_SENTINEL_MASTER";
+pub(crate) const ENV_REDIS_SENTINEL_MASTER: &str = "MESHES_REDIS_SENTINEL_MASTER";
 /// Environment variable holding the sentinels' password (Sentinel only).
-pub const ENV_REDIS_SENTINEL_PASSWORD: &str = "MESHES_REDIS_SENTINEL_PASSWORD";
+pub(crate) const ENV_REDIS_SENTINEL_PASSWORD: &str = "MESHES_REDIS_SENTINEL_PASSWORD";
 /// Environment variable holding the ACL user of the master the sentinels name (Sentinel only;
 /// in the URL otherwise).
-pub const ENV_REDIS_USERNAME: &str = "MESHES_REDIS_USERNAME";
+pub(crate) const ENV_REDIS_USERNAME: &str = "MESHES_REDIS_USERNAME";
 /// Environment variable holding the password of the master the sentinels name (Sentinel only;
 /// in the URL otherwise).
-pub const ENV_REDIS_PASSWORD: &str = "MESHES_REDIS_PASSWORD";
+pub(crate) const ENV_REDIS_PASSWORD: &str = "MESHES_REDIS_PASSWORD";
 /// Environment variable holding a PEM file of the CA that signed the Redis server's
 /// certificate (`rediss://` only; instead of the platform's roots).
-pub const ENV_REDIS_CA_FILE: &str = "MESHES_REDIS_CA_FILE";
+pub(crate) const ENV_REDIS_CA_FILE: &str = "MESHES_REDIS_CA_FILE";
 /// Environment variable holding a PEM client certificate for mutual TLS (with
 /// [`ENV_REDIS_CLIENT_KEY`]).
-pub const ENV_REDIS_CLIENT_CERT: &str = "MESHES_REDIS_CLIENT_CERT";
+pub(crate) const ENV_REDIS_CLIENT_CERT: &str = "MESHES_REDIS_CLIENT_CERT";
 /// Environment variable holding the PEM key of [`ENV_REDIS_CLIENT_CERT`].
-pub const ENV_REDIS_CLIENT_KEY: &str = "MESHES_REDIS_CLIENT_KEY";
+pub(crate) const ENV_REDIS_CLIENT_KEY: &str = "MESHES_REDIS_CLIENT_KEY";
 /// Environment variable that, set to `true`, lets a password go over plaintext `redis://` to
 /// a host other than this machine (a private network you trust); refused otherwise.
-pub const ENV_REDIS_ALLOW_PLAINTEXT_PASSWORD: &str = "MESHES_REDIS_ALLOW_PLAINTEXT_PASSWORD";
+pub(crate) const ENV_REDIS_ALLOW_PLAINTEXT_PASSWORD: &str = "MESHES_REDIS_ALLOW_PLAINTEXT_PASSWORD";
 
 /// Which Redis, as the variables name it.
 #[derive(Debug, PartialEq)]
-pub(super) enum Topology {
+pub(crate) enum Topology {
     Node(String),
     Cluster(Vec<String>),
     Sentinel {
@@ -55,11 +105,11 @@ pub(super) enum Topology {
 }
 
 /// What the Redis variables say.
-pub(super) struct Redis {
-    pub(super) topology: Topology,
+pub(crate) struct Redis {
+    pub(crate) topology: Topology,
     ca_file: Option<String>,
     client: Option<(String, String)>,
-    pub(super) plaintext_password: bool,
+    pub(crate) plaintext_password: bool,
     sentinel_password: Option<SecretString>,
     username: Option<String>,
     password: Option<SecretString>,
@@ -87,7 +137,7 @@ fn is_redis_url(url: &str) -> bool {
 }
 
 /// Reads the Redis variables: `None` when no Redis is configured.
-pub(super) fn read(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<Redis>, ConfigError> {
+fn read_redis(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<Redis>, ConfigError> {
     let url = get(lookup, ENV_REDIS_URL);
     let nodes = get(lookup, ENV_REDIS_CLUSTER_NODES);
     let sentinels = get(lookup, ENV_REDIS_SENTINELS);
@@ -231,11 +281,8 @@ pub(super) fn read(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<Red
 }
 
 #[cfg(feature = "redis")]
-pub(super) async fn connect(
-    builder: EmbedSessionsBuilder,
-    redis: Redis,
-) -> Result<EmbedSessionsBuilder, ConfigError> {
-    use crate::session::store::redis::RedisEmbedStore;
+async fn connect_redis(redis: Redis) -> Result<(Arc<dyn EmbedStore>, &'static str), ConfigError> {
+    use super::redis::RedisEmbedStore;
     let (name, mut store) = match redis.topology {
         Topology::Node(url) => (ENV_REDIS_URL, RedisEmbedStore::builder(url)),
         Topology::Cluster(nodes) => (
@@ -277,7 +324,7 @@ pub(super) async fn connect(
                 variable = name,
                 "meshes: sessions are kept in Redis, shared by every replica"
             );
-            Ok(builder.store(store))
+            Ok((Arc::new(store), std::any::type_name::<RedisEmbedStore>()))
         }
         Err(source) => Err(ConfigError::Store {
             name,
@@ -287,10 +334,7 @@ pub(super) async fn connect(
 }
 
 #[cfg(not(feature = "redis"))]
-pub(super) async fn connect(
-    _: EmbedSessionsBuilder,
-    redis: Redis,
-) -> Result<EmbedSessionsBuilder, ConfigError> {
+async fn connect_redis(redis: Redis) -> Result<(Arc<dyn EmbedStore>, &'static str), ConfigError> {
     let _ = (&redis.ca_file, &redis.client, &redis.sentinel_password);
     let _ = (&redis.username, &redis.password, redis.plaintext_password);
     let name = match redis.topology {

@@ -11,9 +11,9 @@ use time::OffsetDateTime;
 use tracing::Instrument as _;
 
 use crate::model::SessionId;
-use crate::session::StoreError;
-use crate::session::store::{EmbedStore, LockToken};
-use crate::session::types::{Generation, StoredSession, UserKey};
+use crate::store::StoreError;
+use crate::store::{EmbedStore, LockToken};
+use crate::store::{Generation, StoredSession, UserKey};
 use crate::telemetry;
 
 /// The configured store, as the manager calls it.

@@ -8,8 +8,8 @@ use secrecy::SecretString;
 use time::OffsetDateTime;
 
 use crate::model::SessionId;
-use crate::session::error::StoreError;
-use crate::session::types::{Generation, StoredSession, UserKey};
+use crate::store::StoreError;
+use crate::store::{Generation, StoredSession, UserKey};
 
 pub(super) fn store_err(what: &'static str) -> impl Fn(redis::RedisError) -> StoreError {
     move |e| StoreError::with_source(format!("the redis store failed while {what}"), e)

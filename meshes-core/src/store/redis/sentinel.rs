@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 use super::connection::SentinelAuth;
 use super::resend::{Reply, Request, demoted, did_not_run};
 use super::tls::Tls;
-use crate::session::error::StoreError;
+use crate::store::StoreError;
 
 /// How often the sentinels may be asked for the master while it is unreachable.
 pub(super) const RESOLVE_EVERY: Duration = Duration::from_millis(500);

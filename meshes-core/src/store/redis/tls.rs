@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[cfg(any(feature = "rustls", feature = "native-tls"))]
 use redis::{ClientTlsConfig, TlsCertificates};
 
-use crate::session::error::StoreError;
+use crate::store::StoreError;
 
 /// A PEM file and the name of the setting it came from (a builder method or an environment
 /// variable), for error messages.

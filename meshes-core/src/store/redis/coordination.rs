@@ -7,8 +7,8 @@ use std::time::Duration;
 use super::RedisEmbedStore;
 use super::encoding::{millis, store_err};
 use crate::model::SessionId;
-use crate::session::error::StoreError;
-use crate::session::store::{BoxFuture, LockToken, RefreshLease, SharedLimits};
+use crate::store::StoreError;
+use crate::store::{BoxFuture, LockToken, RefreshLease, SharedLimits};
 
 impl RefreshLease for RedisEmbedStore {
     fn lock<'a>(
