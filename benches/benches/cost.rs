@@ -47,7 +47,7 @@ fn main() {
                 .default_grant(Grant::new().workspace(mock.workspace_id()))
                 .embed_origin(mock.embed_origin())
                 .embed_origin("https://embed.meshes.io")
-                .no_mint_rate_limit()
+                .mint_rate(None)
                 .build();
             let resolver = |p: &Parts| {
                 let u = p

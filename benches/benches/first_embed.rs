@@ -90,7 +90,7 @@ async fn main() {
             .default_grant(Grant::new().workspace(mock.workspace_id()))
             .embed_origin(mock.embed_origin())
             // Many page loads of one user in a few seconds: not what the limit is for.
-            .mint_rate(10_000, Duration::from_millis(1))
+            .mint_rate(meshes_core::Rate::new(10_000, Duration::from_millis(1)))
             .build();
         let app = serve(adapter, manager);
         let s = browser.session().await;

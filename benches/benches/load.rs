@@ -203,8 +203,8 @@ fn main() {
             .default_grant(Grant::new().workspace(mock.workspace_id()))
             .embed_origin(mock.embed_origin())
             .embed_origin("https://embed.meshes.io")
-            .no_mint_rate_limit()
-            .no_rotation_rate_limit()
+            .mint_rate(None)
+            .rotation_rate(None)
             .max_sessions_per_user(100_000);
         match store {
             Some(s) => b.store(s).build(),
@@ -442,14 +442,14 @@ fn main() {
         let b = EmbedSessions::builder(mock.client())
             .default_grant(Grant::new().workspace(mock.workspace_id()))
             .embed_origin(mock.embed_origin())
-            .no_mint_rate_limit()
+            .mint_rate(None)
             .refresh_window(Duration::ZERO)
             .max_sessions_per_user(100_000);
         // A budget that never refuses, so that both sides do the same work but the check.
         let b = if budget {
-            b.rotation_rate(u32::MAX, Duration::from_nanos(1))
+            b.rotation_rate(meshes_core::Rate::new(u32::MAX, Duration::from_nanos(1)))
         } else {
-            b.no_rotation_rate_limit()
+            b.rotation_rate(None)
         };
         match store {
             Some(s) => b.store(s).build(),

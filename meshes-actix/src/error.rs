@@ -15,19 +15,19 @@ use meshes_core::routes::RouteError;
 /// use actix_web::ResponseError;
 /// use meshes_actix::MeshesError;
 ///
-/// let e = MeshesError::not_registered();
+/// let e = MeshesError::not_installed();
 /// assert_eq!(e.status_code().as_u16(), 500);
-/// assert!(e.to_string().contains("app_data"));
+/// assert!(e.to_string().contains(".wrap(meshes_actix::MeshesState"));
 /// assert_eq!(e.error_response().headers().get("cache-control").unwrap(), "no-store");
 /// ```
 #[derive(Clone, Debug)]
 pub struct MeshesError(RouteError);
 
 impl MeshesError {
-    /// 500 naming the fix, when the state is not registered.
-    pub fn not_registered() -> Self {
+    /// 500 naming the fix, when meshes-actix is not installed around the request.
+    pub fn not_installed() -> Self {
         Self(RouteError::not_configured(
-            "meshes-actix is not registered; add `.app_data(meshes_actix::MeshesState::new(manager, resolver))` to the App",
+            "meshes-actix is not installed; add `.wrap(meshes_actix::MeshesState::new(manager, resolver))` to the App",
         ))
     }
 

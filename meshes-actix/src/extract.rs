@@ -100,10 +100,10 @@ impl FromRequest for MaybeMeshesSession {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = req.meshes().ok_or_else(MeshesError::not_registered)?;
-            let resolver = state.0.resolver();
+            let state = req.meshes().ok_or_else(MeshesError::not_installed)?;
+            let resolver = state.routes.resolver();
             let minted = state
-                .0
+                .routes
                 .mint_for(&Headers(req.headers()), || resolver(&req))
                 .await?;
             Ok(Self(

@@ -39,7 +39,7 @@ use meshes_core::csp::EmbedOrigins;
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct FrameSrc {
-    merge: FrameSrcMerge,
+    pub(crate) merge: FrameSrcMerge,
 }
 
 impl FrameSrc {
@@ -52,6 +52,14 @@ impl FrameSrc {
     }
 
     meshes_core::csp_setters!(merge);
+
+    /// This middleware around `service`.
+    pub(crate) fn middleware<S>(&self, service: S) -> FrameSrcMiddleware<S> {
+        FrameSrcMiddleware {
+            service,
+            merge: self.merge.clone(),
+        }
+    }
 }
 
 impl<S, B> Transform<S, ServiceRequest> for FrameSrc
@@ -65,14 +73,12 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(FrameSrcMiddleware {
-            service,
-            merge: self.merge.clone(),
-        }))
+        ready(Ok(self.middleware(service)))
     }
 }
 
-/// The service of [`FrameSrc`].
+/// The service of [`FrameSrc`] (and the outer half of
+/// [`MeshesState`](crate::MeshesState)'s middleware).
 #[derive(Debug)]
 pub struct FrameSrcMiddleware<S> {
     service: S,

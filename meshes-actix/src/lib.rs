@@ -15,4 +15,4 @@ pub use meshes_core;
 #[doc(inline)]
 pub use meshes_core::adapter::reexports::*;
 pub use scope::{configure, scope};
-pub use state::{MeshesExt, MeshesState};
+pub use state::{MeshesExt, MeshesState, WithState};

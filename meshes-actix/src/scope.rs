@@ -36,7 +36,7 @@ impl RequestHeaders for Headers<'_> {
 
 async fn handle(req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let Some(state) = req.meshes() else {
-        return MeshesError::not_registered().error_response();
+        return MeshesError::not_installed().error_response();
     };
     let request = RouteRequest {
         method: req.method().as_str(),
@@ -56,7 +56,7 @@ async fn handle(req: HttpRequest, payload: web::Payload) -> HttpResponse {
         if let Some(hints) = hints {
             req.extensions_mut().insert(hints);
         }
-        state.0.resolver()(&req)
+        state.routes.resolver()(&req)
     };
-    into_response(state.0.handle(request, read, resolve).await)
+    into_response(state.routes.handle(request, read, resolve).await)
 }

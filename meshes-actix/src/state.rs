@@ -1,26 +1,37 @@
-//! What the routes and the extractor need: the core routes and the app's resolver, and
-//! [`MeshesExt`] to find them on a request.
+//! [`MeshesState`]: meshes-rs in an actix-web app, registered with one `wrap`: the core
+//! routes and the app's resolver, put in every request's extensions (for the
+//! [scope](crate::scope) and the [extractor](crate::MeshesSession)), and the CSP merge and
+//! `no-store` of [`FrameSrc`]; [`MeshesExt`] finds the state on a request.
 
-use std::future::Future;
+use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use actix_web::HttpRequest;
-use actix_web::dev::ServiceRequest;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::{Error, HttpMessage, HttpRequest};
 use meshes_core::adapter::Routes;
 use meshes_core::routes::Resolution;
 use meshes_core::routes::Resolver;
 use meshes_core::session::EmbedSessions;
 
+use crate::frame_src::{FrameSrc, FrameSrcMiddleware};
+
 /// Resolver futures need not be `Send`: actix runs each worker on one thread.
 type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 type DynResolver = dyn Fn(&HttpRequest) -> LocalBoxFuture<Resolution> + Send + Sync;
 
-/// The library's state (cheap to clone). Register it with `App::app_data(state.clone())`;
-/// the [scope](crate::scope) and the [extractor](crate::MeshesSession) read it from there.
+/// The library's state and middleware (cheap to clone): register it once, with
+/// `App::wrap(MeshesState::new(manager, resolver))`. It puts itself in every request's
+/// extensions, where the [scope](crate::scope) and the [extractor](crate::MeshesSession) find
+/// it, and merges the manager's embed origins into HTML responses' CSP `frame-src`, with
+/// `Cache-Control: no-store` on every response during which a session was minted. Without it
+/// the routes and the extractor answer 500 naming the fix.
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct MeshesState(pub(crate) Routes<DynResolver>);
+pub struct MeshesState {
+    pub(crate) routes: Routes<DynResolver>,
+    frame_src: FrameSrc,
+}
 
 impl MeshesState {
     /// State for `manager`, with `resolver` deciding who the user is from the
@@ -31,26 +42,75 @@ impl MeshesState {
             let resolved = resolver.resolve(req);
             Box::pin(async move { resolved.await.into() })
         };
-        Self(Routes::new(manager, Arc::new(resolver)))
+        let frame_src = FrameSrc::new(manager.embed_origins());
+        Self {
+            routes: Routes::new(manager, Arc::new(resolver)),
+            frame_src,
+        }
     }
 
-    meshes_core::route_setters!(0);
+    meshes_core::route_setters!(routes);
+    meshes_core::csp_setters!(frame_src.merge);
 }
 
-/// Access to the registered [`MeshesState`], like actix-session's `SessionExt`.
+impl<S, B> Transform<S, ServiceRequest> for MeshesState
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Transform = FrameSrcMiddleware<WithState<S>>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        let with_state = WithState {
+            service,
+            state: self.clone(),
+        };
+        ready(Ok(self.frame_src.middleware(with_state)))
+    }
+}
+
+/// The service of [`MeshesState`] that puts it in each request's extensions (inside the
+/// CSP merge of [`FrameSrcMiddleware`]).
+#[derive(Debug)]
+pub struct WithState<S> {
+    service: S,
+    state: MeshesState,
+}
+
+impl<S, B> Service<ServiceRequest> for WithState<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Future = S::Future;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        req.extensions_mut().insert(self.state.clone());
+        self.service.call(req)
+    }
+}
+
+/// Access to the [`MeshesState`] the middleware put on a request, like actix-session's
+/// `SessionExt`.
 pub trait MeshesExt {
-    /// The state registered with `app_data`, if any.
+    /// The state, if `wrap(MeshesState…)` runs around this request.
     fn meshes(&self) -> Option<MeshesState>;
 }
 
 impl MeshesExt for HttpRequest {
     fn meshes(&self) -> Option<MeshesState> {
-        self.app_data::<MeshesState>().cloned()
+        self.extensions().get::<MeshesState>().cloned()
     }
 }
 
 impl MeshesExt for ServiceRequest {
     fn meshes(&self) -> Option<MeshesState> {
-        self.app_data::<MeshesState>().cloned()
+        self.extensions().get::<MeshesState>().cloned()
     }
 }

@@ -12,7 +12,7 @@ fn state(mock: &MockMeshes) -> MeshesState {
     let manager = EmbedSessions::builder(mock.client())
         .default_grant(Grant::new().workspace(mock.workspace_id()))
         .embed_origin(mock.embed_origin())
-        .no_mint_rate_limit()
+        .mint_rate(None)
         .build();
     MeshesState::new(manager, |req: &HttpRequest| {
         let user = req
@@ -40,7 +40,7 @@ async fn extractors_with_and_without_a_user() {
     let mock = MockMeshes::start().await.unwrap();
     let app = test::init_service(
         App::new()
-            .app_data(state(&mock))
+            .wrap(state(&mock))
             .route("/page", web::get().to(page))
             .route("/maybe", web::get().to(maybe)),
     )
@@ -105,7 +105,7 @@ async fn missing_registration_is_500_naming_the_fix() {
             body["message"]
                 .as_str()
                 .unwrap()
-                .contains(".app_data(meshes_actix::MeshesState::new("),
+                .contains(".wrap(meshes_actix::MeshesState::new("),
             "{body}"
         );
     }
@@ -116,7 +116,7 @@ async fn configure_registers_the_routes_on_the_current_scope() {
     let mock = MockMeshes::start().await.unwrap();
     let app = test::init_service(
         App::new()
-            .app_data(state(&mock))
+            .wrap(state(&mock))
             .service(web::scope("/embed").configure(meshes_actix::configure)),
     )
     .await;

@@ -86,7 +86,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for MeshesSession {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
         let in_request = parts.extensions.get::<InRequest>().cloned();
-        let InRequest { routes: state } = in_request.ok_or_else(MeshesRejection::missing_layer)?;
+        let InRequest { routes: state } = in_request.ok_or_else(MeshesRejection::not_installed)?;
         let resolver = state.resolver();
         let minted = state.mint_for(&parts.headers, || resolver(parts)).await?;
         Ok(minted.map(|(user, session)| MeshesSession { session, user }))

@@ -31,8 +31,6 @@ use meshes_core::csp::EmbedOrigins;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::layer::{InRequest, MeshesState};
-
 /// Adds the embed origin(s) to responses' CSP. See the [module docs](self).
 #[derive(Clone, Debug)]
 #[must_use]
@@ -59,18 +57,17 @@ impl<S> Layer<S> for FrameSrcLayer {
         FrameSrc {
             inner,
             layer: self.clone(),
-            state: None,
         }
     }
 }
 
-/// The service of [`FrameSrcLayer`] and [`MeshesLayer`](crate::MeshesLayer) (which also puts
-/// the library's state in the request's extensions).
+/// The service of [`FrameSrcLayer`] (and the outer one of [`MeshesLayer`](crate::MeshesLayer)):
+/// the CSP merge, and `Cache-Control: no-store` on a response during which a session was
+/// minted.
 #[derive(Clone, Debug)]
 pub struct FrameSrc<S> {
     inner: S,
     layer: FrameSrcLayer,
-    pub(crate) state: Option<MeshesState>,
 }
 
 impl<S> FrameSrc<S> {
@@ -103,12 +100,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        if let Some(state) = &self.state {
-            req.extensions_mut().insert(InRequest {
-                routes: state.clone(),
-            });
-        }
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         // A handler that mints (`MeshesSession`, or `manager.mint(…)`) is recorded, and its
         // response gets `Cache-Control: no-store`.
         ResponseFuture {

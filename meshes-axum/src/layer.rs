@@ -1,13 +1,17 @@
-//! [`MeshesLayer`]: makes the library's state available and applies the CSP merge.
+//! [`MeshesLayer`]: makes the library's state available ([`WithState`]) and applies the CSP
+//! merge and `no-store` ([`FrameSrc`]), two services of one purpose each.
 
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
+use http::Request;
 use http::request::Parts;
 use meshes_core::adapter::Routes;
 use meshes_core::routes::Resolution;
 use meshes_core::session::EmbedSessions;
 use meshes_core::store::BoxFuture;
 use tower_layer::Layer;
+use tower_service::Service;
 
 use crate::Resolver;
 use crate::frame_src::{FrameSrc, FrameSrcLayer};
@@ -46,12 +50,43 @@ impl MeshesLayer {
 }
 
 impl<S> Layer<S> for MeshesLayer {
-    type Service = FrameSrc<S>;
+    type Service = FrameSrc<WithState<S>>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        let mut service = self.frame_src.layer(inner);
-        service.state = Some(self.state.clone());
-        service
+        self.frame_src.layer(WithState {
+            inner,
+            state: self.state.clone(),
+        })
+    }
+}
+
+/// The inner service of [`MeshesLayer`]: puts the library's state in each request's
+/// extensions, for the [routes](crate::router) and the [`MeshesSession`](crate::MeshesSession)
+/// extractor.
+#[derive(Clone, Debug)]
+pub struct WithState<S> {
+    inner: S,
+    state: MeshesState,
+}
+
+impl<S, B> Service<Request<B>> for WithState<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        req.extensions_mut().insert(InRequest {
+            routes: self.state.clone(),
+        });
+        self.inner.call(req)
     }
 }
 

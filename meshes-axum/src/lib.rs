@@ -9,7 +9,7 @@ mod router;
 
 pub use extract::MeshesSession;
 pub use frame_src::FrameSrcLayer;
-pub use layer::MeshesLayer;
+pub use layer::{MeshesLayer, WithState};
 #[doc(no_inline)]
 pub use meshes_core;
 #[doc(inline)]

@@ -15,7 +15,7 @@ use meshes_core::routes::RouteError;
 /// use axum::response::IntoResponse;
 /// use meshes_axum::MeshesRejection;
 ///
-/// let r = MeshesRejection::missing_layer();
+/// let r = MeshesRejection::not_installed();
 /// assert_eq!(r.status().as_u16(), 500);
 /// assert!(r.body_text().contains("MeshesLayer"));
 /// assert_eq!(r.into_response().headers()["cache-control"], "no-store");
@@ -24,8 +24,8 @@ use meshes_core::routes::RouteError;
 pub struct MeshesRejection(RouteError);
 
 impl MeshesRejection {
-    /// 500 naming the fix, when the state is missing.
-    pub fn missing_layer() -> Self {
+    /// 500 naming the fix, when `MeshesLayer` is not installed around the request.
+    pub fn not_installed() -> Self {
         Self(RouteError::not_configured(
             "`MeshesLayer` not installed; add `.layer(meshes_axum::MeshesLayer::new(manager, resolver))` to the router",
         ))

@@ -27,7 +27,7 @@ where
 async fn handle(mut req: Request) -> Response {
     // Taken, not cloned: nothing after the routes reads it.
     let Some(InRequest { routes: state, .. }) = req.extensions_mut().remove::<InRequest>() else {
-        return MeshesRejection::missing_layer().into_response();
+        return MeshesRejection::not_installed().into_response();
     };
     let (parts, body) = req.into_parts();
     let request = RouteRequest {
@@ -37,10 +37,18 @@ async fn handle(mut req: Request) -> Response {
         authority: parts.uri.authority().map(|a| a.as_str()),
         headers: &parts.headers,
     };
+    // Over the limit is 413; a body that breaks off or is malformed on the wire is 400 (as
+    // meshes-actix tells them apart).
     let read = |limit| async move {
-        axum::body::to_bytes(body, limit)
-            .await
-            .map_err(|_| BodyError::TooLarge)
+        axum::body::to_bytes(body, limit).await.map_err(|e| {
+            let over = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if over {
+                BodyError::TooLarge
+            } else {
+                BodyError::Unreadable
+            }
+        })
     };
     let resolve = |hints| match hints {
         None => state.resolver()(&parts),

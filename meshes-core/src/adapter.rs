@@ -99,29 +99,18 @@
 //! # Ok(()) }
 //! ```
 
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+#[doc(no_inline)]
 pub use bytes::Bytes;
 
-use crate::flag::Scoped;
+use crate::flag::{MINTED, Scoped};
 
 pub use crate::csp::merge::{CspHeader, CspHeaders, FrameSrcMerge, MergedValue};
 pub use crate::routes::handler::{PATHS, Routes};
 pub use crate::routes::request::{BodyError, RequestHeader, RequestHeaders, RouteRequest};
-
-thread_local! {
-    /// Whether a session was minted while the [`MintScope`] being polled on this thread ran.
-    static MINTED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Records that a session was minted during the request being handled, if any (outside a
-/// [`MintScope`] nobody reads it).
-pub(crate) fn mark_current() {
-    MINTED.set(true);
-}
 
 pin_project_lite::pin_project! {
     /// The app's handling of one request, recording whether a session was minted while it
@@ -194,11 +183,19 @@ pub fn no_store(minted: bool, current: Option<&[u8]>) -> Option<&'static str> {
 /// so that most apps depend on one crate: the names a host app's startup code and resolver
 /// use.
 pub mod reexports {
+    #[doc(no_inline)]
     pub use crate::client::Client;
+    #[doc(no_inline)]
     pub use crate::csp::{EmbedOrigins, WhenAbsent};
+    #[doc(no_inline)]
     pub use crate::embed_js::{EmbedHtml, ScriptTag, script_path};
+    #[doc(no_inline)]
+    pub use crate::rate::Rate;
+    #[doc(no_inline)]
     pub use crate::routes::{MintHints, Resolution, Resolver};
+    #[doc(no_inline)]
     pub use crate::session::{EmbedSessions, Grant};
+    #[doc(no_inline)]
     pub use crate::store::{Generation, UserKey};
 }
 
@@ -211,21 +208,21 @@ mod tests {
     #[tokio::test]
     async fn scopes_nest() {
         let (((), inner), outer) = MintScope::new(async {
-            let ((), inner) = MintScope::new(async { mark_current() }).await;
+            let ((), inner) = MintScope::new(async { crate::flag::mark_minted() }).await;
             ((), inner)
         })
         .await;
         assert!(inner);
         assert!(!outer);
         let ((), outer) = MintScope::new(async {
-            mark_current();
+            crate::flag::mark_minted();
             let ((), inner) = MintScope::new(async {}).await;
             assert!(!inner);
         })
         .await;
         assert!(outer, "the outer mint survives an inner scope");
         // Outside any scope, a mint marks nothing anyone reads.
-        mark_current();
+        crate::flag::mark_minted();
         let ((), fresh) = MintScope::new(async {}).await;
         assert!(!fresh);
     }

@@ -9,6 +9,18 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::thread::LocalKey;
 
+thread_local! {
+    /// Whether a session was minted while the `adapter::MintScope` being polled on this
+    /// thread ran (the adapters read it to send `no-store`; the manager sets it).
+    pub(crate) static MINTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Records that a session was minted during the request being handled, if any (outside a
+/// `MintScope` nobody reads it).
+pub(crate) fn mark_minted() {
+    MINTED.set(true);
+}
+
 pin_project_lite::pin_project! {
     /// Runs `inner` with `value` in `key`; yields its output and the value it left there.
     #[derive(Debug)]

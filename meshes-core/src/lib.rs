@@ -68,6 +68,7 @@ pub mod embed_js;
 mod error;
 mod flag;
 pub mod model;
+mod rate;
 mod retry;
 pub mod routes;
 pub mod session;
@@ -85,6 +86,7 @@ pub use error::{
 
 #[doc(no_inline)]
 pub use http;
+pub use rate::Rate;
 #[doc(no_inline)]
 pub use reqwest;
 pub use retry::RetryPolicy;
@@ -111,6 +113,7 @@ pub use uuid::Uuid;
 ///     meshes_core::route_setters!(routes);
 /// }
 /// ```
+#[doc(hidden)]
 #[macro_export]
 macro_rules! route_setters {
     ($($field:tt)+) => {
@@ -150,6 +153,7 @@ macro_rules! route_setters {
 ///     meshes_core::csp_setters!(merge);
 /// }
 /// ```
+#[doc(hidden)]
 #[macro_export]
 macro_rules! csp_setters {
     ($($field:tt)+) => {

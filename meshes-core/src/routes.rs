@@ -36,6 +36,7 @@
 //! | library not installed | 500 | `not_configured` | ERROR |
 //! | Meshes rejected our credentials or request | 502 | `upstream_rejected` | ERROR |
 //! | Meshes failed or answered nonsense | 502 | `upstream_error` | ERROR |
+//! | Meshes answered a launch URL on an origin that is not allowed (the session is revoked) | 502 | `launch_url_refused` | ERROR |
 //! | Meshes unreachable | 502 | `upstream_unreachable` | ERROR |
 //! | Meshes rate limit (`Retry-After`) | 503 | `upstream_rate_limited` | WARN |
 //! | Meshes calls paused: circuit breaker open, too many calls in flight, or the app's upstream budget spent (`Retry-After`; nothing was sent) | 503 | `upstream_unavailable` | DEBUG (the breaker logs WARN when it opens, INFO when it closes) |

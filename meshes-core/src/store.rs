@@ -29,7 +29,7 @@ mod record;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 
-pub use contract::{BoxFuture, EmbedStore, LockToken, RefreshLease, SharedLimits};
+pub use contract::{Admission, BoxFuture, EmbedStore, LockToken, RefreshLease, SharedLimits};
 pub use env::SHARED_STORE_VARS;
 pub use error::StoreError;
 pub use memory::{MemoryEmbedStore, MemoryEmbedStoreBuilder};

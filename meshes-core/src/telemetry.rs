@@ -257,21 +257,11 @@ pub(crate) fn upstream_retry_throttled(endpoint: &'static str) {
     let _ = endpoint;
 }
 
-pub(crate) fn upstream_shed(reason: crate::error::ShedReason) {
+/// A call not sent; `reason` is its label (`circuit_open`, `saturated`, `budget`: the guard's
+/// `ShedReason::as_str`).
+pub(crate) fn upstream_shed(reason: &'static str) {
     #[cfg(feature = "metrics")]
-    {
-        use crate::error::ShedReason as R;
-        macro_rules! count {
-            ($r:literal) => {
-                metrics::counter!("meshes_upstream_shed_total", "reason" => $r).increment(1)
-            };
-        }
-        match reason {
-            R::CircuitOpen => count!("circuit_open"),
-            R::Saturated => count!("saturated"),
-            R::Budget => count!("budget"),
-        }
-    }
+    metrics::counter!("meshes_upstream_shed_total", "reason" => reason).increment(1);
     #[cfg(not(feature = "metrics"))]
     let _ = reason;
 }

@@ -73,6 +73,9 @@
 //! [`MockMeshes::set_early_refresh`] steer the rest.
 
 mod api;
+#[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+pub mod conformance;
 mod embed;
 mod jwt;
 mod server;

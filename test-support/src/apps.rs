@@ -22,9 +22,9 @@ pub struct Config {
     /// Per-attempt timeout (and no retries) of the client to the app's own mock.
     pub timeout: Option<Duration>,
     /// The per-user mint rate (default: none).
-    pub mint_rate: Option<(u32, Duration)>,
+    pub mint_rate: Option<meshes_core::Rate>,
     /// The per-user rotation budget (default: the library's).
-    pub rotation_rate: Option<(u32, Duration)>,
+    pub rotation_rate: Option<meshes_core::Rate>,
     /// The refresh window (default: the library's, 2 s).
     pub refresh_window: Option<Duration>,
     /// An origin allowed past the same-site check.
@@ -169,12 +169,9 @@ pub async fn start(adapter: Adapter, config: Config) -> App {
     if config.public_origin {
         builder = builder.public_origin(&url);
     }
-    builder = match config.mint_rate {
-        Some((burst, per)) => builder.mint_rate(burst, per),
-        None => builder.no_mint_rate_limit(),
-    };
-    if let Some((burst, per)) = config.rotation_rate {
-        builder = builder.rotation_rate(burst, per);
+    builder = builder.mint_rate(config.mint_rate);
+    if let Some(rate) = config.rotation_rate {
+        builder = builder.rotation_rate(rate);
     }
     if let Some(window) = config.refresh_window {
         builder = builder.refresh_window(window);
@@ -396,17 +393,15 @@ pub fn serve_actix(listener: TcpListener, manager: EmbedSessions, config: &Confi
     if let Some(n) = config.body_limit {
         state = state.body_limit(n);
     }
-    let mut frame_src = meshes_actix::FrameSrc::new(manager.embed_origins());
     if let Some(w) = config.when_no_csp {
-        frame_src = frame_src.when_no_csp(w);
+        state = state.when_no_csp(w);
     }
     if config.csp_on_all_responses {
-        frame_src = frame_src.csp_on_all_responses();
+        state = state.csp_on_all_responses();
     }
     crate::spawn_actix!(listener, move || {
         actix_web::App::new()
-            .app_data(state.clone())
-            .wrap(frame_src.clone())
+            .wrap(state.clone())
             .route(
                 "/page",
                 web::get().to(|| async {

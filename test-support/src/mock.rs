@@ -6,5 +6,5 @@ use meshes_mock::MockMeshes;
 /// A manager builder on `mock` ([`MockMeshes::manager_builder`]) with no mint rate limit
 /// (scenarios opt into one).
 pub fn manager(mock: &MockMeshes) -> EmbedSessionsBuilder {
-    mock.manager_builder().no_mint_rate_limit()
+    mock.manager_builder().mint_rate(None)
 }

@@ -40,7 +40,7 @@ mod actix_startup {
     use actix_session::storage::CookieSessionStore;
     use actix_web::cookie::Key;
     use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-    use meshes_actix::{EmbedSessions, FrameSrc, Grant, MeshesState, UserKey};
+    use meshes_actix::{EmbedSessions, Grant, MeshesState, UserKey};
 
     async fn page() -> HttpResponse {
         HttpResponse::Ok().finish()
@@ -60,8 +60,7 @@ mod actix_startup {
             async move { user.map(|u| (UserKey::new(u), Grant::new())) }
         };
         HttpServer::new(move || App::new()
-            .app_data(MeshesState::new(manager.clone(), resolver))
-            .wrap(FrameSrc::new(manager.embed_origins()))
+            .wrap(MeshesState::new(manager.clone(), resolver)) // routes' state, CSP, no-store
             .wrap(IdentityMiddleware::default()) // your login: identity
             .wrap(SessionMiddleware::new(store(), key.clone())) // …then session
             .route("/", web::get().to(page))
@@ -101,7 +100,7 @@ fn the_readme_shows_the_code_compiled_here() {
 
 /// #31, the README's layer order for the app's own CSP layer: inside the library's layer
 /// (axum: `.layer(csp)` before `.layer(MeshesLayer…)`; actix-web: `.wrap(csp)` before
-/// `.wrap(FrameSrc…)`) its policy gets the embed origin; outside, the library never sees it
+/// `.wrap(MeshesState…)`) its policy gets the embed origin; outside, the library never sees it
 /// and the page cannot frame the workspace.
 mod app_csp_layer_order {
     use meshes_mock::MockMeshes;
@@ -156,7 +155,7 @@ mod app_csp_layer_order {
         use actix_web::http::header::CONTENT_SECURITY_POLICY;
         use actix_web::middleware::DefaultHeaders;
         use actix_web::{App, HttpRequest, HttpResponse, test, web};
-        use meshes_actix::{FrameSrc, Grant, MeshesState, UserKey};
+        use meshes_actix::{Grant, MeshesState, UserKey};
 
         let mock = MockMeshes::start().await.unwrap();
         let manager = mock.manager_builder().build();
@@ -167,22 +166,19 @@ mod app_csp_layer_order {
                 .body("<p>page</p>")
         };
         for right in [true, false] {
-            let origins = manager.embed_origins();
             let state = MeshesState::new(manager.clone(), resolver);
-            // The app's own CSP middleware, wrapped before FrameSrc (inside it) or after it.
+            // The app's own CSP middleware, wrapped before MeshesState (inside it) or after it.
             let csp = || DefaultHeaders::new().add((CONTENT_SECURITY_POLICY, POLICY));
             let req = || test::TestRequest::get().uri("/").to_request();
             let resp = if right {
                 let app = App::new()
-                    .app_data(state)
                     .wrap(csp())
-                    .wrap(FrameSrc::new(origins))
+                    .wrap(state)
                     .route("/", web::get().to(page));
                 test::init_service(app).await.call(req()).await.unwrap()
             } else {
                 let app = App::new()
-                    .app_data(state)
-                    .wrap(FrameSrc::new(origins))
+                    .wrap(state)
                     .wrap(csp())
                     .route("/", web::get().to(page));
                 test::init_service(app).await.call(req()).await.unwrap()

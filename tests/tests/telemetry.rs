@@ -52,7 +52,7 @@ async fn metrics_after_a_scripted_flow() {
         apps::start(
             Adapter::Axum,
             Config {
-                mint_rate: Some((3, Duration::from_secs(3600))),
+                mint_rate: Some(meshes_core::Rate::new(3, Duration::from_secs(3600))),
                 ..Config::default()
             },
         )

@@ -12,8 +12,7 @@ use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
 use example_common::valid_user;
 pub use example_common::{ADMINS, ENV_LOGIN_KEY, grant_for, prometheus};
 use meshes_actix::{
-    EmbedSessions, FrameSrc, MeshesError, MeshesSession, MeshesState, MintHints, Resolution,
-    UserKey,
+    EmbedSessions, MeshesError, MeshesSession, MeshesState, MintHints, Resolution, UserKey,
 };
 
 /// The signed-in user, from actix-identity (kept in actix-session's private, encrypted
@@ -89,9 +88,8 @@ pub async fn serve_with_key(
             .cookie_same_site(SameSite::Lax)
             .build();
         App::new()
-            .app_data(meshes.clone())
             .app_data(web::Data::new(manager.clone()))
-            .wrap(FrameSrc::new(manager.embed_origins()))
+            .wrap(meshes.clone())
             .wrap(IdentityMiddleware::default())
             .wrap(sessions)
             .route("/", web::get().to(home))
@@ -123,7 +121,7 @@ async fn home(req: HttpRequest) -> HttpResponse {
 /// `GET /embedded`: the workspace rendered on the server. The extractor mints while the page
 /// is built; the iframe is in the HTML and embed.js authenticates it (the markup holds no
 /// token). When the mint is refused (the mint limit, Meshes down) the page renders anyway
-/// and embed.js mints when it can. `FrameSrc` sends the page with `Cache-Control: no-store`.
+/// and embed.js mints when it can. `MeshesState` sends the page with `Cache-Control: no-store`.
 async fn embedded(req: HttpRequest, session: Result<MeshesSession, MeshesError>) -> HttpResponse {
     let Some(user) = signed_in(&req) else {
         return HttpResponse::SeeOther()

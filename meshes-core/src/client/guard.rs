@@ -165,7 +165,7 @@ impl fmt::Display for ShedReason {
 /// A call not sent, and why: the error to answer (counted in `meshes_upstream_shed_total`;
 /// `Retry-After` at least 1 s). Also the session manager's, for its app-wide budget.
 pub(crate) fn unavailable(reason: ShedReason, retry_after: Duration) -> ClientError {
-    telemetry::upstream_shed(reason);
+    telemetry::upstream_shed(reason.as_str());
     ClientError::Unavailable {
         reason,
         retry_after: retry_after.max(Duration::from_secs(1)),

@@ -193,13 +193,20 @@ impl RouteError {
     /// The JSON body `{"error": code, "message": text}`, and `"request_id"` (the trace id,
     /// which every log line of the request shows) while a route request is handled.
     pub fn body(&self) -> Vec<u8> {
-        let request_id = self.request_id.map(|id| id.to_string());
+        let request_id = self.request_id().map(|id| id.to_string());
         serde_json::to_vec(&ErrorBody {
             error: self.code,
             message: &self.message,
             request_id,
         })
         .unwrap_or_default()
+    }
+
+    /// The id of the request this answers: the one it was made under, else the one being
+    /// handled (an error made before the request's scope began, answered inside it).
+    fn request_id(&self) -> Option<RequestId> {
+        self.request_id
+            .or_else(|| TraceContext::current().map(TraceContext::request_id))
     }
 
     /// The answer, logged here and nowhere else.
@@ -209,7 +216,7 @@ impl RouteError {
         let chain = self.source.as_deref().map(|s| Chain(s).to_string());
         let error = chain.as_deref().unwrap_or("");
         // The id the answer carries, on its log line too (whatever level the route span has).
-        let id = self.request_id.map(|id| id.to_string());
+        let id = self.request_id().map(|id| id.to_string());
         let request_id = id.as_deref();
         match self.log {
             Log::Quiet => {}
@@ -257,6 +264,12 @@ impl From<SessionError> for RouteError {
                 Self::new(StatusCode::NOT_FOUND, "not_found", "no such session")
             }
             SessionError::Gone => Self::new(StatusCode::GONE, "gone", e.to_string()),
+            // Logged where it was decided (the origin, at ERROR).
+            SessionError::LaunchUrlRefused { .. } => Self::new(
+                StatusCode::BAD_GATEWAY,
+                "launch_url_refused",
+                "meshes answered with a launch URL this app does not allow",
+            ),
             SessionError::RateLimited { retry_after } => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
@@ -375,6 +388,13 @@ mod tests {
             (api(400), 502, "upstream_rejected"),
             (api(500), 502, "upstream_error"),
             (api(503), 502, "upstream_error"),
+            (
+                SessionError::LaunchUrlRefused {
+                    origin: "https://evil.example".into(),
+                },
+                502,
+                "launch_url_refused",
+            ),
             (
                 SessionError::Upstream(Arc::new(crate::error::ClientError::Unavailable {
                     reason: crate::error::ShedReason::CircuitOpen,

@@ -137,10 +137,7 @@ impl<Res: ?Sized> Routes<Res> {
     {
         let started = std::time::Instant::now();
         let matched = route(req.method, req.path);
-        let name = match &matched {
-            Ok(Ok(r)) => r.name(),
-            _ => "none",
-        };
+        let name = matched.name();
         // W3C trace context: this span continues the request's `traceparent`, if any.
         let trace = TraceContext::for_request(req.headers.header(RequestHeader::TraceParent));
         let span = tracing::debug_span!(
@@ -173,7 +170,7 @@ impl<Res: ?Sized> Routes<Res> {
 
     async fn run<H, B, BF, R, RF>(
         &self,
-        matched: Result<Result<Route, Reply>, RouteError>,
+        matched: Matched,
         req: RouteRequest<'_, H>,
         body: B,
         resolve: R,
@@ -185,9 +182,10 @@ impl<Res: ?Sized> Routes<Res> {
         R: FnOnce(Option<MintHints>) -> RF,
         RF: Future<Output = Resolution>,
     {
-        let route = match matched? {
-            Ok(route) => route,
-            Err(not_allowed) => return Ok(not_allowed),
+        let route = match matched {
+            Matched::Route(route) => route,
+            Matched::MethodNotAllowed { allow } => return Ok(method_not_allowed(allow)),
+            Matched::Refused(e) => return Err(e),
         };
         if let Route::Asset(asset) = route {
             return Ok(script(asset, &req));
@@ -325,46 +323,74 @@ pub const PATHS: [&str; 6] = [
     "/sessions/{session_id}/token",
 ];
 
+/// What a method and a path match.
+enum Matched {
+    /// One of the routes.
+    Route(Route),
+    /// A path of the routes with another method: 405 with `Allow`.
+    MethodNotAllowed { allow: &'static str },
+    /// No route (404), or a malformed session id (400).
+    Refused(RouteError),
+}
+
+impl Matched {
+    /// The route's name for the span and the metrics (`none` when there is none).
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Route(r) => r.name(),
+            _ => "none",
+        }
+    }
+}
+
 /// The route for a method and a path that ends in one of [`PATHS`] (the path below the
-/// mount, or the whole path: only its last segments count). `Ok(Err(reply))` is a 405.
-fn route(method: &str, path: &str) -> Result<Result<Route, Reply>, RouteError> {
+/// mount, or the whole path: only its last segments count).
+fn route(method: &str, path: &str) -> Matched {
     let not_found = || RouteError::new(StatusCode::NOT_FOUND, "not_found", "no such route");
+    let id = |segment| match session_id(segment) {
+        None => Err(not_found()),
+        Some(id) => id,
+    };
     // The last three segments decide (no allocation: this runs on every route request).
     let mut segments = path.rsplit('/');
     let last = segments.next().unwrap_or_default();
     let (prev, prev2) = (segments.next(), segments.next());
-    let (route, allow) = match (prev2, prev, last) {
-        (Some("sessions"), Some(id), "refresh") => {
-            let id = session_id(id).ok_or_else(not_found)??;
-            ((method == "POST").then_some(Route::Refresh(id)), "POST")
+    let found = match (prev2, prev, last) {
+        (Some("sessions"), Some(segment), "refresh") => {
+            id(segment).map(|id| ((method == "POST").then_some(Route::Refresh(id)), "POST"))
         }
-        (Some("sessions"), Some(id), "token") => {
-            let id = session_id(id).ok_or_else(not_found)??;
-            ((method == "POST").then_some(Route::Token(id)), "POST")
+        (Some("sessions"), Some(segment), "token") => {
+            id(segment).map(|id| ((method == "POST").then_some(Route::Token(id)), "POST"))
         }
-        (_, Some("sessions"), id) => {
-            let id = session_id(id).ok_or_else(not_found)??;
-            ((method == "DELETE").then_some(Route::Revoke(id)), "DELETE")
+        (_, Some("sessions"), segment) => {
+            id(segment).map(|id| ((method == "DELETE").then_some(Route::Revoke(id)), "DELETE"))
         }
-        (_, _, "sessions") => ((method == "POST").then_some(Route::Mint), "POST"),
-        (_, _, "embed.js") => (
+        (_, _, "sessions") => Ok(((method == "POST").then_some(Route::Mint), "POST")),
+        (_, _, "embed.js") => Ok((
             matches!(method, "GET" | "HEAD").then_some(Route::Asset(&embed_js::SCRIPT)),
             "GET,HEAD",
-        ),
-        (_, _, "embed.d.ts") => (
+        )),
+        (_, _, "embed.d.ts") => Ok((
             matches!(method, "GET" | "HEAD").then_some(Route::Asset(&embed_js::DECLARATIONS)),
             "GET,HEAD",
-        ),
-        _ => return Err(not_found()),
+        )),
+        _ => Err(not_found()),
     };
-    Ok(route.ok_or_else(|| {
-        let mut reply = Reply::new(Bytes::new());
-        *reply.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-        reply
-            .headers_mut()
-            .insert(http::header::ALLOW, HeaderValue::from_static(allow));
-        reply
-    }))
+    match found {
+        Ok((Some(route), _)) => Matched::Route(route),
+        Ok((None, allow)) => Matched::MethodNotAllowed { allow },
+        Err(e) => Matched::Refused(e),
+    }
+}
+
+/// 405 with `Allow`.
+fn method_not_allowed(allow: &'static str) -> Reply {
+    let mut reply = Reply::new(Bytes::new());
+    *reply.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    reply
+        .headers_mut()
+        .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+    reply
 }
 
 /// A session id from a path segment: `None` for an empty one, an error for one that does

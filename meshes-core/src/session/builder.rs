@@ -11,9 +11,13 @@ use super::sweep::Sweep;
 use super::types::Grant;
 use crate::client::Client;
 use crate::csp::EmbedOrigins;
+use crate::rate::Rate;
 use crate::store::EmbedStore;
 use crate::store::MemoryEmbedStore;
 use crate::store::UserKey;
+
+/// Each user's default budget of mints, rotations and revokes: 10 at once, then one every 6 s.
+const DEFAULT_RATE: Rate = Rate::new(10, Duration::from_secs(6));
 
 /// What [`EmbedSessionsBuilder::build`] hands the manager: the settings, resolved.
 pub(super) struct Settings {
@@ -47,7 +51,7 @@ pub(super) struct Settings {
 ///     .default_grant(Grant::new().workspace(meshes_core::Uuid::nil()))
 ///     .store(MemoryEmbedStore::builder().max_capacity(10_000).build())
 ///     .max_sessions_per_user(5)
-///     .mint_rate(10, Duration::from_secs(6))
+///     .mint_rate(crate::Rate::new(10, Duration::from_secs(6)))
 ///     .embed_origin("https://embed.meshes.io")
 ///     .build();
 /// assert_eq!(&*manager.embed_origins().get(), ["https://embed.meshes.io"]);
@@ -59,10 +63,10 @@ pub struct EmbedSessionsBuilder {
     store: Option<(Arc<dyn EmbedStore>, &'static str)>,
     pub(super) defaults: Grant,
     max_sessions_per_user: usize,
-    mint_limit: Option<(u32, Duration)>,
-    rotation_limit: Option<(u32, Duration)>,
-    revoke_limit: Option<(u32, Duration)>,
-    pub(super) upstream_budget: Option<(u32, Duration)>,
+    mint_limit: Option<Rate>,
+    rotation_limit: Option<Rate>,
+    revoke_limit: Option<Rate>,
+    upstream_budget: Option<Rate>,
     refresh_window: Duration,
     external_user_id: ExternalUserId,
     lock_ttl: Duration,
@@ -79,9 +83,9 @@ impl EmbedSessionsBuilder {
             store: None,
             defaults: Grant::new(),
             max_sessions_per_user: 20,
-            mint_limit: Some((10, Duration::from_secs(6))),
-            rotation_limit: Some((10, Duration::from_secs(6))),
-            revoke_limit: Some((10, Duration::from_secs(6))),
+            mint_limit: Some(DEFAULT_RATE),
+            rotation_limit: Some(DEFAULT_RATE),
+            revoke_limit: Some(DEFAULT_RATE),
             upstream_budget: None,
             refresh_window: Duration::from_secs(2),
             external_user_id: Arc::new(|user: &UserKey| Some(user.as_str().to_owned())),
@@ -135,51 +139,45 @@ impl EmbedSessionsBuilder {
         self
     }
 
-    /// Per-user mint rate: `burst` at once, then one every `per_mint` (default 10, 6 s).
-    pub fn mint_rate(mut self, burst: u32, per_mint: Duration) -> Self {
-        self.mint_limit = Some((burst, per_mint));
+    /// Per-user mint rate (default 10 at once, then one every 6 s); `None`: no limit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use meshes_core::Rate;
+    /// # let client = meshes_core::Client::builder(meshes_core::Credentials::new(
+    /// #     "mk_abcdefghijklmnopqrstuv", "s".repeat(43), "00000000-0000-4000-8000-000000000099")?).build()?;
+    /// let manager = meshes_core::session::EmbedSessions::builder(client)
+    ///     .mint_rate(Rate::new(3, Duration::from_secs(20)))
+    ///     .revoke_rate(None)
+    ///     .build();
+    /// # let _ = manager;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn mint_rate(mut self, rate: impl Into<Option<Rate>>) -> Self {
+        self.mint_limit = rate.into();
         self
     }
 
-    /// No per-user mint rate limit.
-    pub fn no_mint_rate_limit(mut self) -> Self {
-        self.mint_limit = None;
-        self
-    }
-
-    /// Per-user budget of token rotations at Meshes: `burst` at once, then one every
-    /// `per_rotation` (default 10, 6 s: an iframe refreshing every few minutes never meets
-    /// it). Over it, refreshes are refused with [`SessionError::RateLimited`](super::SessionError::RateLimited)
+    /// Per-user budget of token rotations at Meshes (default 10 at once, then one every 6 s:
+    /// an iframe refreshing every few minutes never meets it; `None`: no budget, the
+    /// per-session refresh window still holds). Over it, refreshes are refused with [`SessionError::RateLimited`](super::SessionError::RateLimited)
     /// without calling Meshes. Shared by every replica when the store is.
-    pub fn rotation_rate(mut self, burst: u32, per_rotation: Duration) -> Self {
-        self.rotation_limit = Some((burst, per_rotation));
+    pub fn rotation_rate(mut self, rate: impl Into<Option<Rate>>) -> Self {
+        self.rotation_limit = rate.into();
         self
     }
 
-    /// No per-user rotation budget (the per-session refresh window still holds).
-    pub fn no_rotation_rate_limit(mut self) -> Self {
-        self.rotation_limit = None;
-        self
-    }
-
-    /// Per-user budget of revokes (the routes' `DELETE`): `burst` at once, then one every
-    /// `per_revoke` (default 10, 6 s); over it, 429 without calling Meshes. Each session is
+    /// Per-user budget of revokes (the routes' `DELETE`; default 10 at once, then one every
+    /// 6 s; `None`: no budget); over it, 429 without calling Meshes. Each session is
     /// revoked at Meshes once whatever the budget: this bounds how fast a user may ask.
     /// `revoke_user` (logout) does not take from it. Shared by every replica when the store
     /// is.
-    pub fn revoke_rate(mut self, burst: u32, per_revoke: Duration) -> Self {
-        self.revoke_limit = Some((burst, per_revoke));
+    pub fn revoke_rate(mut self, rate: impl Into<Option<Rate>>) -> Self {
+        self.revoke_limit = rate.into();
         self
     }
 
-    /// No per-user revoke budget.
-    pub fn no_revoke_rate_limit(mut self) -> Self {
-        self.revoke_limit = None;
-        self
-    }
-
-    /// An app-wide budget of calls to Meshes (mints, rotations, revokes): `burst` at once,
-    /// then one more every `per_call`. Off by default: for organizations whose Meshes quota is
+    /// An app-wide budget of calls to Meshes (mints, rotations, revokes). Off (`None`) by default: for organizations whose Meshes quota is
     /// smaller than their users' combined limits. With a store that keeps shared limits
     /// (`RedisEmbedStore`) every replica spends the same
     /// budget; otherwise it is per process. A call past it is not sent: the routes answer 503
@@ -192,13 +190,13 @@ impl EmbedSessionsBuilder {
     /// #     "mk_abcdefghijklmnopqrstuv", "s".repeat(43), "00000000-0000-4000-8000-000000000099")?).build()?;
     /// // 600 calls a minute for the whole app, up to 50 at once.
     /// let manager = meshes_core::session::EmbedSessions::builder(client)
-    ///     .upstream_budget(50, Duration::from_millis(100))
+    ///     .upstream_budget(meshes_core::Rate::new(50, Duration::from_millis(100)))
     ///     .build();
     /// # let _ = manager;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn upstream_budget(mut self, burst: u32, per_call: Duration) -> Self {
-        self.upstream_budget = Some((burst.max(1), per_call));
+    pub fn upstream_budget(mut self, rate: impl Into<Option<Rate>>) -> Self {
+        self.upstream_budget = rate.into();
         self
     }
 
@@ -309,18 +307,12 @@ impl EmbedSessionsBuilder {
             store: Observed::new(store, store_name),
             defaults: self.defaults,
             max_sessions_per_user: self.max_sessions_per_user,
-            mint_limit: self
-                .mint_limit
-                .map(|(burst, per)| Limit::new("mint", burst, per)),
-            rotation_limit: self
-                .rotation_limit
-                .map(|(burst, per)| Limit::new("rotate", burst, per)),
-            revoke_limit: self
-                .revoke_limit
-                .map(|(burst, per)| Limit::new("revoke", burst, per)),
+            mint_limit: self.mint_limit.map(|rate| Limit::new("mint", rate)),
+            rotation_limit: self.rotation_limit.map(|rate| Limit::new("rotate", rate)),
+            revoke_limit: self.revoke_limit.map(|rate| Limit::new("revoke", rate)),
             upstream_budget: self
                 .upstream_budget
-                .map(|(burst, per)| Limit::new("upstream", burst, per)),
+                .map(|rate| Limit::new("upstream", rate)),
             refresh_window: self.refresh_window,
             external_user_id: self.external_user_id,
             lock_ttl: self.lock_ttl,

@@ -1,8 +1,6 @@
 //! An [`EmbedSessions`] from the environment: [`EmbedSessions::from_env`] and
 //! [`EmbedSessionsBuilder::configure_from_env`].
 
-use std::time::Duration;
-
 use super::builder::EmbedSessionsBuilder;
 use super::manager::EmbedSessions;
 use crate::config::ClientBuilder;
@@ -28,7 +26,7 @@ pub(crate) const ENV_UPSTREAM_PER_MINUTE: &str = "MESHES_UPSTREAM_PER_MINUTE";
 /// What the variables say, read before anything is awaited.
 #[derive(Debug, Default)]
 struct Settings {
-    workspace: Option<crate::Uuid>,
+    workspace: Option<uuid::Uuid>,
     per_minute: Option<u32>,
     origins: Vec<String>,
     public_origin: Option<String>,
@@ -194,7 +192,7 @@ impl EmbedSessionsBuilder {
         }
         if let Some(n) = settings.per_minute {
             // A tenth of the minute's calls at once, the rest spread evenly.
-            self = self.upstream_budget((n / 10).max(1), Duration::from_secs(60) / n);
+            self = self.upstream_budget(crate::rate::Rate::per_minute(n));
         }
         match settings.store {
             None => Ok(self),

@@ -41,6 +41,15 @@ pub enum SessionError {
     /// Meshes failed (see [`crate::error::ClientError`] for status, retry hints and so on).
     #[error("meshes call failed")]
     Upstream(#[source] Arc<crate::error::ClientError>),
+    /// Meshes answered a mint with a launch URL on an origin that is not an allowed embed
+    /// origin (see [`EmbedOrigins`](crate::csp::EmbedOrigins)): refused by this app's policy,
+    /// and the session revoked. Not an outage of Meshes: a configuration to check (the embed
+    /// origin) or an answer not to trust.
+    #[error("meshes answered with a launch URL on {origin}, which is not an allowed embed origin")]
+    LaunchUrlRefused {
+        /// The launch URL's origin (never the URL: it holds the launch token).
+        origin: String,
+    },
     /// The session store failed.
     #[error("session store failed")]
     Store(#[source] StoreError),

@@ -10,24 +10,23 @@ use moka::policy::EvictionPolicy;
 
 use super::error::SessionError;
 use super::observed::Observed;
-use crate::store::UserKey;
+use crate::rate::Rate;
+use crate::store::{Admission, UserKey};
 
-/// One per-user limit: `burst` at once, then one more every `per`.
+/// One per-user limit at a [`Rate`].
 pub(crate) struct Limit {
     kind: &'static str,
-    burst: u32,
-    per: Duration,
+    rate: Rate,
     local: Limiter,
 }
 
 impl Limit {
     /// A limit named `kind` (a key prefix in a shared store: `mint`, `rotate`).
-    pub(crate) fn new(kind: &'static str, burst: u32, per: Duration) -> Self {
+    pub(crate) fn new(kind: &'static str, rate: Rate) -> Self {
         Self {
             kind,
-            burst,
-            per,
-            local: Limiter::new(burst, per),
+            rate,
+            local: Limiter::new(rate.burst(), rate.per()),
         }
     }
 
@@ -35,11 +34,14 @@ impl Limit {
     /// otherwise in this process.
     pub(crate) async fn take(&self, store: &Observed, user: &UserKey) -> Result<(), SessionError> {
         let key = format!("{}:{}", self.kind, user.as_str());
-        let taken = match store.take_rate(&key, self.burst, self.per).await {
+        let admission = match store.take_rate(&key, self.rate).await {
             Some(shared) => shared?,
             None => self.local.take(user).await,
         };
-        taken.map_err(|retry_after| SessionError::RateLimited { retry_after })
+        match admission {
+            Admission::Allowed => Ok(()),
+            Admission::Refused { retry_after } => Err(SessionError::RateLimited { retry_after }),
+        }
     }
 }
 
@@ -92,8 +94,8 @@ impl Limiter {
         }
     }
 
-    /// Takes one mint from `user`'s bucket, or says how long until one is available.
-    pub(crate) async fn take(&self, user: &UserKey) -> Result<(), Duration> {
+    /// Takes one request from `user`'s bucket, or says how long until one is available.
+    pub(crate) async fn take(&self, user: &UserKey) -> Admission {
         let burst = self.burst;
         let bucket = self
             .buckets
@@ -116,9 +118,11 @@ impl Limiter {
         b.at = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
-            Ok(())
+            Admission::Allowed
         } else {
-            Err(Duration::from_secs_f64((1.0 - b.tokens) * per))
+            Admission::Refused {
+                retry_after: Duration::from_secs_f64((1.0 - b.tokens) * per),
+            }
         }
     }
 }
@@ -134,11 +138,11 @@ mod tests {
             let user = UserKey::new(format!("user-{i}"));
             // Maintenance runs between requests, as it does under load.
             for _ in 0..2 {
-                limiter.take(&user).await.unwrap();
+                assert_eq!(limiter.take(&user).await, Admission::Allowed);
                 limiter.buckets.run_pending_tasks().await;
             }
             assert!(
-                limiter.take(&user).await.is_err(),
+                limiter.take(&user).await != Admission::Allowed,
                 "user {i} is not limited once {} buckets exist",
                 limiter.buckets.entry_count()
             );
@@ -151,18 +155,21 @@ mod tests {
         let limiter = Limiter::new(3, Duration::from_millis(100));
         let alice = UserKey::new("alice");
         for _ in 0..3 {
-            limiter.take(&alice).await.unwrap();
+            assert_eq!(limiter.take(&alice).await, Admission::Allowed);
         }
-        let wait = limiter.take(&alice).await.unwrap_err();
+        let Admission::Refused { retry_after: wait } = limiter.take(&alice).await else {
+            panic!("refused past the burst")
+        };
         assert!(
             wait > Duration::from_millis(50) && wait <= Duration::from_millis(100),
             "{wait:?}"
         );
-        limiter
-            .take(&UserKey::new("bob"))
-            .await
-            .expect("buckets are per user");
+        assert_eq!(
+            limiter.take(&UserKey::new("bob")).await,
+            Admission::Allowed,
+            "buckets are per user"
+        );
         tokio::time::sleep(Duration::from_millis(120)).await;
-        limiter.take(&alice).await.expect("refilled");
+        assert_eq!(limiter.take(&alice).await, Admission::Allowed, "refilled");
     }
 }

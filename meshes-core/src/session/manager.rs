@@ -140,7 +140,7 @@ impl EmbedSessions {
         inner.shared.counters.inc(Counter::Mints);
         // The page being rendered, if any, must not be cached (its markup will carry the
         // launch URL).
-        crate::adapter::mark_current();
+        crate::flag::mark_minted();
         telemetry::sessions_held(inner.shared.store.held());
         tracing::debug!(user = %user.hashed(), session_id = %session.session_id, "session minted");
         inner.enforce_bound(user).await;

@@ -11,8 +11,9 @@ use time::OffsetDateTime;
 use tracing::Instrument as _;
 
 use crate::model::SessionId;
+use crate::rate::Rate;
 use crate::store::StoreError;
-use crate::store::{EmbedStore, LockToken};
+use crate::store::{Admission, EmbedStore, LockToken};
 use crate::store::{Generation, StoredSession, UserKey};
 use crate::telemetry;
 
@@ -109,11 +110,10 @@ impl Observed {
     pub(crate) async fn take_rate(
         &self,
         key: &str,
-        burst: u32,
-        per: Duration,
-    ) -> Option<Result<Result<(), Duration>, StoreError>> {
+        rate: Rate,
+    ) -> Option<Result<Admission, StoreError>> {
         let limits = self.store.limits()?;
-        Some(observe("rate", limits.take_rate(key, burst, per)).await)
+        Some(observe("rate", limits.take_rate(key, rate)).await)
     }
 
     /// The time by the store's clock, or by this process's.

@@ -20,8 +20,8 @@ use tokio::time::Instant;
 use super::counts::Counter;
 use super::revoke;
 use super::shared::Shared;
-use crate::Uuid;
 use crate::model::{ListSessions, SessionId, SessionStatus};
+use uuid::Uuid;
 
 /// Records per page asked of Meshes (the documented maximum).
 const PAGE: u32 = 200;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::model::SessionId;
+use crate::rate::Rate;
 use crate::store::StoreError;
 use crate::store::{Generation, StoredSession, UserKey};
 
@@ -212,13 +213,24 @@ pub trait RefreshLease: Send + Sync {
 /// Per-user rate limits kept in a store shared by several processes, so that N replicas allow
 /// one budget, not N.
 pub trait SharedLimits: Send + Sync {
-    /// Takes one request from the rate limit `key` (a burst of `burst`, then one more every
-    /// `per`): `Ok(Ok(()))` when allowed, `Ok(Err(wait))` when refused for `wait`. It must be
-    /// atomic across every process sharing the store.
+    /// Takes one request from the rate limit `key` at `rate` (a burst of [`Rate::burst`],
+    /// then one more every [`Rate::per`]). It must be atomic across every process sharing the
+    /// store.
     fn take_rate<'a>(
         &'a self,
         key: &'a str,
-        burst: u32,
-        per: Duration,
-    ) -> BoxFuture<'a, Result<Result<(), Duration>, StoreError>>;
+        rate: Rate,
+    ) -> BoxFuture<'a, Result<Admission, StoreError>>;
+}
+
+/// What a rate limit answers: [`SharedLimits::take_rate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Within the rate: go ahead.
+    Allowed,
+    /// Over the rate: refused, the next request fits after `retry_after`.
+    Refused {
+        /// How long until the next request fits.
+        retry_after: Duration,
+    },
 }

@@ -1,5 +1,6 @@
 //! Integration tests of the management API client against a local scripted server.
 
+mod architecture;
 mod common;
 mod endpoints;
 mod faults;

@@ -16,7 +16,8 @@ use meshes_core::store::{
 };
 use meshes_mock::{Endpoint, Fault};
 
-use crate::env::Env;
+#[cfg(feature = "redis")]
+use meshes_mock::conformance::Kit;
 
 /// Delegates to `inner`, except: `renew` fails while `fail_renew` is set, and `now` is this
 /// process's clock plus `skew`.
@@ -129,7 +130,7 @@ const LEASE: Duration = Duration::from_millis(600);
 /// refresh (renewing again) rotates and publishes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_lease_publishes_nothing() {
-    let env = Env::memory().await;
+    let env = crate::env::memory().await;
     let store = Faulty::new(MemoryEmbedStore::default());
     let manager = env
         .builder()
@@ -171,10 +172,11 @@ async fn a_lost_lease_publishes_nothing() {
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_lease_on_redis_leaves_the_newer_token() {
-    let Some(env) = Env::redis().await else {
+    let Some(redis) = crate::env::Redis::node() else {
         return;
     };
-    let store = Faulty::new(env.redis_store().await.unwrap());
+    let env = Kit::new(redis).await;
+    let store = Faulty::new(env.store().await);
     let a = env
         .builder()
         .await
@@ -213,7 +215,7 @@ async fn a_lost_lease_on_redis_leaves_the_newer_token() {
 /// are stamped with the store's time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_refresh_window_follows_the_store_clock() {
-    let env = Env::memory().await;
+    let env = crate::env::memory().await;
     for skew in [time::Duration::hours(-1), time::Duration::hours(1)] {
         let store = Faulty {
             skew,

@@ -11,7 +11,7 @@ fn manager(mock: &MockMeshes) -> meshes_core::session::EmbedSessionsBuilder {
     EmbedSessions::builder(mock.client())
         .default_grant(Grant::new().workspace(mock.workspace_id()))
         .embed_origin(mock.embed_origin())
-        .no_mint_rate_limit()
+        .mint_rate(None)
 }
 
 /// The sessions of `external` the mock still has active.

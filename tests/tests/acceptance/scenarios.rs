@@ -30,6 +30,7 @@ on_both_adapters!(
     bad_input_is_400_or_422,
     cross_site_requests_are_403_unless_allowed,
     bodies_over_the_limit_are_413,
+    a_body_broken_on_the_wire_is_400,
     csp_is_merged_on_html_routes,
     csp_merges_every_header_and_leaves_other_content_alone,
     csp_settings_set_a_policy_on_pages_without_one_or_cover_every_response,
@@ -308,7 +309,7 @@ async fn rotations_are_bounded_with_429_and_retry_after(adapter: Adapter) {
     let app = start(
         adapter,
         Config {
-            rotation_rate: Some((2, Duration::from_secs(3600))),
+            rotation_rate: Some(meshes_core::Rate::new(2, Duration::from_secs(3600))),
             ..Config::default()
         },
     )
@@ -571,7 +572,7 @@ async fn mint_rate_limit_is_429_with_retry_after(adapter: Adapter) {
     let app = start(
         adapter,
         Config {
-            mint_rate: Some((1, Duration::from_secs(60))),
+            mint_rate: Some(meshes_core::Rate::new(1, Duration::from_secs(60))),
             ..Config::default()
         },
     )
@@ -745,6 +746,36 @@ async fn bodies_over_the_limit_are_413(adapter: Adapter) {
         error_of(&r),
         (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
     );
+    assert_eq!(app.mock.calls(Endpoint::Refresh), 0);
+}
+
+/// #29: both adapters tell a body that cannot be read (malformed on the wire) from one that is
+/// too large: 400 `bad_request`, not 413.
+async fn a_body_broken_on_the_wire_is_400(adapter: Adapter) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = start(adapter, Config::default()).await;
+    let s = app.mint("alice").await;
+    let id = s["session_id"].as_str().unwrap();
+    let host = app.url.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = format!(
+        "POST /meshes/sessions/{id}/refresh HTTP/1.1\r\nhost: {host}\r\norigin: {}\r\n\
+         x-user: alice\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\
+         connection: close\r\n\r\n",
+        app.url
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    // A chunk size that is not hexadecimal.
+    tcp.write_all(b"zz\r\n{}\r\n0\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tcp.read_to_end(&mut answer),
+    )
+    .await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{adapter:?}: {answer}");
+    assert!(answer.contains("\"bad_request\""), "{adapter:?}: {answer}");
     assert_eq!(app.mock.calls(Endpoint::Refresh), 0);
 }
 
@@ -931,7 +962,8 @@ async fn csp_learns_the_embed_origin_from_launch_urls(adapter: Adapter) {
 
 /// #20: whatever answers at the API URL cannot choose what the host's pages frame. A launch
 /// URL whose origin is not an allowed embed origin (a wildcard, `http:` off loopback, an
-/// unknown host, user info) fails the mint with 502, enters no page's CSP, is logged at ERROR
+/// unknown host, user info) fails the mint with 502 `launch_url_refused` (#29: its own code;
+/// it was `upstream_error`), enters no page's CSP, is logged at ERROR
 /// by its origin (never the URL, which holds the launch token), and its session is revoked at
 /// Meshes.
 async fn launch_urls_on_unexpected_origins_are_refused(adapter: Adapter) {
@@ -958,7 +990,7 @@ async fn launch_urls_on_unexpected_origins_are_refused(adapter: Adapter) {
         let r = app.send(app.post("/meshes/sessions", Some("alice"))).await;
         assert_eq!(
             error_of(&r),
-            (StatusCode::BAD_GATEWAY, "upstream_error"),
+            (StatusCode::BAD_GATEWAY, "launch_url_refused"),
             "{lie}"
         );
         assert!(r.json.get("launch_url").is_none());

@@ -40,6 +40,19 @@ async fn an_error_answer_leads_to_its_log_line(adapter: Adapter) {
             .any(|l| l.contains(&format!("trace_id={TRACE_ID}")) && l.contains("rejected")),
         "{adapter:?}: no log line with the request id"
     );
+    // An error found before the request's scope began (a malformed session id in the path,
+    // refused by the routing) carries its id too.
+    let resp = app
+        .http
+        .post(format!("{}/meshes/sessions/%FF/refresh", app.url))
+        .header("origin", &app.url)
+        .header("x-user", "alice")
+        .header("traceparent", format!("00-{TRACE_ID}-b7ad6b7169203331-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{adapter:?}");
+    assert_eq!(resp.headers()["x-request-id"], TRACE_ID, "{adapter:?}");
     // Without a `traceparent`, a new id, as well-formed.
     let resp = refresh(None).await.unwrap();
     let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();

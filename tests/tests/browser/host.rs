@@ -322,7 +322,7 @@ pub(crate) async fn start(adapter: Adapter) -> Host {
     let mock = MockMeshes::start().await.unwrap();
     mock.set_early_refresh(true);
     // No per-user mint limit: the eviction scenario mints 25 sessions for one user in a row.
-    let manager = mock.manager_builder().no_mint_rate_limit().build();
+    let manager = mock.manager_builder().mint_rate(None).build();
 
     let evil_hits = Arc::new(AtomicUsize::new(0));
     let evil_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -523,8 +523,7 @@ fn serve_actix(
         let log = log.clone();
         let busy = busy.clone();
         actix_web::App::new()
-            .app_data(state.clone())
-            .wrap(meshes_actix::FrameSrc::new(manager.embed_origins()))
+            .wrap(state.clone())
             .wrap_fn(move |req, srv| {
                 record(
                     &log,

@@ -207,7 +207,9 @@ async fn refused_mint_still_renders(adapter: Adapter, browser: &Browser) {
     let mock = MockMeshes::start().await.unwrap();
     // One mint, then one every 8 s: `/` takes it, `/embedded` right after is refused (even
     // on a busy machine), and embed.js's retry after `Retry-After` lands within the wait.
-    let manager = manager(&mock).mint_rate(1, Duration::from_secs(8)).build();
+    let manager = manager(&mock)
+        .mint_rate(meshes_core::Rate::new(1, Duration::from_secs(8)))
+        .build();
     let app = serve(adapter, manager.clone());
     let s = browser.session().await;
     s.goto(&format!("{app}/login?user=alice")).await;

@@ -17,10 +17,10 @@ fn manager(client: Client, store: &MemoryEmbedStore, mock: &MockMeshes) -> Embed
         .default_grant(Grant::new().workspace(mock.workspace_id()))
         .embed_origin(mock.embed_origin())
         .store(store.clone())
-        .no_mint_rate_limit()
+        .mint_rate(None)
         // Every faulted refresh is a real rotation attempt for the same user: the budget
         // has scenarios of its own.
-        .no_rotation_rate_limit()
+        .rotation_rate(None)
         .build()
 }
 

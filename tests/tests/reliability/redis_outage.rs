@@ -69,7 +69,7 @@ async fn outage(adapter: Adapter, mut redis: Redis) {
         .default_grant(Grant::new().workspace(mock.workspace_id()))
         .embed_origin(mock.embed_origin())
         .store(redis.store().await)
-        .no_mint_rate_limit()
+        .mint_rate(None)
         .build();
     let url = apps::serve(adapter, manager, &apps::Config::default());
     let http = reqwest::Client::new();
@@ -210,7 +210,7 @@ async fn failover(adapter: Adapter, over_tls: bool) {
             .default_grant(Grant::new().workspace(mock.workspace_id()))
             .embed_origin(mock.embed_origin())
             .store(store)
-            .no_mint_rate_limit()
+            .mint_rate(None)
             .build()
     };
     let a = apps::serve(

@@ -133,21 +133,24 @@ fn refresh_bodies() {
 
 fn matched(method: &str, path: &str) -> Result<&'static str, (u16, String)> {
     match route(method, path) {
-        Ok(Ok(Route::Asset(a))) if std::ptr::eq(a, &embed_js::SCRIPT) => Ok("embed.js"),
-        Ok(Ok(Route::Asset(_))) => Ok("embed.d.ts"),
-        Ok(Ok(Route::Mint)) => Ok("mint"),
-        Ok(Ok(Route::Refresh(id))) => Ok(if id.as_str() == "a/b" {
+        Matched::Route(Route::Asset(a)) if std::ptr::eq(a, &embed_js::SCRIPT) => Ok("embed.js"),
+        Matched::Route(Route::Asset(_)) => Ok("embed.d.ts"),
+        Matched::Route(Route::Mint) => Ok("mint"),
+        Matched::Route(Route::Refresh(id)) => Ok(if id.as_str() == "a/b" {
             "refresh a/b"
         } else {
             "refresh"
         }),
-        Ok(Ok(Route::Token(_))) => Ok("token"),
-        Ok(Ok(Route::Revoke(_))) => Ok("revoke"),
-        Ok(Err(reply)) => Err((
-            reply.status().as_u16(),
-            reply.headers()["allow"].to_str().unwrap().to_owned(),
-        )),
-        Err(e) => Err((e.status().as_u16(), e.code().to_owned())),
+        Matched::Route(Route::Token(_)) => Ok("token"),
+        Matched::Route(Route::Revoke(_)) => Ok("revoke"),
+        Matched::MethodNotAllowed { allow } => {
+            let reply = method_not_allowed(allow);
+            Err((
+                reply.status().as_u16(),
+                reply.headers()["allow"].to_str().unwrap().to_owned(),
+            ))
+        }
+        Matched::Refused(e) => Err((e.status().as_u16(), e.code().to_owned())),
     }
 }
 

@@ -73,11 +73,9 @@ impl Inner {
                      revoking the session"
                 );
                 revoke::in_background(&self.shared.client, session.session_id.clone());
-                Err(crate::error::ClientError::Unexpected {
-                    status: http::StatusCode::CREATED,
-                    reason: "the launch URL is not on an allowed embed origin",
-                }
-                .into())
+                Err(SessionError::LaunchUrlRefused {
+                    origin: origin.to_owned(),
+                })
             }
         }
     }

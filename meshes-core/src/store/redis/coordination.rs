@@ -7,8 +7,9 @@ use std::time::Duration;
 use super::RedisEmbedStore;
 use super::encoding::{millis, store_err};
 use crate::model::SessionId;
+use crate::rate::Rate;
 use crate::store::StoreError;
-use crate::store::{BoxFuture, LockToken, RefreshLease, SharedLimits};
+use crate::store::{Admission, BoxFuture, LockToken, RefreshLease, SharedLimits};
 
 impl RefreshLease for RedisEmbedStore {
     fn lock<'a>(
@@ -77,23 +78,24 @@ impl SharedLimits for RedisEmbedStore {
     fn take_rate<'a>(
         &'a self,
         key: &'a str,
-        burst: u32,
-        per: Duration,
-    ) -> BoxFuture<'a, Result<Result<(), Duration>, StoreError>> {
+        rate: Rate,
+    ) -> BoxFuture<'a, Result<Admission, StoreError>> {
         Box::pin(async move {
             let mut con = self.con.clone();
             let wait_ms: u64 = self
                 .scripts
                 .rate
                 .key(format!("{}:r:{key}", self.ns))
-                .arg(u64::try_from(per.as_millis()).unwrap_or(u64::MAX))
-                .arg(burst.max(1))
+                .arg(u64::try_from(rate.per().as_millis()).unwrap_or(u64::MAX))
+                .arg(rate.burst())
                 .invoke_async(&mut con)
                 .await
                 .map_err(store_err("counting a rate limit"))?;
             Ok(match wait_ms {
-                0 => Ok(()),
-                ms => Err(Duration::from_millis(ms)),
+                0 => Admission::Allowed,
+                ms => Admission::Refused {
+                    retry_after: Duration::from_millis(ms),
+                },
             })
         })
     }
