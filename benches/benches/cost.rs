@@ -7,19 +7,23 @@
 //! valgrind --tool=callgrind --callgrind-out-file=/tmp/c2 <binary> axum-refresh 4000
 //! ```
 //!
-//! and (total of c2 − total of c1) / 2000 is the cost of one request, setup cancelled out.
-//! Cases: `axum-refresh` (a refresh answered from a newer generation, through `MeshesLayer`
-//! and the router), `axum-page` (an HTML page through `MeshesLayer`'s CSP merge),
-//! `actix-page` (the same through actix's `FrameSrc`).
+//! and (total of c2 − total of c1) / 2000 is the cost of one request, setup cancelled out
+//! (on a quiet machine: time-based housekeeping runs more often under a slowed valgrind).
+//! Cases: `axum-refresh` (a refresh answered from a newer generation, through test-support's
+//! host app: `MeshesLayer` and the router), `axum-page` (an HTML page through
+//! `MeshesLayer`'s CSP merge), `actix-page` (the same through actix's `FrameSrc` alone),
+//! `actix-meshes-page` (through `MeshesState`, the one registration an actix app makes).
 
 use axum::body::Body;
+use axum::http::Request;
 use axum::http::header::CONTENT_SECURITY_POLICY;
-use axum::http::{Request, request::Parts};
 use axum::response::Html;
 use meshes_core::ExposeSecret;
+use meshes_core::routes::Resolution;
 use meshes_core::session::{EmbedSessions, Grant};
 use meshes_core::store::{Generation, UserKey};
 use meshes_mock::MockMeshes;
+use meshes_test_support::host::Host;
 use tower::ServiceExt as _;
 
 const PAGE: &str = "<!doctype html><title>host</title><p>hello</p>";
@@ -34,8 +38,8 @@ fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let case = args.next().unwrap_or_else(|| "axum-refresh".into());
     let n: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(1000);
-    if case == "actix-page" {
-        return actix_page(n);
+    if case == "actix-page" || case == "actix-meshes-page" {
+        return actix_page(n, case == "actix-meshes-page");
     }
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -49,22 +53,19 @@ fn main() {
                 .embed_origin("https://embed.meshes.io")
                 .mint_rate(None)
                 .build();
-            let resolver = |p: &Parts| {
-                let u = p
-                    .headers
-                    .get("x-user")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                async move { u.map(|u| (UserKey::new(u), Grant::new())) }
-            };
             let alice = UserKey::new("alice");
             let minted = manager.mint(&alice, &Grant::new()).await.unwrap();
             manager
                 .refresh(&alice, &minted.session_id, Some(Generation(0)))
                 .await
                 .unwrap();
-            let app = axum::Router::new()
-                .route(
+            // The host app of every suite (test-support), with the user from `x-user`.
+            let app = Host::new(manager, |headers, _| match headers("x-user") {
+                Some(u) => Resolution::User(UserKey::new(u), Grant::new()),
+                None => Resolution::Nobody,
+            })
+            .axum_routes(|app| {
+                app.route(
                     "/",
                     axum::routing::get(|| async {
                         (
@@ -73,8 +74,8 @@ fn main() {
                         )
                     }),
                 )
-                .nest("/meshes", meshes_axum::router())
-                .layer(meshes_axum::MeshesLayer::new(manager, resolver));
+            })
+            .axum_router();
             let uri = format!("/meshes/sessions/{}/refresh", minted.session_id);
             let mut checked = 0;
             for _ in 0..n {
@@ -100,28 +101,58 @@ fn main() {
         });
 }
 
-fn actix_page(n: usize) {
+/// An HTML page through `FrameSrc` alone, or (`meshes`) through `MeshesState`, the one
+/// registration an app makes (the state in each request's extensions, then the same merge).
+fn actix_page(n: usize, meshes: bool) {
     use actix_web::{App, HttpResponse, test, web};
-    actix_web::rt::System::new().block_on(async move {
-        let app = test::init_service(
-            App::new()
-                .wrap(meshes_actix::FrameSrc::new(["https://embed.meshes.io"]))
-                .route(
-                    "/",
-                    web::get().to(|| async {
-                        HttpResponse::Ok()
-                            .content_type("text/html; charset=utf-8")
-                            .insert_header(("content-security-policy", "default-src 'self'"))
-                            .body(PAGE)
-                    }),
-                ),
+    let client = meshes_core::Client::builder(
+        meshes_core::Credentials::new(
+            "mk_abcdefghijklmnopqrstuv",
+            "s".repeat(43),
+            "00000000-0000-4000-8000-000000000099",
         )
-        .await;
-        for _ in 0..n {
-            let resp =
-                test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
-            assert_eq!(resp.status().as_u16(), 200);
-            assert!(resp.headers().get("content-security-policy").is_some());
+        .unwrap(),
+    )
+    .build()
+    .unwrap();
+    let manager = EmbedSessions::builder(client)
+        .embed_origin("https://embed.meshes.io")
+        .build();
+    let nobody = |_: &actix_web::HttpRequest| async { None::<(UserKey, Grant)> };
+    let page = || {
+        web::get().to(|| async {
+            HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .insert_header(("content-security-policy", "default-src 'self'"))
+                .body(PAGE)
+        })
+    };
+    let get = || test::TestRequest::get().uri("/").to_request();
+    actix_web::rt::System::new().block_on(async move {
+        if meshes {
+            let state = meshes_actix::MeshesState::new(manager, nobody);
+            let app = test::init_service(App::new().wrap(state).route("/", page())).await;
+            drive(app, get, n).await;
+        } else {
+            let frame_src = meshes_actix::FrameSrc::new(["https://embed.meshes.io"]);
+            let app = test::init_service(App::new().wrap(frame_src).route("/", page())).await;
+            drive(app, get, n).await;
         }
     });
+}
+
+/// `n` page requests (made by `request`) through an actix app, each checked.
+async fn drive<S, R, B>(app: S, request: impl Fn() -> R, n: usize)
+where
+    S: actix_web::dev::Service<
+            R,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+{
+    for _ in 0..n {
+        let resp = actix_web::test::call_service(&app, request()).await;
+        assert_eq!(resp.status().as_u16(), 200);
+        assert!(resp.headers().get("content-security-policy").is_some());
+    }
 }

@@ -15,9 +15,11 @@ use axum::http::header::CONTENT_SECURITY_POLICY;
 use axum::response::Html;
 use axum::routing::{get, post};
 use meshes_core::ExposeSecret;
+use meshes_core::routes::Resolution;
 use meshes_core::session::{EmbedSessions, Grant};
 use meshes_core::store::{Generation, MemoryEmbedStore, RedisEmbedStore, UserKey};
 use meshes_mock::{Endpoint, MockMeshes};
+use meshes_test_support::host::Host;
 use meshes_test_support::redis::tls::TlsRedis;
 use meshes_test_support::redis::{RedisCluster, RedisServer};
 
@@ -146,7 +148,7 @@ fn serve_axum(rt: &tokio::runtime::Runtime, router: axum::Router) -> String {
 #[derive(Clone, Copy)]
 enum ActixCase {
     Bare,
-    FrameSrc,
+    Meshes,
     DefaultHeaders,
 }
 
@@ -162,9 +164,11 @@ fn serve_actix(case: ActixCase, manager: EmbedSessions) -> String {
                 .insert_header(("content-security-policy", "default-src 'self'"))
                 .body(PAGE)
         });
+        // The one registration an app makes (#29): the state, the CSP merge and no-store.
+        let nobody = |_: &actix_web::HttpRequest| async { None::<(UserKey, Grant)> };
         let app = App::new().wrap(middleware::Condition::new(
-            matches!(case, ActixCase::FrameSrc),
-            meshes_actix::FrameSrc::new(manager.embed_origins()),
+            matches!(case, ActixCase::Meshes),
+            meshes_actix::MeshesState::new(manager.clone(), nobody),
         ));
         let app = app.wrap(middleware::Condition::new(
             matches!(case, ActixCase::DefaultHeaders),
@@ -211,13 +215,12 @@ fn main() {
             None => b.store(MemoryEmbedStore::default()).build(),
         }
     };
-    let user_header = |p: &axum::http::request::Parts| {
-        let u = p
-            .headers
-            .get("x-user")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        async move { u.map(|u| (UserKey::new(u), Grant::new())) }
+    // The host app of every suite (test-support), with the user from `x-user`.
+    let host = |m: EmbedSessions| {
+        Host::new(m, |headers, _| match headers("x-user") {
+            Some(u) => Resolution::User(UserKey::new(u), Grant::new()),
+            None => Resolution::Nobody,
+        })
     };
     let mut rows: Vec<Row> = Vec::new();
     let ratio = |a: f64, b: f64| format!("{:.3}", a / b);
@@ -237,7 +240,9 @@ fn main() {
     let bare = serve_axum(&servers, page());
     let layered = serve_axum(
         &servers,
-        page().layer(meshes_axum::MeshesLayer::new(manager(None), user_header)),
+        host(manager(None))
+            .axum_routes(move |app| app.merge(page()))
+            .axum_router(),
     );
     let fixed = serve_axum(
         &servers,
@@ -264,28 +269,24 @@ fn main() {
 
     // 2. The same for actix.
     let a_bare = serve_actix(ActixCase::Bare, manager(None));
-    let a_frame = serve_actix(ActixCase::FrameSrc, manager(None));
+    let a_frame = serve_actix(ActixCase::Meshes, manager(None));
     let a_fixed = serve_actix(ActixCase::DefaultHeaders, manager(None));
     std::thread::sleep(Duration::from_millis(300));
     let (s_aframe, s_abare) = load.block_on(paired(get_of(a_frame.clone()), get_of(a_bare)));
     let (s_aframe2, s_afixed) = load.block_on(paired(get_of(a_frame), get_of(a_fixed)));
     rows.push(Row(
-        "actix HTML: FrameSrc / bare".into(),
+        "actix HTML: MeshesState / bare".into(),
         ratio(s_aframe.rps, s_abare.rps),
         "≥ 0.97".into(),
     ));
     rows.push(Row(
-        "actix HTML: FrameSrc / DefaultHeaders".into(),
+        "actix HTML: MeshesState / DefaultHeaders".into(),
         ratio(s_aframe2.rps, s_afixed.rps),
         "≥ 0.98".into(),
     ));
 
     // 3. Refresh answered without an upstream call (older generation) vs a bare JSON handler.
-    let refresh_app = |m: EmbedSessions| {
-        axum::Router::new()
-            .nest("/meshes", meshes_axum::router())
-            .layer(meshes_axum::MeshesLayer::new(m, user_header))
-    };
+    let refresh_app = |m: EmbedSessions| host(m).axum_router();
     let mem_manager = manager(None);
     let mem = serve_axum(&servers, refresh_app(mem_manager.clone()));
     let (mem_id, body_len) = servers.block_on(async {

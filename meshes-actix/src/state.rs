@@ -1,14 +1,17 @@
 //! [`MeshesState`]: meshes-rs in an actix-web app, registered with one `wrap`: the core
-//! routes and the app's resolver, put in every request's extensions (for the
+//! routes and the app's resolver, made every request's app data (for the
 //! [scope](crate::scope) and the [extractor](crate::MeshesSession)), and the CSP merge and
 //! `no-store` of [`FrameSrc`]; [`MeshesExt`] finds the state on a request.
 
+use std::fmt;
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::Arc;
 
+use actix_web::dev::Extensions;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::{Error, HttpMessage, HttpRequest};
+use actix_web::{Error, HttpRequest};
 use meshes_core::adapter::Routes;
 use meshes_core::routes::Resolution;
 use meshes_core::routes::Resolver;
@@ -21,9 +24,8 @@ type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 type DynResolver = dyn Fn(&HttpRequest) -> LocalBoxFuture<Resolution> + Send + Sync;
 
 /// The library's state and middleware (cheap to clone): register it once, with
-/// `App::wrap(MeshesState::new(manager, resolver))`. It puts itself in every request's
-/// extensions, where the [scope](crate::scope) and the [extractor](crate::MeshesSession) find
-/// it, and merges the manager's embed origins into HTML responses' CSP `frame-src`, with
+/// `App::wrap(MeshesState::new(manager, resolver))`. It makes itself every request's app
+/// data, where the [scope](crate::scope) and the [extractor](crate::MeshesSession) find it, and merges the manager's embed origins into HTML responses' CSP `frame-src`, with
 /// `Cache-Control: no-store` on every response during which a session was minted. Without it
 /// the routes and the extractor answer 500 naming the fix.
 #[derive(Clone, Debug)]
@@ -64,21 +66,37 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
+        let mut data = Extensions::new();
+        data.insert(Installed(self.clone()));
         let with_state = WithState {
             service,
-            state: self.clone(),
+            data: Rc::new(data),
         };
         ready(Ok(self.frame_src.middleware(with_state)))
     }
 }
 
-/// The service of [`MeshesState`] that puts it in each request's extensions (inside the
-/// CSP merge of [`FrameSrcMiddleware`]).
-#[derive(Debug)]
+/// The service of [`MeshesState`] that makes it the request's (inside the CSP merge of
+/// [`FrameSrcMiddleware`]): as app data of the request, the way actix-web's scopes add theirs
+/// (one reference count and no allocation per request).
 pub struct WithState<S> {
     service: S,
-    state: MeshesState,
+    data: Rc<Extensions>,
 }
+
+impl<S: fmt::Debug> fmt::Debug for WithState<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WithState")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The state as the middleware registers it: a type of this crate's own, so that only
+/// `wrap(MeshesState…)` installs the library (never `app_data` alone, without the CSP merge
+/// and `no-store`).
+#[derive(Clone)]
+struct Installed(MeshesState);
 
 impl<S, B> Service<ServiceRequest> for WithState<S>
 where
@@ -90,8 +108,8 @@ where
 
     forward_ready!(service);
 
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        req.extensions_mut().insert(self.state.clone());
+    fn call(&self, mut req: ServiceRequest) -> Self::Future {
+        req.add_data_container(self.data.clone());
         self.service.call(req)
     }
 }
@@ -105,12 +123,12 @@ pub trait MeshesExt {
 
 impl MeshesExt for HttpRequest {
     fn meshes(&self) -> Option<MeshesState> {
-        self.extensions().get::<MeshesState>().cloned()
+        self.app_data::<Installed>().map(|i| i.0.clone())
     }
 }
 
 impl MeshesExt for ServiceRequest {
     fn meshes(&self) -> Option<MeshesState> {
-        self.extensions().get::<MeshesState>().cloned()
+        self.app_data::<Installed>().map(|i| i.0.clone())
     }
 }

@@ -12,6 +12,8 @@ use meshes_core::session::{EmbedSessions, Grant};
 use meshes_core::store::UserKey;
 use meshes_mock::MockMeshes;
 
+use crate::host::Host;
+
 pub use crate::Adapter;
 
 /// How to build the app for a scenario.
@@ -126,7 +128,7 @@ const MULTI: [(bool, &str); 3] = [
 
 /// The scenarios' resolver: the user from `x-user`; a grant Meshes refuses with
 /// `x-bad-grant`; a mint's hints accepted, except a resource (refused: 403).
-fn user_of(headers: impl Fn(&str) -> Option<String>, hints: Option<&MintHints>) -> Resolution {
+fn user_of(headers: crate::host::Lookup<'_>, hints: Option<&MintHints>) -> Resolution {
     let Some(user) = headers("x-user") else {
         return Resolution::Nobody;
     };
@@ -256,153 +258,111 @@ pub fn serve(adapter: Adapter, manager: EmbedSessions, config: &Config) -> Strin
     url
 }
 
+/// The host of the scenarios on `manager`: the resolver reading `x-user`, the library's
+/// settings from `config`.
+fn host(manager: EmbedSessions, config: &Config) -> Host {
+    Host::new(manager, |headers, hints| user_of(headers, hints))
+        .allow_origin(config.allow_origin)
+        .body_limit(config.body_limit)
+        .when_no_csp(config.when_no_csp)
+        .csp_on_all_responses(config.csp_on_all_responses)
+}
+
 /// Serves the app with meshes-axum on `listener` (in a tokio task).
 pub fn serve_axum(listener: TcpListener, manager: EmbedSessions, config: &Config) {
     use axum::http::HeaderMap;
     use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY};
-    use axum::http::request::Parts;
     use axum::response::Html;
     use axum::routing::get;
 
-    let resolver = |parts: &Parts| {
-        let found = user_of(
-            |name| {
-                parts
-                    .headers
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            },
-            parts.extensions.get::<MintHints>(),
-        );
-        async move { found }
-    };
     let page_manager = manager.clone();
-    let mut layer = meshes_axum::MeshesLayer::new(manager, resolver);
-    if let Some(o) = config.allow_origin {
-        layer = layer.allow_origin(o);
-    }
-    if let Some(n) = config.body_limit {
-        layer = layer.body_limit(n);
-    }
-    if let Some(w) = config.when_no_csp {
-        layer = layer.when_no_csp(w);
-    }
-    if config.csp_on_all_responses {
-        layer = layer.csp_on_all_responses();
-    }
-    let app = axum::Router::new()
-        .route(
-            "/page",
-            get(|| async {
-                (
-                    [(CONTENT_SECURITY_POLICY, "default-src 'self'")],
-                    Html(PAGE),
-                )
-            }),
-        )
-        .route("/bare", get(|| async { Html(PAGE) }))
-        .route(
-            "/self-minted",
-            get(move |headers: HeaderMap| async move {
-                let user = headers
-                    .get("x-user")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                (
-                    [(axum::http::header::CACHE_CONTROL, "public, max-age=60")],
-                    Html(self_minted(page_manager, user).await),
-                )
-            }),
-        )
-        .route(
-            "/server-rendered",
-            get(|session: Option<meshes_axum::MeshesSession>| async move {
-                (
-                    [(axum::http::header::CACHE_CONTROL, "public, max-age=60")],
-                    Html(server_rendered(
-                        session.map(|s| s.session.session_id.to_string()),
-                    )),
-                )
-            }),
-        )
-        .route(
-            "/report-only",
-            get(|| async {
-                (
-                    [(CONTENT_SECURITY_POLICY_REPORT_ONLY, "default-src 'self'")],
-                    Html(PAGE),
-                )
-            }),
-        )
-        .route(
-            "/api",
-            get(|| async { axum::Json(serde_json::json!({"ok": true})) }),
-        )
-        .route(
-            "/api-csp",
-            get(|| async {
-                (
-                    [(CONTENT_SECURITY_POLICY, API_CSP)],
-                    axum::Json(serde_json::json!({"ok": true})),
-                )
-            }),
-        )
-        .route(
-            "/multi",
-            get(|| async {
-                let mut h = HeaderMap::new();
-                for (report_only, value) in MULTI {
-                    let name = if report_only {
-                        CONTENT_SECURITY_POLICY_REPORT_ONLY
-                    } else {
-                        CONTENT_SECURITY_POLICY
-                    };
-                    h.append(name, value.parse().unwrap());
-                }
-                (h, Html(PAGE))
-            }),
-        )
-        .nest("/meshes", meshes_axum::router())
-        .layer(layer);
-    listener.set_nonblocking(true).unwrap();
-    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    host(manager, config)
+        .axum_routes(move |app| {
+            let page_manager = page_manager.clone();
+            app.route(
+                "/page",
+                get(|| async {
+                    (
+                        [(CONTENT_SECURITY_POLICY, "default-src 'self'")],
+                        Html(PAGE),
+                    )
+                }),
+            )
+            .route("/bare", get(|| async { Html(PAGE) }))
+            .route(
+                "/self-minted",
+                get(move |headers: HeaderMap| async move {
+                    let user = headers
+                        .get("x-user")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    (
+                        [(axum::http::header::CACHE_CONTROL, "public, max-age=60")],
+                        Html(self_minted(page_manager, user).await),
+                    )
+                }),
+            )
+            .route(
+                "/server-rendered",
+                get(|session: Option<meshes_axum::MeshesSession>| async move {
+                    (
+                        [(axum::http::header::CACHE_CONTROL, "public, max-age=60")],
+                        Html(server_rendered(
+                            session.map(|s| s.session.session_id.to_string()),
+                        )),
+                    )
+                }),
+            )
+            .route(
+                "/report-only",
+                get(|| async {
+                    (
+                        [(CONTENT_SECURITY_POLICY_REPORT_ONLY, "default-src 'self'")],
+                        Html(PAGE),
+                    )
+                }),
+            )
+            .route(
+                "/api",
+                get(|| async { axum::Json(serde_json::json!({"ok": true})) }),
+            )
+            .route(
+                "/api-csp",
+                get(|| async {
+                    (
+                        [(CONTENT_SECURITY_POLICY, API_CSP)],
+                        axum::Json(serde_json::json!({"ok": true})),
+                    )
+                }),
+            )
+            .route(
+                "/multi",
+                get(|| async {
+                    let mut h = HeaderMap::new();
+                    for (report_only, value) in MULTI {
+                        let name = if report_only {
+                            CONTENT_SECURITY_POLICY_REPORT_ONLY
+                        } else {
+                            CONTENT_SECURITY_POLICY
+                        };
+                        h.append(name, value.parse().unwrap());
+                    }
+                    (h, Html(PAGE))
+                }),
+            )
+        })
+        .serve_on(Adapter::Axum, listener);
 }
 
 /// Serves the app with meshes-actix on `listener` (on a thread of its own).
 pub fn serve_actix(listener: TcpListener, manager: EmbedSessions, config: &Config) {
-    use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+    use actix_web::{HttpRequest, HttpResponse, web};
 
-    let resolver = |req: &HttpRequest| {
-        let found = user_of(
-            |name| {
-                req.headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            },
-            req.extensions().get::<MintHints>(),
-        );
-        async move { found }
-    };
-    let mut state = meshes_actix::MeshesState::new(manager.clone(), resolver);
-    if let Some(o) = config.allow_origin {
-        state = state.allow_origin(o);
-    }
-    if let Some(n) = config.body_limit {
-        state = state.body_limit(n);
-    }
-    if let Some(w) = config.when_no_csp {
-        state = state.when_no_csp(w);
-    }
-    if config.csp_on_all_responses {
-        state = state.csp_on_all_responses();
-    }
-    crate::spawn_actix!(listener, move || {
-        actix_web::App::new()
-            .wrap(state.clone())
-            .route(
+    let page_manager = manager.clone();
+    host(manager, config)
+        .actix_routes(move |cfg| {
+            let manager = page_manager.clone();
+            cfg.route(
                 "/page",
                 web::get().to(|| async {
                     HttpResponse::Ok()
@@ -420,7 +380,6 @@ pub fn serve_actix(listener: TcpListener, manager: EmbedSessions, config: &Confi
                 }),
             )
             .route("/self-minted", {
-                let manager = manager.clone();
                 web::get().to(move |req: HttpRequest| {
                     let manager = manager.clone();
                     async move {
@@ -487,7 +446,7 @@ pub fn serve_actix(listener: TcpListener, manager: EmbedSessions, config: &Confi
                     }
                     resp.body(PAGE)
                 }),
-            )
-            .service(meshes_actix::scope("/meshes"))
-    });
+            );
+        })
+        .serve_on(Adapter::Actix, listener);
 }

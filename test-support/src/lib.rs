@@ -17,6 +17,8 @@ pub mod browser;
 pub mod csp;
 #[cfg(feature = "apps")]
 pub mod example_apps;
+#[cfg(feature = "apps")]
+pub mod host;
 pub mod login;
 pub mod mock;
 pub mod redis;

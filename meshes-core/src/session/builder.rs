@@ -51,7 +51,7 @@ pub(super) struct Settings {
 ///     .default_grant(Grant::new().workspace(meshes_core::Uuid::nil()))
 ///     .store(MemoryEmbedStore::builder().max_capacity(10_000).build())
 ///     .max_sessions_per_user(5)
-///     .mint_rate(crate::Rate::new(10, Duration::from_secs(6)))
+///     .mint_rate(meshes_core::Rate::new(10, Duration::from_secs(6)))
 ///     .embed_origin("https://embed.meshes.io")
 ///     .build();
 /// assert_eq!(&*manager.embed_origins().get(), ["https://embed.meshes.io"]);

@@ -6,20 +6,11 @@ use std::time::Duration;
 
 use meshes_core::ExposeSecret;
 use meshes_core::model::SessionId;
-use meshes_core::session::{EmbedSessions, Grant, SessionError};
-use meshes_core::store::{Generation, UserKey};
+use meshes_core::session::{Grant, SessionError};
+use meshes_core::store::Generation;
 
-use super::{Kit, StoreFactory};
+use super::{Kit, StoreFactory, mint, user};
 use crate::{Endpoint, Fault};
-
-fn user(name: &str) -> UserKey {
-    UserKey::new(name)
-}
-
-async fn mint(manager: &EmbedSessions, who: &UserKey) -> (SessionId, String) {
-    let m = manager.mint(who, &Grant::new()).await.unwrap();
-    (m.session_id, m.access_token.expose_secret().to_owned())
-}
 
 /// Scenario: Concurrent refreshes of one session make one call.
 pub async fn concurrent_refreshes_of_one_session_make_one_call<F: StoreFactory>(env: &Kit<F>) {

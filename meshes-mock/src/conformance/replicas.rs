@@ -4,21 +4,11 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use meshes_core::ExposeSecret;
-use meshes_core::model::SessionId;
-use meshes_core::session::{EmbedSessions, Grant, SessionError};
-use meshes_core::store::{Generation, UserKey};
+use meshes_core::session::{Grant, SessionError};
+use meshes_core::store::Generation;
 
-use super::{Kit, StoreFactory};
+use super::{Kit, StoreFactory, mint, user};
 use crate::{Endpoint, Fault};
-
-fn user(name: &str) -> UserKey {
-    UserKey::new(name)
-}
-
-async fn mint(manager: &EmbedSessions, who: &UserKey) -> (SessionId, String) {
-    let m = manager.mint(who, &Grant::new()).await.unwrap();
-    (m.session_id, m.access_token.expose_secret().to_owned())
-}
 
 /// Scenario: Share sessions and single flight.
 pub async fn share_sessions_and_single_flight<F: StoreFactory>(env: &Kit<F>) {

@@ -933,7 +933,11 @@ async fn csp_learns_the_embed_origin_from_launch_urls(adapter: Adapter) {
     );
     app.mock.set_launch_origin(None);
     let r = app.send(app.post("/meshes/sessions", Some("alice"))).await;
-    assert_eq!(error_of(&r), (StatusCode::BAD_GATEWAY, "upstream_error"));
+    // #29: a refused launch URL has its own code (it was `upstream_error`).
+    assert_eq!(
+        error_of(&r),
+        (StatusCode::BAD_GATEWAY, "launch_url_refused")
+    );
     assert!(
         app.get("/bare")
             .await
@@ -952,7 +956,10 @@ async fn csp_learns_the_embed_origin_from_launch_urls(adapter: Adapter) {
     app.mock
         .set_launch_origin(Some("https://one-more.meshes.io"));
     let r = app.send(app.post("/meshes/sessions", Some("alice"))).await;
-    assert_eq!(error_of(&r), (StatusCode::BAD_GATEWAY, "upstream_error"));
+    assert_eq!(
+        error_of(&r),
+        (StatusCode::BAD_GATEWAY, "launch_url_refused")
+    );
     app.mock.set_launch_origin(Some("https://e7.meshes.io"));
     app.mint("alice").await;
     let csp = all(&app.get("/page").await, CONTENT_SECURITY_POLICY).join("");

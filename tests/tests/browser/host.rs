@@ -15,6 +15,7 @@ use meshes_core::routes::{MintHints, Resolution};
 use meshes_core::session::{EmbedSessions, Grant, MintedSession};
 use meshes_core::store::UserKey;
 use meshes_mock::MockMeshes;
+use meshes_test_support::host::Host as App;
 
 use crate::example_apps::Adapter;
 
@@ -274,7 +275,7 @@ fn resolve(cookie: Option<&str>, hints: Option<&MintHints>) -> Resolution {
 }
 
 /// Every request the host received: `METHOD path?query`.
-pub(crate) type RequestLog = Arc<Mutex<Vec<String>>>;
+pub(crate) type RequestLog = meshes_test_support::host::RequestLog;
 
 /// Every mint attempt at a busy mount: its tab and when it arrived.
 pub(crate) type BusyLog = Arc<Mutex<Vec<(String, Instant)>>>;
@@ -307,11 +308,6 @@ impl Host {
     pub(crate) fn requests(&self) -> Vec<String> {
         self.requests.lock().unwrap().clone()
     }
-}
-
-fn record(log: &RequestLog, method: &str, path: &str, query: Option<&str>) {
-    let q = query.map_or(String::new(), |q| format!("?{q}"));
-    log.lock().unwrap().push(format!("{method} {path}{q}"));
 }
 
 /// The signed-out cookie that `/logout` and `/api/account/delete` answer with.
@@ -382,6 +378,15 @@ pub(crate) async fn start(adapter: Adapter) -> Host {
     }
 }
 
+/// The host app of the browser scenarios on `manager`: the `user` cookie as the user, every
+/// request logged.
+fn host(manager: EmbedSessions, log: RequestLog) -> App {
+    App::new(manager, |headers, hints| {
+        resolve(headers("cookie").as_deref(), hints)
+    })
+    .log_requests(log)
+}
+
 fn serve_axum(
     listener: TcpListener,
     manager: EmbedSessions,
@@ -390,115 +395,100 @@ fn serve_axum(
 ) {
     use axum::extract::{Path, Query};
     use axum::http::header::{CONTENT_TYPE, SET_COOKIE};
-    use axum::http::request::Parts;
     use axum::routing::{get, post};
 
-    let resolver = |parts: &Parts| {
-        let cookie = parts.headers.get("cookie").and_then(|v| v.to_str().ok());
-        let found = resolve(cookie, parts.extensions.get::<MintHints>());
-        async move { found }
-    };
-    let rendered_evil = evil.clone();
     let revoker = manager.clone();
-    let app = axum::Router::new()
+    host(manager, log)
+        .axum_routes(move |app| {
+            let evil = evil.clone();
+            let rendered_evil = evil.clone();
+            let revoker = revoker.clone();
+            let busy = busy.clone();
+            app
         .route(
-            "/rendered/{name}",
-            get(
-                move |Path(name): Path<String>, session: meshes_axum::MeshesSession| async move {
-                    if name == "gone" {
-                        let id = &session.session.session_id;
-                        revoker.revoke(&session.user, id).await.unwrap();
-                    }
-                    axum_page(rendered(&name, &session.session, &rendered_evil), &rendered_evil)
-                },
-            ),
-        )
-        .route(
-            "/slow.js",
-            get(|| async {
-                tokio::time::sleep(SLOW).await;
-                ([(CONTENT_TYPE, "text/javascript")], "window.__slow = 1;")
-            }),
-        )
-        .route(
-            "/page/{name}",
-            get(move |Path(name): Path<String>| async move {
-                axum_page(fixture(&name, &evil), &evil)
-            }),
-        )
-        .route(
-            "/fake/embed.js",
-            get(|| async {
-                (
-                    [(CONTENT_TYPE, "text/javascript")],
-                    meshes_core::embed_js::SOURCE,
+                    "/rendered/{name}",
+                    get(
+                        move |Path(name): Path<String>, session: meshes_axum::MeshesSession| async move {
+                            if name == "gone" {
+                                let id = &session.session.session_id;
+                                revoker.revoke(&session.user, id).await.unwrap();
+                            }
+                            axum_page(rendered(&name, &session.session, &rendered_evil), &rendered_evil)
+                        },
+                    ),
                 )
-            }),
-        )
-        .route(
-            "/logout",
-            post(|| async { ([(SET_COOKIE, SIGNED_OUT)], "signed out") }),
-        )
-        .route(
-            "/api/account/delete",
-            post(|| async { ([(SET_COOKIE, SIGNED_OUT)], "deleted") }),
-        )
-        .route(
-            "/watch.js",
-            get(|| async { ([(CONTENT_TYPE, "text/javascript")], WATCH_JS) }),
-        )
-        .route(
-            "/fake/sessions",
-            post(|| async { ([(CONTENT_TYPE, "application/json")], FAKE_MINT) }),
-        )
-        .route(
-            "/busy/{tab}/embed.js",
-            get(|| async {
-                (
-                    [(CONTENT_TYPE, "text/javascript")],
-                    meshes_core::embed_js::SOURCE,
+                .route(
+                    "/slow.js",
+                    get(|| async {
+                        tokio::time::sleep(SLOW).await;
+                        ([(CONTENT_TYPE, "text/javascript")], "window.__slow = 1;")
+                    }),
                 )
-            }),
-        )
-        .route(
-            "/busy/{tab}/sessions",
-            post(move |Path(tab): Path<String>| async move {
-                busy.lock().unwrap().push((tab, Instant::now()));
-                (
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    [
-                        (CONTENT_TYPE, "application/json"),
-                        (axum::http::header::RETRY_AFTER, "1"),
-                    ],
-                    BUSY,
+                .route(
+                    "/page/{name}",
+                    get(move |Path(name): Path<String>| async move {
+                        axum_page(fixture(&name, &evil), &evil)
+                    }),
                 )
-            }),
-        )
-        .route(
-            "/login",
-            get(
-                |Query(q): Query<std::collections::HashMap<String, String>>| async move {
-                    let user = q.get("user").cloned().unwrap_or_default();
-                    ([(SET_COOKIE, format!("user={user}; Path=/"))], "signed in")
-                },
-            ),
-        )
-        .nest("/meshes", meshes_axum::router())
-        .layer(meshes_axum::MeshesLayer::new(manager, resolver))
-        .layer(axum::middleware::map_request(
-            move |req: axum::http::Request<axum::body::Body>| {
-                record(
-                    &log,
-                    req.method().as_str(),
-                    req.uri().path(),
-                    req.uri().query(),
-                );
-                async move { req }
-            },
-        ));
-    listener.set_nonblocking(true).unwrap();
-    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+                .route(
+                    "/fake/embed.js",
+                    get(|| async {
+                        (
+                            [(CONTENT_TYPE, "text/javascript")],
+                            meshes_core::embed_js::SOURCE,
+                        )
+                    }),
+                )
+                .route(
+                    "/logout",
+                    post(|| async { ([(SET_COOKIE, SIGNED_OUT)], "signed out") }),
+                )
+                .route(
+                    "/api/account/delete",
+                    post(|| async { ([(SET_COOKIE, SIGNED_OUT)], "deleted") }),
+                )
+                .route(
+                    "/watch.js",
+                    get(|| async { ([(CONTENT_TYPE, "text/javascript")], WATCH_JS) }),
+                )
+                .route(
+                    "/fake/sessions",
+                    post(|| async { ([(CONTENT_TYPE, "application/json")], FAKE_MINT) }),
+                )
+                .route(
+                    "/busy/{tab}/embed.js",
+                    get(|| async {
+                        (
+                            [(CONTENT_TYPE, "text/javascript")],
+                            meshes_core::embed_js::SOURCE,
+                        )
+                    }),
+                )
+                .route(
+                    "/busy/{tab}/sessions",
+                    post(move |Path(tab): Path<String>| async move {
+                        busy.lock().unwrap().push((tab, Instant::now()));
+                        (
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            [
+                                (CONTENT_TYPE, "application/json"),
+                                (axum::http::header::RETRY_AFTER, "1"),
+                            ],
+                            BUSY,
+                        )
+                    }),
+                )
+                .route(
+                    "/login",
+                    get(
+                        |Query(q): Query<std::collections::HashMap<String, String>>| async move {
+                            let user = q.get("user").cloned().unwrap_or_default();
+                            ([(SET_COOKIE, format!("user={user}; Path=/"))], "signed in")
+                        },
+                    ),
+                )
+        })
+        .serve_on(Adapter::Axum, listener);
 }
 
 fn serve_actix(
@@ -507,33 +497,15 @@ fn serve_actix(
     evil: String,
     (log, busy): (RequestLog, BusyLog),
 ) {
-    use actix_web::dev::Service as _;
-    use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+    use actix_web::{HttpResponse, web};
 
-    let resolver = |req: &HttpRequest| {
-        let cookie = req.headers().get("cookie").and_then(|v| v.to_str().ok());
-        let found = resolve(cookie, req.extensions().get::<MintHints>());
-        async move { found }
-    };
-    let state = meshes_actix::MeshesState::new(manager.clone(), resolver);
     let revoker = manager.clone();
-    meshes_test_support::spawn_actix!(listener, move || {
-        let evil = evil.clone();
-        let rendered_evil = evil.clone();
-        let log = log.clone();
-        let busy = busy.clone();
-        actix_web::App::new()
-            .wrap(state.clone())
-            .wrap_fn(move |req, srv| {
-                record(
-                    &log,
-                    req.method().as_str(),
-                    req.path(),
-                    Some(req.query_string()).filter(|q| !q.is_empty()),
-                );
-                srv.call(req)
-            })
-            .route(
+    host(manager, log)
+        .actix_routes(move |cfg| {
+            let evil = evil.clone();
+            let rendered_evil = evil.clone();
+            let busy = busy.clone();
+            cfg.route(
                 "/page/{name}",
                 web::get().to(move |name: web::Path<String>| {
                     let evil = evil.clone();
@@ -638,7 +610,7 @@ fn serve_actix(
                             .body("signed in")
                     },
                 ),
-            )
-            .service(meshes_actix::scope("/meshes"))
-    });
+            );
+        })
+        .serve_on(Adapter::Actix, listener);
 }
