@@ -17,9 +17,12 @@ use axum::routing::{get, post};
 use meshes_core::ExposeSecret;
 use meshes_core::routes::Resolution;
 use meshes_core::session::{EmbedSessions, Grant};
-use meshes_core::store::{Generation, MemoryEmbedStore, RedisEmbedStore, UserKey};
+use meshes_core::store::{
+    Generation, MemoryEmbedStore, PostgresEmbedStore, RedisEmbedStore, UserKey,
+};
 use meshes_mock::{Endpoint, MockMeshes};
 use meshes_test_support::host::Host;
+use meshes_test_support::postgres::PostgresServer;
 use meshes_test_support::redis::tls::TlsRedis;
 use meshes_test_support::redis::{RedisCluster, RedisServer};
 
@@ -202,14 +205,17 @@ fn main() {
         .build()
         .unwrap();
     let mock = servers.block_on(MockMeshes::start()).unwrap();
-    let manager = |store: Option<RedisEmbedStore>| {
-        let b = EmbedSessions::builder(mock.client())
+    let base = || {
+        EmbedSessions::builder(mock.client())
             .default_grant(Grant::new().workspace(mock.workspace_id()))
             .embed_origin(mock.embed_origin())
             .embed_origin("https://embed.meshes.io")
             .mint_rate(None)
             .rotation_rate(None)
-            .max_sessions_per_user(100_000);
+            .max_sessions_per_user(100_000)
+    };
+    let manager = |store: Option<RedisEmbedStore>| {
+        let b = base();
         match store {
             Some(s) => b.store(s).build(),
             None => b.store(MemoryEmbedStore::default()).build(),
@@ -408,6 +414,43 @@ fn main() {
             ratio(s_red.rps, s_mem.rps),
             "≥ 0.3".into(),
         ));
+    }
+
+    // 4a. The same on PostgreSQL (#30): one statement per store operation.
+    match PostgresServer::start("the PostgreSQL case") {
+        Some(pg) => {
+            let store = servers
+                .block_on(PostgresEmbedStore::builder(pg.url()).connect())
+                .unwrap();
+            let pg_manager = base().store(store).build();
+            let url = serve_axum(&servers, refresh_app(pg_manager.clone()));
+            let id = servers.block_on(async {
+                let alice = UserKey::new("alice");
+                let m = pg_manager.mint(&alice, &Grant::new()).await.unwrap();
+                pg_manager
+                    .refresh(&alice, &m.session_id, Some(Generation(0)))
+                    .await
+                    .unwrap();
+                m.session_id
+            });
+            let (s_pg, s_mem) = load.block_on(paired(
+                refresh_req(url, id.to_string()),
+                refresh_req(mem.clone(), mem_id.to_string()),
+            ));
+            rows.push(Row(
+                format!(
+                    "refresh on PostgresEmbedStore / MemoryEmbedStore   [p99 {:?} vs {:?}]",
+                    s_pg.p99, s_mem.p99
+                ),
+                ratio(s_pg.rps, s_mem.rps),
+                "≥ 0.4".into(),
+            ));
+        }
+        None => rows.push(Row(
+            "refresh on PostgresEmbedStore / MemoryEmbedStore".into(),
+            "skipped (no PostgreSQL)".into(),
+            "≥ 0.4".into(),
+        )),
     }
 
     // 4b. TLS costs a little per round trip, not per request setup (connections are reused):

@@ -53,9 +53,9 @@ pub const DEFAULT_EMBED_ORIGIN: &str = "https://embed.meshes.io";
 /// The launch URL origins an [`EmbedSessions`](crate::session::EmbedSessions) configured with
 /// no embed origin accepts (each is added to `frame-src` when first seen): the hosts of
 /// meshes.io.
-pub const DEFAULT_LEARNABLE_ORIGINS: &str = "https://*.meshes.io";
+pub(crate) const DEFAULT_LEARNABLE_ORIGINS: &str = "https://*.meshes.io";
 
-pub use origins::{EmbedOrigins, MAX_LEARNED_ORIGINS};
+pub use origins::EmbedOrigins;
 
 /// What to do with a response that has no `Content-Security-Policy` header.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -12,6 +12,7 @@
 //! |---|---|---|
 //! | [`MemoryEmbedStore`] | one process (the default) | `store/memory.rs` |
 //! | `RedisEmbedStore` (feature `redis`) | replicas: one node, a cluster or Sentinel, TLS | `store/redis/` |
+//! | `PostgresEmbedStore` (feature `postgres`) | replicas, on the PostgreSQL the app already runs | `store/postgres/` |
 //!
 //! [`EmbedSessions::from_env`](crate::session::EmbedSessions::from_env) picks the store the
 //! environment names (`store/env.rs`); a store built from a connection the app already has
@@ -25,6 +26,8 @@ mod contract;
 pub(crate) mod env;
 mod error;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod record;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
@@ -33,6 +36,9 @@ pub use contract::{Admission, BoxFuture, EmbedStore, LockToken, RefreshLease, Sh
 pub use env::SHARED_STORE_VARS;
 pub use error::StoreError;
 pub use memory::{MemoryEmbedStore, MemoryEmbedStoreBuilder};
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::{PostgresEmbedStore, PostgresEmbedStoreBuilder};
 pub use record::{Generation, StoredSession, UserKey};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

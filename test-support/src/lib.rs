@@ -21,6 +21,7 @@ pub mod example_apps;
 pub mod host;
 pub mod login;
 pub mod mock;
+pub mod postgres;
 pub mod redis;
 
 /// Which adapter an app is built with.

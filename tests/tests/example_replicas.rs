@@ -1,28 +1,45 @@
-//! #23: the example apps run as real replicas. With Redis configured and one
+//! #23: the example apps run as real replicas. With Redis (#30: or PostgreSQL) configured and one
 //! `EXAMPLE_LOGIN_KEY` for all of them, a sign-in on replica A works on replica B and on A
 //! after a restart, and the Meshes session minted on A refreshes on B (both adapters).
 
-use meshes_core::store::RedisEmbedStore;
+use meshes_core::store::{PostgresEmbedStore, RedisEmbedStore};
 use meshes_mock::MockMeshes;
 use meshes_test_support::example_apps::{Adapter, serve_as_replica};
+use meshes_test_support::postgres::PostgresServer;
 use meshes_test_support::redis::RedisServer;
+
+/// The store the replicas share.
+enum Shared {
+    Redis(RedisServer),
+    Postgres(PostgresServer),
+}
 
 const LOGIN_SECRET: &str = "a shared secret of the example replicas, 32+ bytes";
 
-async fn replica(adapter: Adapter, mock: &MockMeshes, redis: &RedisServer) -> String {
-    let store = RedisEmbedStore::builder(redis.url())
-        .namespace("replicas")
-        .connect()
-        .await
-        .unwrap();
-    let manager = meshes_test_support::mock::manager(mock)
-        .store(store)
-        .build();
+async fn replica(adapter: Adapter, mock: &MockMeshes, shared: &Shared) -> String {
+    let builder = meshes_test_support::mock::manager(mock);
+    let manager = match shared {
+        Shared::Redis(redis) => builder.store(
+            RedisEmbedStore::builder(redis.url())
+                .namespace("replicas")
+                .connect()
+                .await
+                .unwrap(),
+        ),
+        Shared::Postgres(pg) => builder.store(
+            PostgresEmbedStore::builder(pg.url())
+                .schema("replicas")
+                .connect()
+                .await
+                .unwrap(),
+        ),
+    }
+    .build();
     serve_as_replica(adapter, manager, Some(LOGIN_SECRET))
 }
 
-async fn replicas(adapter: Adapter) {
-    let Some(redis) = RedisServer::start("the example replicas test") else {
+async fn replicas(adapter: Adapter, redis: Option<Shared>) {
+    let Some(redis) = redis else {
         return;
     };
     let mock = MockMeshes::start().await.unwrap();
@@ -99,12 +116,31 @@ async fn replicas(adapter: Adapter) {
     assert_eq!(refused.status().as_u16(), 401, "{adapter:?}");
 }
 
+fn on_redis() -> Option<Shared> {
+    RedisServer::start("the example replicas test").map(Shared::Redis)
+}
+
+/// #30: the same on PostgreSQL.
+fn on_postgres() -> Option<Shared> {
+    PostgresServer::start("the example replicas test on PostgreSQL").map(Shared::Postgres)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn example_replicas_share_logins_and_sessions_axum() {
-    replicas(Adapter::Axum).await;
+    replicas(Adapter::Axum, on_redis()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn example_replicas_share_logins_and_sessions_actix() {
-    replicas(Adapter::Actix).await;
+    replicas(Adapter::Actix, on_redis()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_replicas_on_postgres_axum() {
+    replicas(Adapter::Axum, on_postgres()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_replicas_on_postgres_actix() {
+    replicas(Adapter::Actix, on_postgres()).await;
 }

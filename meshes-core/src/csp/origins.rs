@@ -7,7 +7,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 /// The most origins a handle learns from launch URLs (configured entries aside). Past it a
 /// launch URL on a new origin is refused: a lying upstream cannot grow every page's CSP.
-pub const MAX_LEARNED_ORIGINS: usize = 16;
+pub(crate) const MAX_LEARNED_ORIGINS: usize = 16;
 
 /// The embed origins to allow in CSP `frame-src`, and the rule for which origins a launch
 /// URL may be on: a small shared handle (cheap `Clone`, an `Arc` inside) that a
@@ -23,7 +23,7 @@ pub const MAX_LEARNED_ORIGINS: usize = 16;
 /// entries before the URL leaves the mint route; an origin that no entry allows is refused
 /// (the mint fails, see [`EmbedSessions::mint`](crate::session::EmbedSessions::mint)). An
 /// allowed origin that is not yet in `frame-src` (one matched by a pattern) is added to it, up
-/// to [`MAX_LEARNED_ORIGINS`].
+/// to 16 learned origins.
 ///
 /// A manager configured with no entry uses [`DEFAULT_EMBED_ORIGIN`](super::DEFAULT_EMBED_ORIGIN)
 /// (in `frame-src` from the first page) and learns any `https://<host>.meshes.io` (Meshes tells

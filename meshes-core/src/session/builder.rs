@@ -232,8 +232,7 @@ impl EmbedSessionsBuilder {
     /// `MESHES_EMBED_ORIGIN`), the manager allows
     /// [`DEFAULT_EMBED_ORIGIN`](crate::csp::DEFAULT_EMBED_ORIGIN) (`https://embed.meshes.io`)
     /// from the first page and learns launch URL origins matching
-    /// [`DEFAULT_LEARNABLE_ORIGINS`](crate::csp::DEFAULT_LEARNABLE_ORIGINS)
-    /// (`https://*.meshes.io`).
+    /// `https://*.meshes.io`.
     ///
     /// # Panics
     ///

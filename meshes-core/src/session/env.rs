@@ -99,9 +99,10 @@ impl EmbedSessions {
     /// | `MESHES_REDIS_SENTINELS`, `MESHES_REDIS_SENTINEL_MASTER` | … or in the master these sentinels (`host:port` or `redis[s]://[:password@]host:port`, comma-separated) name, followed through failovers; `MESHES_REDIS_SENTINEL_PASSWORD` for the sentinels, `MESHES_REDIS_USERNAME` / `MESHES_REDIS_PASSWORD` for the master (feature `redis`) |
     /// | `MESHES_REDIS_CA_FILE` | a PEM CA to verify the Redis server's certificate against, instead of the platform's roots (`rediss://`) |
     /// | `MESHES_REDIS_CLIENT_CERT`, `MESHES_REDIS_CLIENT_KEY` | a PEM client certificate and key for mutual TLS |
+    /// | `MESHES_POSTGRES_URL` | … or in this PostgreSQL (feature `postgres`): `postgres://user:password@host:port/db`; `MESHES_POSTGRES_SCHEMA` for the tables' schema (default `meshes`) |
     ///
-    /// Setting more than one of `MESHES_REDIS_URL`, `MESHES_REDIS_CLUSTER_NODES` and
-    /// `MESHES_REDIS_SENTINELS` is an error, and so is a certificate that does not verify
+    /// Setting more than one of `MESHES_REDIS_URL`, `MESHES_REDIS_CLUSTER_NODES`,
+    /// `MESHES_REDIS_SENTINELS` and `MESHES_POSTGRES_URL` is an error, and so is a certificate that does not verify
     /// (named in the message; there is no fallback to plain TCP or to memory).
     /// | `MESHES_UPSTREAM_MAX_IN_FLIGHT` | calls at Meshes at once, per process (default 32; see [`UpstreamPolicy`](crate::UpstreamPolicy)) |
     /// | `MESHES_UPSTREAM_PER_MINUTE` | an app-wide budget of calls to Meshes per minute, shared by the replicas with Redis (off by default; see [`upstream_budget`](EmbedSessionsBuilder::upstream_budget)) |
@@ -135,8 +136,8 @@ impl EmbedSessions {
             tracing::info!(
                 store = "memory",
                 "meshes: sessions are kept in this process's memory (one replica: set \
-                 MESHES_REDIS_URL, MESHES_REDIS_CLUSTER_NODES or MESHES_REDIS_SENTINELS to share \
-                 them between replicas)"
+                 MESHES_REDIS_URL, MESHES_REDIS_CLUSTER_NODES, MESHES_REDIS_SENTINELS or \
+                 MESHES_POSTGRES_URL to share them between replicas)"
             );
         }
         Ok(Self::builder(client).apply(settings).await?.build())

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-#[cfg(feature = "redis")]
+#[cfg(any(feature = "redis", feature = "postgres"))]
 use secrecy::ExposeSecret;
 use secrecy::SecretString;
 
@@ -33,14 +33,41 @@ pub(crate) fn list(value: &str) -> Vec<String> {
 /// The variables that each name a store shared by replicas; one at most may be set (the
 /// others of a store, its TLS files and credentials, go with it). A process that keeps
 /// something of its own beside such a store (meshes-mock's in-process mock) checks these.
-pub const SHARED_STORE_VARS: &[&str] =
-    &[ENV_REDIS_URL, ENV_REDIS_CLUSTER_NODES, ENV_REDIS_SENTINELS];
+pub const SHARED_STORE_VARS: &[&str] = &[
+    ENV_REDIS_URL,
+    ENV_REDIS_CLUSTER_NODES,
+    ENV_REDIS_SENTINELS,
+    ENV_POSTGRES_URL,
+];
+
+/// Environment variable holding the URL of the PostgreSQL to keep sessions in (feature
+/// `postgres`): `postgres://user:password@host:port/db`.
+pub(crate) const ENV_POSTGRES_URL: &str = "MESHES_POSTGRES_URL";
+/// Environment variable holding the schema of the PostgreSQL store's tables (default
+/// `meshes`).
+pub(crate) const ENV_POSTGRES_SCHEMA: &str = "MESHES_POSTGRES_SCHEMA";
 
 /// The store the environment names (one at most).
 #[derive(Debug)]
 pub(crate) enum Configured {
     /// `MESHES_REDIS_*`.
     Redis(Redis),
+    /// `MESHES_POSTGRES_*`.
+    Postgres(Postgres),
+}
+
+/// What the PostgreSQL variables say.
+pub(crate) struct Postgres {
+    url: SecretString,
+    schema: Option<String>,
+}
+
+impl fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Postgres")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the store variables say: `None` when none is set (the manager keeps its memory
@@ -48,7 +75,27 @@ pub(crate) enum Configured {
 pub(crate) fn read(
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<Configured>, ConfigError> {
-    Ok(read_redis(lookup)?.map(Configured::Redis))
+    let redis = read_redis(lookup)?;
+    let postgres = get(lookup, ENV_POSTGRES_URL);
+    let schema = get(lookup, ENV_POSTGRES_SCHEMA);
+    if schema.is_some() && postgres.is_none() {
+        return Err(ConfigError::invalid(
+            ENV_POSTGRES_SCHEMA,
+            "is only read with MESHES_POSTGRES_URL",
+        ));
+    }
+    match (redis, postgres) {
+        (Some(_), Some(_)) => Err(ConfigError::invalid(
+            ENV_POSTGRES_URL,
+            "is set together with a MESHES_REDIS_* store; set one store",
+        )),
+        (Some(redis), None) => Ok(Some(Configured::Redis(redis))),
+        (None, Some(url)) => Ok(Some(Configured::Postgres(Postgres {
+            url: SecretString::from(url),
+            schema,
+        }))),
+        (None, None) => Ok(None),
+    }
 }
 
 impl Configured {
@@ -57,8 +104,45 @@ impl Configured {
     pub(crate) async fn connect(self) -> Result<(Arc<dyn EmbedStore>, &'static str), ConfigError> {
         match self {
             Self::Redis(redis) => connect_redis(redis).await,
+            Self::Postgres(postgres) => connect_postgres(postgres).await,
         }
     }
+}
+
+#[cfg(feature = "postgres")]
+async fn connect_postgres(
+    postgres: Postgres,
+) -> Result<(Arc<dyn EmbedStore>, &'static str), ConfigError> {
+    use super::postgres::PostgresEmbedStore;
+    let mut builder = PostgresEmbedStore::builder(postgres.url.expose_secret());
+    if let Some(schema) = postgres.schema {
+        builder = builder.schema(schema);
+    }
+    match builder.connect().await {
+        Ok(store) => {
+            tracing::info!(
+                store = "postgres",
+                variable = ENV_POSTGRES_URL,
+                "meshes: sessions are kept in PostgreSQL, shared by every replica"
+            );
+            Ok((Arc::new(store), std::any::type_name::<PostgresEmbedStore>()))
+        }
+        Err(source) => Err(ConfigError::Store {
+            name: ENV_POSTGRES_URL,
+            source: Box::new(source),
+        }),
+    }
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn connect_postgres(
+    postgres: Postgres,
+) -> Result<(Arc<dyn EmbedStore>, &'static str), ConfigError> {
+    let _ = (&postgres.url, &postgres.schema);
+    Err(ConfigError::invalid(
+        ENV_POSTGRES_URL,
+        "is set, but meshes-core was built without its `postgres` feature",
+    ))
 }
 
 /// Environment variable holding the URL of one Redis node to keep sessions in (feature

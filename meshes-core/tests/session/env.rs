@@ -121,3 +121,39 @@ mod redis_env {
         }
     }
 }
+
+#[cfg(feature = "postgres")]
+pub(crate) use postgres_env::Postgres;
+
+#[cfg(feature = "postgres")]
+mod postgres_env {
+    use meshes_core::store::PostgresEmbedStore;
+    use meshes_mock::conformance::StoreFactory;
+    use meshes_test_support::postgres::PostgresServer;
+
+    /// A PostgreSQL of the test's own; every handle is a new pool on it (as each replica
+    /// has), on one schema.
+    pub(crate) struct Postgres(PostgresServer);
+
+    impl Postgres {
+        pub(crate) fn start() -> Option<Self> {
+            PostgresServer::start("the PostgresEmbedStore scenario").map(Self)
+        }
+    }
+
+    impl StoreFactory for Postgres {
+        type Store = PostgresEmbedStore;
+
+        async fn store(&self) -> PostgresEmbedStore {
+            PostgresEmbedStore::builder(self.0.url())
+                .schema("meshes_test")
+                .connect()
+                .await
+                .unwrap()
+        }
+
+        fn shared(&self) -> bool {
+            true
+        }
+    }
+}

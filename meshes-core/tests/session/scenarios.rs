@@ -49,3 +49,8 @@ mod sentinel {
 mod tls_sentinel {
     meshes_mock::store_conformance!(shared only: async { crate::env::Redis::tls_sentinel() });
 }
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    meshes_mock::store_conformance!(async { crate::env::Postgres::start() });
+}

@@ -201,6 +201,83 @@ async fn redis_variables_select_the_store_or_name_the_one_unreachable() {
     );
 }
 
+/// #30: `MESHES_POSTGRES_URL` selects the PostgreSQL store (two managers from one
+/// environment share a session, as two replicas do); an unreachable one stops startup naming
+/// the variable, never the password; one store variable at most.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_variable_selects_the_store_or_names_the_one_unreachable() {
+    let closed = meshes_test_support::redis::free_port();
+    let e = error(&[(
+        ENV_POSTGRES_URL,
+        &format!("postgres://meshes:pw-secretvalue@127.0.0.1:{closed}/meshes"),
+    )])
+    .await;
+    assert!(
+        e.starts_with("MESHES_POSTGRES_URL: could not connect"),
+        "{e}"
+    );
+    assert!(!e.contains("secretvalue"), "{e}");
+    let e = error(&[
+        (ENV_POSTGRES_URL, "postgres://127.0.0.1/x"),
+        (ENV_REDIS_URL, "redis://127.0.0.1"),
+    ])
+    .await;
+    assert!(
+        e.contains("MESHES_POSTGRES_URL") && e.contains("one store"),
+        "{e}"
+    );
+    let e = error(&[(ENV_POSTGRES_SCHEMA, "meshes")]).await;
+    assert!(e.starts_with("MESHES_POSTGRES_SCHEMA"), "{e}");
+
+    let Some(pg) = meshes_test_support::postgres::PostgresServer::start("from_env with Postgres")
+    else {
+        return;
+    };
+    let vars = env(&[
+        (ENV_POSTGRES_URL, &pg.url()),
+        (ENV_POSTGRES_SCHEMA, "from_env"),
+    ]);
+    let a = EmbedSessions::from_lookup(&vars).await.unwrap();
+    let b = EmbedSessions::from_lookup(&vars).await.unwrap();
+    assert!(
+        a.store_name_and_defaults()
+            .0
+            .ends_with("PostgresEmbedStore"),
+        "{}",
+        a.store_name_and_defaults().0
+    );
+    // No Meshes here: the session is written to the store directly, as a mint would.
+    let alice = crate::store::UserKey::new("alice");
+    let store = crate::store::PostgresEmbedStore::builder(pg.url())
+        .schema("from_env")
+        .connect()
+        .await
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let session = crate::store::StoredSession::new(
+        "sess_shared".into(),
+        alice.clone(),
+        "tok".to_owned().into(),
+        now + std::time::Duration::from_secs(600),
+        now,
+    )
+    .with_launch_origin("https://embed.example");
+    crate::store::EmbedStore::insert(&store, &session)
+        .await
+        .unwrap();
+    for manager in [&a, &b] {
+        let token = manager
+            .token(&alice, &session.session_id, "https://embed.example")
+            .await
+            .expect("every replica finds the session");
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&token.access_token),
+            "tok"
+        );
+    }
+}
+
 /// #28: a password never goes in clear to another machine unless the app says so (the check
 /// runs before any connection: 192.0.2.1 is TEST-NET, never dialled).
 #[cfg(feature = "redis")]
