@@ -9,4 +9,6 @@ mod env;
 mod faulty;
 mod logout;
 mod minimal;
+#[cfg(feature = "postgres")]
+mod postgres_outage;
 mod scenarios;
