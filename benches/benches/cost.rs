@@ -105,17 +105,7 @@ fn main() {
 /// registration an app makes (the state in each request's extensions, then the same merge).
 fn actix_page(n: usize, meshes: bool) {
     use actix_web::{App, HttpResponse, test, web};
-    let client = meshes_core::Client::builder(
-        meshes_core::Credentials::new(
-            "mk_abcdefghijklmnopqrstuv",
-            "s".repeat(43),
-            "00000000-0000-4000-8000-000000000099",
-        )
-        .unwrap(),
-    )
-    .build()
-    .unwrap();
-    let manager = EmbedSessions::builder(client)
+    let manager = EmbedSessions::builder(meshes_test_support::mock::offline_client())
         .embed_origin("https://embed.meshes.io")
         .build();
     let nobody = |_: &actix_web::HttpRequest| async { None::<(UserKey, Grant)> };

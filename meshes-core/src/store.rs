@@ -22,6 +22,8 @@
 //! run the conformance kit on it: `meshes_mock::store_conformance!` (feature `conformance` of
 //! meshes-mock) runs every scenario this crate's stores pass.
 
+#[cfg(any(feature = "redis", feature = "postgres"))]
+mod clock;
 mod contract;
 pub(crate) mod env;
 mod error;

@@ -202,17 +202,7 @@ pub async fn start(adapter: Adapter, config: Config) -> App {
 /// Builds (and drops) the adapter's routes state with `origin` allowed: panics when the
 /// adapter refuses it.
 pub fn with_allowed_origin(adapter: Adapter, origin: &str) {
-    let client = meshes_core::Client::builder(
-        meshes_core::Credentials::new(
-            "mk_abcdefghijklmnopqrstuv",
-            "s".repeat(43),
-            "00000000-0000-4000-8000-000000000099",
-        )
-        .unwrap(),
-    )
-    .build()
-    .unwrap();
-    let manager = EmbedSessions::builder(client).build();
+    let manager = EmbedSessions::builder(crate::mock::offline_client()).build();
     match adapter {
         Adapter::Axum => {
             let resolver =

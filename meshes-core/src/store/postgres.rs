@@ -15,6 +15,8 @@ use tokio_postgres::{NoTls, Row};
 
 use sql::Sql;
 
+use super::clock::SampledClock;
+
 use crate::model::SessionId;
 use crate::rate::Rate;
 use crate::store::{
@@ -53,8 +55,8 @@ pub struct PostgresEmbedStore {
     sql: Arc<Sql>,
     grace: Duration,
     timeout: Duration,
-    /// The server's clock minus ours (ns), and when it was sampled.
-    clock: Arc<Mutex<Option<(Instant, i128)>>>,
+    /// The server's clock, sampled.
+    clock: Arc<SampledClock>,
     /// When expired rows were last deleted by this process.
     swept: Arc<Mutex<Option<Instant>>>,
 }
@@ -67,8 +69,6 @@ impl fmt::Debug for PostgresEmbedStore {
     }
 }
 
-/// How long a sample of the server's clock is used before `now()` is asked again.
-const CLOCK_SAMPLE: Duration = Duration::from_secs(15);
 /// How often one process deletes a batch of expired rows, and how many.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 const SWEEP_BATCH: i64 = 1_000;
@@ -412,34 +412,14 @@ impl EmbedStore for PostgresEmbedStore {
     }
 
     fn now(&self) -> Option<BoxFuture<'_, Result<OffsetDateTime, StoreError>>> {
-        let cached = self
-            .clock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .and_then(|(at, offset)| (at.elapsed() < CLOCK_SAMPLE).then_some(offset));
-        Some(Box::pin(async move {
-            let offset = match cached {
-                Some(offset) => offset,
-                None => {
-                    let asked = OffsetDateTime::now_utc();
-                    let row = self
-                        .with("reading the clock", |c| async move {
-                            c.query_one("SELECT now()", &[]).await
-                        })
-                        .await?;
-                    let theirs: OffsetDateTime = row.get(0);
-                    let answered = OffsetDateTime::now_utc();
-                    let local: OffsetDateTime = asked + (answered - asked) / 2;
-                    let offset = theirs.unix_timestamp_nanos() - local.unix_timestamp_nanos();
-                    *self.clock.lock().unwrap_or_else(PoisonError::into_inner) =
-                        Some((Instant::now(), offset));
-                    offset
-                }
-            };
-            let now = OffsetDateTime::now_utc().unix_timestamp_nanos() + offset;
-            OffsetDateTime::from_unix_timestamp_nanos(now)
-                .map_err(|_| StoreError::new("postgres' clock is out of range"))
-        }))
+        Some(Box::pin(self.clock.now("postgres", async {
+            let row = self
+                .with("reading the clock", |c| async move {
+                    c.query_one("SELECT now()", &[]).await
+                })
+                .await?;
+            Ok(row.get(0))
+        })))
     }
 }
 

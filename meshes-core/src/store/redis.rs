@@ -10,7 +10,7 @@ mod tls;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::AsyncCommands;
@@ -24,6 +24,7 @@ use scripts::Scripts;
 
 use crate::model::SessionId;
 use crate::store::StoreError;
+use crate::store::clock::SampledClock;
 use crate::store::{BoxFuture, EmbedStore, RefreshLease, SharedLimits};
 use crate::store::{Generation, StoredSession, UserKey};
 
@@ -66,12 +67,9 @@ pub struct RedisEmbedStore {
     ns: String,
     grace: Duration,
     scripts: &'static Scripts,
-    /// Redis' clock minus ours (ns), and when it was sampled.
-    clock: Arc<std::sync::Mutex<Option<(std::time::Instant, i128)>>>,
+    /// Redis' clock, sampled.
+    clock: Arc<SampledClock>,
 }
-
-/// How long a sample of Redis' clock is used before `TIME` is asked again.
-const CLOCK_SAMPLE: Duration = Duration::from_secs(15);
 
 impl RedisEmbedStore {
     /// Starts configuring a store for the Redis at `url`
@@ -381,33 +379,17 @@ impl EmbedStore for RedisEmbedStore {
     /// Redis' `TIME`, through an offset to this process's clock sampled every 15 s (no round
     /// trip in between).
     fn now(&self) -> Option<BoxFuture<'_, Result<OffsetDateTime, StoreError>>> {
-        let offset = |sample: &Option<(std::time::Instant, i128)>| {
-            sample.and_then(|(at, offset)| (at.elapsed() < CLOCK_SAMPLE).then_some(offset))
-        };
-        let cached = offset(&self.clock.lock().unwrap_or_else(PoisonError::into_inner));
-        Some(Box::pin(async move {
-            let offset = match cached {
-                Some(offset) => offset,
-                None => {
-                    let mut con = self.con.clone();
-                    let asked = OffsetDateTime::now_utc();
-                    let (secs, micros): (i64, i64) = redis::cmd("TIME")
-                        .query_async(&mut con)
-                        .await
-                        .map_err(store_err("reading the clock"))?;
-                    let answered = OffsetDateTime::now_utc();
-                    let local: OffsetDateTime = asked + (answered - asked) / 2;
-                    let theirs = i128::from(secs) * 1_000_000_000 + i128::from(micros) * 1_000;
-                    let offset = theirs - local.unix_timestamp_nanos();
-                    *self.clock.lock().unwrap_or_else(PoisonError::into_inner) =
-                        Some((std::time::Instant::now(), offset));
-                    offset
-                }
-            };
-            let now = OffsetDateTime::now_utc().unix_timestamp_nanos() + offset;
-            OffsetDateTime::from_unix_timestamp_nanos(now)
-                .map_err(|_| StoreError::new("redis' clock is out of range"))
-        }))
+        Some(Box::pin(self.clock.now("redis", async {
+            let mut con = self.con.clone();
+            let (secs, micros): (i64, i64) = redis::cmd("TIME")
+                .query_async(&mut con)
+                .await
+                .map_err(store_err("reading the clock"))?;
+            OffsetDateTime::from_unix_timestamp_nanos(
+                i128::from(secs) * 1_000_000_000 + i128::from(micros) * 1_000,
+            )
+            .map_err(|_| StoreError::new("redis' clock is out of range"))
+        })))
     }
 }
 
