@@ -14,6 +14,7 @@
 pub mod apps;
 #[cfg(feature = "browser")]
 pub mod browser;
+pub mod certificates;
 pub mod csp;
 #[cfg(feature = "apps")]
 pub mod example_apps;

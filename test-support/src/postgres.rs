@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::certificates::Certificates;
+
 /// The directory of `initdb`, `pg_ctl` and `postgres` (the newest installed version), if any.
 fn bin_dir() -> Option<PathBuf> {
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
@@ -46,6 +48,8 @@ pub struct PostgresServer {
     port: u16,
     /// `Some(user)` when the server runs as another user (the tests run as root).
     user: Option<String>,
+    /// When it speaks TLS only: its certificates.
+    tls: Option<Certificates>,
 }
 
 /// The unprivileged user to run as when we are root.
@@ -75,6 +79,21 @@ impl PostgresServer {
     ///
     /// When the server cannot be initialised or started.
     pub fn start(what: &str) -> Option<Self> {
+        Self::start_with(what, false)
+    }
+
+    /// As [`start`](Self::start), for a server that accepts TLS connections only (as managed
+    /// PostgreSQL does), with a certificate for `127.0.0.1` and `localhost` signed by
+    /// [`certificates`](Self::certificates)' CA.
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start), or when `openssl` fails.
+    pub fn start_tls(what: &str) -> Option<Self> {
+        Self::start_with(what, true)
+    }
+
+    fn start_with(what: &str, tls: bool) -> Option<Self> {
         if !available(what) {
             return None;
         }
@@ -94,11 +113,26 @@ impl PostgresServer {
                 .expect("chown");
             assert!(status.success(), "chown of the data directory");
         }
+        let tls = tls.then(|| {
+            let certs_dir = dir.join("certs");
+            std::fs::create_dir_all(&certs_dir).expect("a certificates dir");
+            let certs = Certificates::make(&certs_dir);
+            if let Some(u) = &user {
+                let status = Command::new("chown")
+                    .arg(format!("{u}:"))
+                    .args([&certs.server_cert, &certs.server_key])
+                    .status()
+                    .expect("chown");
+                assert!(status.success(), "chown of the server's certificate");
+            }
+            certs
+        });
         let server = Self {
             bin,
             dir,
             port: crate::redis::free_port(),
             user,
+            tls,
         };
         let data = server.data();
         server.run(
@@ -116,6 +150,19 @@ impl PostgresServer {
                 "--locale=C",
             ],
         );
+        if server.tls.is_some() {
+            // TLS only: every TCP connection must be `hostssl`.
+            let hba = data.join("pg_hba.conf");
+            let text = std::fs::read_to_string(&hba).expect("pg_hba.conf");
+            let text: String = text
+                .lines()
+                .map(|l| match l.strip_prefix("host ") {
+                    Some(rest) => format!("hostssl {rest}\n"),
+                    None => format!("{l}\n"),
+                })
+                .collect();
+            std::fs::write(&hba, text).expect("pg_hba.conf");
+        }
         server.start_again();
         server.run(
             "createdb",
@@ -166,11 +213,18 @@ impl PostgresServer {
     pub fn start_again(&self) {
         // fsync off: a crash of the server (not of the machine) loses nothing, and tests are
         // faster; commits stay synchronous, so `stop` (immediate, as a crash) keeps them.
-        let options = format!(
+        let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
             self.port,
             self.dir.display()
         );
+        if let Some(certs) = &self.tls {
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                certs.server_cert.display(),
+                certs.server_key.display()
+            ));
+        }
         let data = self.data();
         let log = self.dir.join("log");
         self.run(
@@ -207,6 +261,16 @@ impl PostgresServer {
     /// Its URL (`postgres://meshes@127.0.0.1:<port>/meshes`).
     pub fn url(&self) -> String {
         format!("postgres://meshes@127.0.0.1:{}/meshes", self.port)
+    }
+
+    /// The certificates of a server started with [`start_tls`](Self::start_tls).
+    pub fn certificates(&self) -> Option<&Certificates> {
+        self.tls.as_ref()
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Its data directory's parent (where its log is).

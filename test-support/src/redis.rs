@@ -163,7 +163,7 @@ static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub struct RedisCluster {
     nodes: Vec<RedisServer>,
     /// TLS only (and an ACL user), with these certificates.
-    tls: Option<tls::Certificates>,
+    tls: Option<crate::certificates::Certificates>,
     _dir: TempDir,
 }
 
@@ -242,7 +242,7 @@ impl RedisCluster {
             return None;
         }
         let dir = TempDir::new("cluster");
-        let certs = with_tls.then(|| tls::Certificates::make(&dir.0));
+        let certs = with_tls.then(|| crate::certificates::Certificates::make(&dir.0));
         let mut nodes = Vec::new();
         // Ports are chosen and bound under the lock: two clusters starting at once cannot pick
         // the same ones.
@@ -266,7 +266,7 @@ impl RedisCluster {
             ];
             if let Some(certs) = &certs {
                 extra.extend(["--tls-cluster".into(), "yes".into()]);
-                extra.extend(certs.server_args(false));
+                extra.extend(tls::server_args(certs, false));
             }
             let mut node = RedisServer {
                 child: None,
@@ -283,10 +283,7 @@ impl RedisCluster {
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect();
-        let cli = certs
-            .as_ref()
-            .map(tls::Certificates::cli_args)
-            .unwrap_or_default();
+        let cli = certs.as_ref().map(tls::cli_args).unwrap_or_default();
         let created = Command::new("redis-cli")
             .args(&cli)
             .args(["--cluster", "create"])
@@ -324,11 +321,7 @@ impl RedisCluster {
         let started = Instant::now();
         for node in self.nodes.iter().filter(|n| n.child.is_some()) {
             loop {
-                let cli = self
-                    .tls
-                    .as_ref()
-                    .map(tls::Certificates::cli_args)
-                    .unwrap_or_default();
+                let cli = self.tls.as_ref().map(tls::cli_args).unwrap_or_default();
                 let info = Command::new("redis-cli")
                     .args(&cli)
                     .args(["-p", &node.port.to_string(), "cluster", "info"])

@@ -2,16 +2,19 @@
 //! that already run it and no Redis.
 
 mod sql;
+mod tls;
 
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{
+    Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime, TimeoutType,
+};
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
 
 use sql::Sql;
 
@@ -34,8 +37,9 @@ use crate::store::{
 /// and last use, launch origin), `leases` (a row per refresh lease while it is held) and
 /// `rates` (a row per limit key: GCRA's theoretical arrival time). The database user needs
 /// `CREATE` on the database (for the schema) the first time, then `SELECT`, `INSERT`,
-/// `UPDATE`, `DELETE` on those tables. Expired rows are deleted in batches of 1,000 (at most
-/// one batch every 30 s per process), so the table does not grow without bound.
+/// `UPDATE`, `DELETE` on those tables. Expired rows are deleted in batches of 1,000 in the
+/// background (see [`delete_expired`](Self::delete_expired)), so the table does not grow
+/// without bound.
 ///
 /// Tokens are stored as they are (they live at most an hour): keep backups of this schema
 /// as private as the database itself, or leave it out of them.
@@ -113,33 +117,81 @@ impl PostgresEmbedStore {
         PostgresEmbedStoreBuilder::new(Source::Pool(pool))
     }
 
-    /// Runs `op` on a pooled connection within the store's timeout.
+    /// Runs `op` on a pooled connection within the store's timeout (the wait for a
+    /// connection included).
     async fn with<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, StoreError>
     where
         F: FnOnce(deadpool_postgres::Object) -> Fut,
         Fut: Future<Output = Result<T, tokio_postgres::Error>>,
     {
-        let work = async {
-            let client = self
-                .pool
-                .get()
-                .await
-                .map_err(|e| StoreError::with_source(format!("postgres: {what}"), e))?;
-            op(client)
-                .await
-                .map_err(|e| StoreError::with_source(format!("postgres: {what}"), e))
+        let started = Instant::now();
+        let client = match tokio::time::timeout(self.timeout, self.pool.get()).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(PoolError::Timeout(TimeoutType::Wait))) => return Err(self.exhausted(what)),
+            Ok(Err(e)) => return Err(StoreError::with_source(format!("postgres: {what}"), e)),
+            Err(_) => {
+                let status = self.pool.status();
+                if status.available == 0 && status.size >= status.max_size {
+                    return Err(self.exhausted(what));
+                }
+                return Err(StoreError::new(format!(
+                    "postgres: {what}: no connection within {:?}",
+                    self.timeout
+                )));
+            }
         };
-        tokio::time::timeout(self.timeout, work)
+        let left = self.timeout.saturating_sub(started.elapsed());
+        tokio::time::timeout(left, op(client))
             .await
             .map_err(|_| StoreError::new(format!("postgres: {what}: timed out")))?
+            .map_err(|e| StoreError::with_source(format!("postgres: {what}"), e))
+    }
+
+    /// Every connection of the pool stayed busy for the whole timeout: the request fails
+    /// (503) rather than queue, and the operator reads why.
+    fn exhausted(&self, what: &str) -> StoreError {
+        let max = self.pool.status().max_size;
+        tracing::warn!(
+            pool_size = max,
+            timeout_ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
+            "postgres pool exhausted: every connection stayed busy for the store's timeout"
+        );
+        StoreError::new(format!(
+            "postgres: {what}: the pool is exhausted (all {max} connections busy for {:?})",
+            self.timeout
+        ))
     }
 
     fn grace_secs(&self) -> f64 {
         self.grace.as_secs_f64()
     }
 
-    /// Deletes a batch of expired rows, at most once per [`SWEEP_EVERY`] in this process.
-    async fn sweep_if_due(&self) {
+    /// Deletes one batch (at most 1,000) of the rows expired longer than the grace period
+    /// ago, and answers how many it deleted. Rows another transaction holds are skipped, so
+    /// a batch never waits on a lock.
+    ///
+    /// The store calls this by itself in the background after an insert, at most once per
+    /// 30 s per process, and again at the next insert while batches come back full; call it
+    /// from a job of your own to drain a table faster.
+    ///
+    /// # Errors
+    ///
+    /// When the database cannot be reached within the store's timeout.
+    pub async fn delete_expired(&self) -> Result<u64, StoreError> {
+        let grace = self.grace_secs();
+        self.with("deleting expired sessions", |c| async move {
+            c.execute(
+                &c.prepare_cached(&self.sql.expire).await?,
+                &[&grace, &SWEEP_BATCH],
+            )
+            .await
+        })
+        .await
+    }
+
+    /// Starts [`delete_expired`](Self::delete_expired) in the background when due: once per
+    /// [`SWEEP_EVERY`] in this process, or at once after a full batch.
+    fn sweep_if_due(&self) {
         {
             let mut last = self.swept.lock().unwrap_or_else(PoisonError::into_inner);
             if last.is_some_and(|at| at.elapsed() < SWEEP_EVERY) {
@@ -147,22 +199,21 @@ impl PostgresEmbedStore {
             }
             *last = Some(Instant::now());
         }
-        let sql = self.sql.clone();
-        let grace = self.grace_secs();
-        let swept = self
-            .with("deleting expired sessions", |c| async move {
-                c.execute(
-                    &c.prepare_cached(&sql.expire).await?,
-                    &[&grace, &SWEEP_BATCH],
-                )
-                .await
-            })
-            .await;
-        match swept {
-            Ok(n) if n > 0 => tracing::debug!(rows = n, "expired sessions deleted"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not delete expired sessions"),
-        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let store = self.clone();
+        runtime.spawn(async move {
+            match store.delete_expired().await {
+                Ok(n) if n >= SWEEP_BATCH.unsigned_abs() => {
+                    tracing::debug!(rows = n, "expired sessions deleted, more to go");
+                    *store.swept.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                }
+                Ok(n) if n > 0 => tracing::debug!(rows = n, "expired sessions deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not delete expired sessions"),
+            }
+        });
     }
 }
 
@@ -243,21 +294,24 @@ impl PostgresEmbedStoreBuilder {
                  a letter or _ (at most 63)",
             ));
         }
+        let mut tls = None;
         let pool = match self.source {
             Source::Pool(pool) => pool,
             Source::Url(url) => {
-                let mut config: tokio_postgres::Config = url
-                    .expose_secret()
+                let (conn, settings) = tls::split(url.expose_secret())?;
+                let mut config: tokio_postgres::Config = conn
                     .parse()
                     .map_err(|e| StoreError::with_source("invalid postgres URL", e))?;
                 config.connect_timeout(self.timeout);
+                config.ssl_mode(settings.ssl_mode());
                 let manager = Manager::from_config(
                     config,
-                    NoTls,
+                    settings.connector()?,
                     ManagerConfig {
                         recycling_method: RecyclingMethod::Fast,
                     },
                 );
+                tls = Some(settings);
                 Pool::builder(manager)
                     .max_size(self.max_connections)
                     .runtime(Runtime::Tokio1)
@@ -286,7 +340,11 @@ impl PostgresEmbedStoreBuilder {
                 tx.batch_execute(&migration).await?;
                 tx.commit().await
             })
-            .await?;
+            .await
+            .map_err(|e| match &tls {
+                Some(tls) => tls.explain(e),
+                None => e,
+            })?;
         tracing::debug!(version = sql::VERSION, "postgres store schema ready");
         Ok(PostgresEmbedStore {
             timeout: self.timeout,
@@ -335,7 +393,7 @@ impl EmbedStore for PostgresEmbedStore {
                 .await
             })
             .await?;
-            self.sweep_if_due().await;
+            self.sweep_if_due();
             Ok(())
         })
     }

@@ -10,5 +10,5 @@ mod faulty;
 mod logout;
 mod minimal;
 #[cfg(feature = "postgres")]
-mod postgres_outage;
+mod postgres;
 mod scenarios;

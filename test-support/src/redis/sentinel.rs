@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use std::path::Path;
 
-use super::tls::{ADMIN, ADMIN_PASSWORD, Certificates};
+use super::tls::{ADMIN, ADMIN_PASSWORD};
 use super::{RedisServer, TempDir, available, free_port};
+use crate::certificates::Certificates;
 
 /// The name the sentinels monitor the master under.
 pub const MASTER: &str = "meshes-master";
@@ -75,7 +76,7 @@ impl RedisSentinel {
         let certs = with_tls.then(|| Certificates::make(&dir.0));
         let node = |port: u16, mut extra: Vec<String>| {
             if let Some(c) = &certs {
-                extra.extend(c.server_args(false));
+                extra.extend(super::tls::server_args(c, false));
                 extra.extend(["--tls-replication".into(), "yes".into()]);
                 extra.extend(["--masteruser".into(), ADMIN.into()]);
                 extra.extend(["--masterauth".into(), ADMIN_PASSWORD.into()]);
@@ -99,10 +100,7 @@ impl RedisSentinel {
                 master.port.to_string(),
             ],
         );
-        let data_auth = certs
-            .as_ref()
-            .map(Certificates::cli_args)
-            .unwrap_or_default();
+        let data_auth = certs.as_ref().map(super::tls::cli_args).unwrap_or_default();
         let cli = |port, args: &[&str]| cli_with(&data_auth, port, args);
         wait("the replica to sync", Duration::from_secs(30), || {
             cli(master.port, &["info", "replication"]).contains("connected_slaves:1")
@@ -225,7 +223,7 @@ impl RedisSentinel {
         let auth = self
             .tls
             .as_ref()
-            .map(Certificates::cli_args)
+            .map(super::tls::cli_args)
             .unwrap_or_default();
         let acked = cli_with(&auth, self.master.port, &["wait", "1", "5000"]);
         assert_eq!(acked.trim(), "1", "the replica did not acknowledge");

@@ -1,11 +1,10 @@
 //! A `redis-server` that speaks TLS only, with an ACL user and the default user disabled, as
-//! managed Redis runs: certificates made for the test with the `openssl` CLI (a CA, the
-//! server's for `127.0.0.1`, a client's, and an unrelated CA).
+//! managed Redis runs, on [`Certificates`] made for the test.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use super::{RedisServer, TempDir, available, free_port};
+use crate::certificates::Certificates;
 
 /// The ACL user the app connects as (the `default` user is off), with the least privilege
 /// the store needs: [`APP_ACL`].
@@ -37,157 +36,44 @@ pub struct TlsRedis {
     _dir: TempDir,
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let status = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("run openssl");
-    assert!(status.success(), "openssl {args:?} failed");
+/// The redis-server arguments: TLS with these certificates, the ACL user, `default` off.
+pub(crate) fn server_args(certs: &Certificates, require_client_cert: bool) -> Vec<String> {
+    let path = |p: &Path| p.display().to_string();
+    let mut args: Vec<String> = vec![
+        "--tls-cert-file".into(),
+        path(&certs.server_cert),
+        "--tls-key-file".into(),
+        path(&certs.server_key),
+        "--tls-ca-cert-file".into(),
+        path(&certs.ca),
+        "--tls-auth-clients".into(),
+        if require_client_cert { "yes" } else { "no" }.into(),
+        "--user".into(),
+        "default".into(),
+        "off".into(),
+        "--user".into(),
+    ];
+    // The documented line, plus the key patterns of the tests' own namespaces.
+    let app = format!("{USER} on >{PASSWORD} {APP_ACL} ~test:* ~replicas:*");
+    args.extend(app.split(' ').map(str::to_owned));
+    args.push("--user".into());
+    let admin = format!("{ADMIN} on >{ADMIN_PASSWORD} ~* &* +@all");
+    args.extend(admin.split(' ').map(str::to_owned));
+    args
 }
 
-/// A self-signed CA `name` (`name.pem`, `name.key`).
-fn ca(dir: &Path, name: &str) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN=meshes test {name}"),
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.pem"),
-        ],
-    );
-}
-
-/// A certificate `name` signed by `ca.pem`, with these extensions.
-fn leaf(dir: &Path, name: &str, extensions: &str) {
-    std::fs::write(dir.join(format!("{name}.ext")), extensions).expect("write an extension file");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-subj",
-            &format!("/CN={name}"),
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.csr"),
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-out",
-            &format!("{name}.pem"),
-            "-extfile",
-            &format!("{name}.ext"),
-        ],
-    );
-}
-
-/// The certificates of a TLS deployment, made in a directory.
-#[derive(Clone, Debug)]
-pub(crate) struct Certificates {
-    pub(crate) ca: PathBuf,
-    pub(crate) wrong_ca: PathBuf,
-    pub(crate) server_cert: PathBuf,
-    pub(crate) server_key: PathBuf,
-    pub(crate) client_cert: PathBuf,
-    pub(crate) client_key: PathBuf,
-}
-
-impl Certificates {
-    pub(crate) fn make(d: &Path) -> Self {
-        ca(d, "ca");
-        ca(d, "wrong-ca");
-        leaf(
-            d,
-            "server",
-            "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n",
-        );
-        leaf(
-            d,
-            "client",
-            "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
-        );
-        Self {
-            ca: d.join("ca.pem"),
-            wrong_ca: d.join("wrong-ca.pem"),
-            server_cert: d.join("server.pem"),
-            server_key: d.join("server.key"),
-            client_cert: d.join("client.pem"),
-            client_key: d.join("client.key"),
-        }
-    }
-
-    /// The redis-server arguments: TLS with these certificates, the ACL user, `default` off.
-    pub(crate) fn server_args(&self, require_client_cert: bool) -> Vec<String> {
-        let path = |p: &Path| p.display().to_string();
-        let mut args: Vec<String> = vec![
-            "--tls-cert-file".into(),
-            path(&self.server_cert),
-            "--tls-key-file".into(),
-            path(&self.server_key),
-            "--tls-ca-cert-file".into(),
-            path(&self.ca),
-            "--tls-auth-clients".into(),
-            if require_client_cert { "yes" } else { "no" }.into(),
-            "--user".into(),
-            "default".into(),
-            "off".into(),
-            "--user".into(),
-        ];
-        // The documented line, plus the key patterns of the tests' own namespaces.
-        let app = format!("{USER} on >{PASSWORD} {APP_ACL} ~test:* ~replicas:*");
-        args.extend(app.split(' ').map(str::to_owned));
-        args.push("--user".into());
-        let admin = format!("{ADMIN} on >{ADMIN_PASSWORD} ~* &* +@all");
-        args.extend(admin.split(' ').map(str::to_owned));
-        args
-    }
-
-    /// The `redis-cli` arguments that reach such a server.
-    pub(crate) fn cli_args(&self) -> Vec<String> {
-        vec![
-            "--tls".into(),
-            "--cacert".into(),
-            self.ca.display().to_string(),
-            "--user".into(),
-            ADMIN.into(),
-            "--pass".into(),
-            ADMIN_PASSWORD.into(),
-            "--no-auth-warning".into(),
-        ]
-    }
+/// The `redis-cli` arguments that reach such a server.
+pub(crate) fn cli_args(certs: &Certificates) -> Vec<String> {
+    vec![
+        "--tls".into(),
+        "--cacert".into(),
+        certs.ca.display().to_string(),
+        "--user".into(),
+        ADMIN.into(),
+        "--pass".into(),
+        ADMIN_PASSWORD.into(),
+        "--no-auth-warning".into(),
+    ]
 }
 
 impl TlsRedis {
@@ -207,7 +93,7 @@ impl TlsRedis {
         let mut server = RedisServer {
             child: None,
             port: free_port(),
-            extra: certs.server_args(require_client_cert),
+            extra: server_args(&certs, require_client_cert),
             tls: true,
             dir: TempDir::new("redis"),
         };
