@@ -10,7 +10,8 @@ use meshes_core::store::Generation;
 use super::{Kit, StoreFactory, mint, user};
 use crate::{Endpoint, Fault};
 
-/// Scenario: Share sessions and single flight.
+/// Two replicas share sessions (ownership holds on both), and a storm of 1,000 concurrent
+/// refreshes of one session, half on each replica, makes one call to Meshes.
 pub async fn share_sessions_and_single_flight<F: StoreFactory>(env: &Kit<F>) {
     let a = env.manager().await;
     let b = env.manager().await;
@@ -28,7 +29,7 @@ pub async fn share_sessions_and_single_flight<F: StoreFactory>(env: &Kit<F>) {
     );
     assert_eq!(env.mock.calls(Endpoint::Refresh), 1);
 
-    let tasks: Vec<_> = (0..100)
+    let tasks: Vec<_> = (0..1_000)
         .map(|i| {
             let m = if i % 2 == 0 { a.clone() } else { b.clone() };
             let (u, id) = (alice.clone(), id.clone());
