@@ -445,6 +445,62 @@ fn main() {
                 ratio(s_pg.rps, s_mem.rps),
                 "≥ 0.4".into(),
             ));
+            // A mint's latency on PostgreSQL (one connection, a new user each time): its
+            // statements (the row, the user's live sessions) over the same mint in memory.
+            let mint_latency = |url: String| {
+                let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                load.block_on(measure_with(
+                    1,
+                    move |h| {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        h.post(format!("{url}/meshes/sessions"))
+                            .header("x-user", format!("mint-{n}"))
+                            .header("content-type", "application/json")
+                    },
+                    200,
+                ))
+            };
+            let mem_mint = serve_axum(&servers, refresh_app(manager(None)));
+            let (m_pg, m_mem) = (
+                mint_latency(serve_axum(&servers, refresh_app(pg_manager.clone()))),
+                mint_latency(mem_mint),
+            );
+            rows.push(Row(
+                format!(
+                    "mint on PostgresEmbedStore, 1 connection: p50 − memory p50   [{:?} − {:?}; p99 {:?}]",
+                    m_pg.p50, m_mem.p50, m_pg.p99
+                ),
+                format!("{:?}", m_pg.p50.saturating_sub(m_mem.p50)),
+                "(reported)".into(),
+            ));
+            // What a session costs the database: its row, and the table with its indexes.
+            let (row, total) = servers.block_on(async {
+                let (sql, conn) = deadpool_postgres::tokio_postgres::connect(
+                    &pg.url(),
+                    deadpool_postgres::tokio_postgres::NoTls,
+                )
+                .await
+                .unwrap();
+                tokio::spawn(conn);
+                sql.batch_execute("VACUUM ANALYZE meshes.sessions")
+                    .await
+                    .unwrap();
+                let r = sql
+                    .query_one(
+                        "SELECT avg(pg_column_size(s.*))::float8,
+                                pg_total_relation_size('meshes.sessions')::float8 / count(*)
+                         FROM meshes.sessions s",
+                        &[],
+                    )
+                    .await
+                    .unwrap();
+                (r.get::<_, f64>(0), r.get::<_, f64>(1))
+            });
+            rows.push(Row(
+                "PostgreSQL: rows per session; bytes per row (pg_column_size); table + indexes per session".into(),
+                format!("1; {row:.0}; {total:.0}"),
+                "(reported)".into(),
+            ));
         }
         None => rows.push(Row(
             "refresh on PostgresEmbedStore / MemoryEmbedStore".into(),
