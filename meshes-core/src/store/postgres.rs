@@ -106,7 +106,12 @@ impl fmt::Debug for PostgresEmbedStoreBuilder {
 
 impl PostgresEmbedStore {
     /// Starts configuring a store for the database at `url`
-    /// (`postgres://user:password@host:port/db`).
+    /// (`postgres://user:password@host:port/db`, or libpq's `host=… dbname=…` form), with TLS
+    /// as libpq reads it there: `sslmode` `disable`, `prefer` (the default: TLS when the
+    /// server offers it, unauthenticated), `require`, `verify-ca` or `verify-full`, and
+    /// `sslrootcert` (a PEM file of the CA, or `system` for the platform's roots; libpq's
+    /// `~/.postgresql/root.crt` when absent). `sslmode=allow` and client certificates
+    /// (`sslcert`, `sslkey`) are refused.
     pub fn builder(url: impl Into<String>) -> PostgresEmbedStoreBuilder {
         PostgresEmbedStoreBuilder::new(Source::Url(SecretString::from(url.into())))
     }
