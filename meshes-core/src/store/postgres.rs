@@ -36,8 +36,10 @@ use crate::store::{
 /// lock): `sessions` (a row per session: owner, token, expiry, generation, rotation, creation
 /// and last use, launch origin), `leases` (a row per refresh lease while it is held) and
 /// `rates` (a row per limit key: GCRA's theoretical arrival time). The database user needs
-/// `CREATE` on the database (for the schema) the first time, then `SELECT`, `INSERT`,
-/// `UPDATE`, `DELETE` on those tables. Expired rows are deleted in batches of 1,000 in the
+/// `CREATE` on the database the first time (or a DBA runs
+/// [`migration_sql`](Self::migration_sql) ahead), then only `USAGE` on the schema and
+/// `SELECT`, `INSERT`, `UPDATE`, `DELETE` on its tables: a schema already at this version is
+/// not migrated again. Expired rows are deleted in batches of 1,000 in the
 /// background (see [`delete_expired`](Self::delete_expired)), so the table does not grow
 /// without bound.
 ///
@@ -114,6 +116,20 @@ impl PostgresEmbedStore {
     /// (`sslcert`, `sslkey`) are refused.
     pub fn builder(url: impl Into<String>) -> PostgresEmbedStoreBuilder {
         PostgresEmbedStoreBuilder::new(Source::Url(SecretString::from(url.into())))
+    }
+
+    /// The SQL of the migration [`connect`](PostgresEmbedStoreBuilder::connect) runs for
+    /// `schema` (idempotent), for a DBA to run ahead when the app's user may not create
+    /// tables; then grant that user `USAGE` on the schema and `SELECT`, `INSERT`, `UPDATE`,
+    /// `DELETE` on its tables.
+    ///
+    /// ```
+    /// use meshes_core::store::PostgresEmbedStore;
+    /// let sql = PostgresEmbedStore::migration_sql("meshes");
+    /// assert!(sql.contains("CREATE TABLE IF NOT EXISTS meshes.sessions"));
+    /// ```
+    pub fn migration_sql(schema: &str) -> String {
+        sql::migration(schema)
     }
 
     /// Starts configuring a store on a pool the app already has (its own URL, TLS and
@@ -335,21 +351,33 @@ impl PostgresEmbedStoreBuilder {
             clock: Arc::default(),
             swept: Arc::default(),
         };
-        let migration = sql::migration(&self.schema);
-        let key = i64::from_le_bytes(*b"meshesv1");
-        store
-            .with("migrating the schema", |mut c| async move {
-                let tx = c.transaction().await?;
-                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])
-                    .await?;
-                tx.batch_execute(&migration).await?;
-                tx.commit().await
+        // A schema already at this version needs no migration, so that the app's user needs
+        // no `CREATE` once it exists (a least-privilege user, or a DBA who migrated ahead).
+        let read_version = format!("SELECT max(version) FROM {}.version", self.schema);
+        let current = store
+            .with("reading the schema version", |c| async move {
+                c.query_one(read_version.as_str(), &[]).await
             })
             .await
-            .map_err(|e| match &tls {
-                Some(tls) => tls.explain(e),
-                None => e,
-            })?;
+            .ok()
+            .and_then(|row| row.get::<_, Option<i32>>(0));
+        if current.is_none_or(|v| v < sql::VERSION) {
+            let migration = sql::migration(&self.schema);
+            let key = i64::from_le_bytes(*b"meshesv1");
+            store
+                .with("migrating the schema", |mut c| async move {
+                    let tx = c.transaction().await?;
+                    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])
+                        .await?;
+                    tx.batch_execute(&migration).await?;
+                    tx.commit().await
+                })
+                .await
+                .map_err(|e| match &tls {
+                    Some(tls) => tls.explain(e),
+                    None => e,
+                })?;
+        }
         tracing::debug!(version = sql::VERSION, "postgres store schema ready");
         Ok(PostgresEmbedStore {
             timeout: self.timeout,
