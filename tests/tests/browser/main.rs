@@ -14,10 +14,12 @@ use std::time::Duration;
 
 use example_apps::{Adapter, serve};
 use meshes_core::session::{EmbedSessions, Grant};
+use meshes_core::store::PostgresEmbedStore;
 use meshes_mock::{Endpoint, MockMeshes};
 use serde_json::{Value, json};
 
 use meshes_test_support::browser::{Browser, Session};
+use meshes_test_support::postgres::PostgresServer;
 
 pub(crate) const FRAME: &str = "#meshes iframe";
 
@@ -66,16 +68,27 @@ pub(crate) async fn frame_state_in(s: &Session, frame: &str, auths: u32) -> Stri
     id.as_str().unwrap().to_owned()
 }
 
-async fn journey(adapter: Adapter, browser: &Browser) {
+/// The whole journey on `adapter`, with the sessions in memory or (#30) in PostgreSQL.
+async fn journey(adapter: Adapter, browser: &Browser, postgres: Option<&PostgresServer>) {
     let mock = MockMeshes::start().await.unwrap();
     mock.set_early_refresh(true);
-    let manager = EmbedSessions::builder(mock.client())
+    let builder = EmbedSessions::builder(mock.client())
         .default_grant(Grant::new().workspace(mock.workspace_id()))
         .embed_origin(mock.embed_origin())
         // Wider than the default 2 s, so that the second refresh below lands inside it even
         // on a busy machine.
-        .refresh_window(Duration::from_secs(5))
-        .build();
+        .refresh_window(Duration::from_secs(5));
+    let manager = match postgres {
+        Some(pg) => builder.store(
+            PostgresEmbedStore::builder(pg.url())
+                .schema("browser")
+                .connect()
+                .await
+                .unwrap(),
+        ),
+        None => builder,
+    }
+    .build();
     let app = serve(adapter, manager.clone());
     let s = browser.session().await;
 
@@ -219,8 +232,21 @@ async fn embed_flow_in_a_real_browser() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    journey(Adapter::Axum, &browser).await;
-    journey(Adapter::Actix, &browser).await;
+    journey(Adapter::Axum, &browser, None).await;
+    journey(Adapter::Actix, &browser, None).await;
+}
+
+/// #30: the same journey with the sessions in PostgreSQL: sign-in, mint, the iframe
+/// authenticated, refreshed (and once refused inside the window), a reload, sign-out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embed_flow_on_postgres_in_a_real_browser() {
+    let Some(pg) = PostgresServer::start("the browser journey on PostgreSQL") else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    journey(Adapter::Axum, &browser, Some(&pg)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
