@@ -218,6 +218,32 @@ async fn the_postgres_variable_selects_the_store_or_names_the_one_unreachable() 
         "{e}"
     );
     assert!(!e.contains("secretvalue"), "{e}");
+    // TLS settings that cannot work are named with the variable, never the password.
+    for (query, says) in [
+        (
+            "sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+            "sslrootcert",
+        ),
+        ("sslmode=bogus", "unknown sslmode"),
+    ] {
+        let vars = env(&[(
+            ENV_POSTGRES_URL,
+            &format!("postgres://meshes:pw-secretvalue@127.0.0.1:{closed}/meshes?{query}"),
+        )]);
+        let e = EmbedSessions::from_lookup(&vars).await.unwrap_err();
+        // The variable in the message, the reason in its source (as for Redis).
+        let mut text = format!("{e:?}");
+        let mut cause: Option<&dyn std::error::Error> = Some(&e);
+        while let Some(c) = cause {
+            text.push_str(&format!(" / {c}"));
+            cause = c.source();
+        }
+        assert!(
+            e.to_string().starts_with("MESHES_POSTGRES_URL") && text.contains(says),
+            "{text}"
+        );
+        assert!(!text.contains("secretvalue"), "{text}");
+    }
     let e = error(&[
         (ENV_POSTGRES_URL, "postgres://127.0.0.1/x"),
         (ENV_REDIS_URL, "redis://127.0.0.1"),

@@ -60,6 +60,8 @@ async fn tls_as_libpq_reads_it_from_the_url() {
         now + Duration::from_secs(600),
         now,
     );
+    let builder = PostgresEmbedStore::builder(url("127.0.0.1", "sslmode=require"));
+    assert!(!format!("{builder:?} {store:?}").contains(PASSWORD));
     store.insert(&session).await.unwrap();
     assert!(store.load(&session.session_id).await.unwrap().is_some());
 
