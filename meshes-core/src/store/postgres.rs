@@ -1,6 +1,7 @@
 //! [`PostgresEmbedStore`]: sessions shared by several replicas through PostgreSQL, for apps
 //! that already run it and no Redis.
 
+mod connections;
 mod sql;
 mod tls;
 
@@ -16,6 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 
+use connections::Connections;
 use sql::Sql;
 
 use super::clock::SampledClock;
@@ -57,7 +59,7 @@ use crate::store::{
 /// ```
 #[derive(Clone)]
 pub struct PostgresEmbedStore {
-    pool: Pool,
+    connections: Arc<Connections>,
     sql: Arc<Sql>,
     grace: Duration,
     timeout: Duration,
@@ -70,7 +72,7 @@ pub struct PostgresEmbedStore {
 impl fmt::Debug for PostgresEmbedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresEmbedStore")
-            .field("pool", &self.pool.status())
+            .field("pool", &self.connections.status())
             .finish_non_exhaustive()
     }
 }
@@ -138,20 +140,35 @@ impl PostgresEmbedStore {
         PostgresEmbedStoreBuilder::new(Source::Pool(pool))
     }
 
-    /// Runs `op` on a pooled connection within the store's timeout (the wait for a
-    /// connection included).
+    /// Runs `op` (one statement) within the store's timeout, the wait for a connection
+    /// included.
     async fn with<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, StoreError>
     where
-        F: FnOnce(deadpool_postgres::Object) -> Fut,
+        F: FnOnce(Arc<deadpool_postgres::Object>) -> Fut,
+        Fut: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
+        self.run(what, false, op).await
+    }
+
+    /// [`with`](Self::with), on a connection to itself when `exclusive`.
+    async fn run<T, F, Fut>(
+        &self,
+        what: &'static str,
+        exclusive: bool,
+        op: F,
+    ) -> Result<T, StoreError>
+    where
+        F: FnOnce(Arc<deadpool_postgres::Object>) -> Fut,
         Fut: Future<Output = Result<T, tokio_postgres::Error>>,
     {
         let started = Instant::now();
-        let client = match tokio::time::timeout(self.timeout, self.pool.get()).await {
+        let client = match tokio::time::timeout(self.timeout, self.connections.get(exclusive)).await
+        {
             Ok(Ok(client)) => client,
             Ok(Err(PoolError::Timeout(TimeoutType::Wait))) => return Err(self.exhausted(what)),
             Ok(Err(e)) => return Err(StoreError::with_source(format!("postgres: {what}"), e)),
             Err(_) => {
-                let status = self.pool.status();
+                let status = self.connections.status();
                 if status.available == 0 && status.size >= status.max_size {
                     return Err(self.exhausted(what));
                 }
@@ -171,7 +188,7 @@ impl PostgresEmbedStore {
     /// Every connection of the pool stayed busy for the whole timeout: the request fails
     /// (503) rather than queue, and the operator reads why.
     fn exhausted(&self, what: &str) -> StoreError {
-        let max = self.pool.status().max_size;
+        let max = self.connections.status().max_size;
         tracing::warn!(
             pool_size = max,
             timeout_ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
@@ -200,7 +217,7 @@ impl PostgresEmbedStore {
     /// When the database cannot be reached within the store's timeout.
     pub async fn delete_expired(&self) -> Result<u64, StoreError> {
         let grace = self.grace_secs();
-        self.with("deleting expired sessions", |c| async move {
+        self.run("deleting expired sessions", true, |c| async move {
             c.execute(
                 &c.prepare_cached(&self.sql.expire).await?,
                 &[&grace, &SWEEP_BATCH],
@@ -289,7 +306,11 @@ impl PostgresEmbedStoreBuilder {
         self
     }
 
-    /// The pool's size when the store makes it (default 16 per process).
+    /// The pool's size when the store makes it (default 16 per process, opened as needed).
+    /// Statements share 2 of its connections, pipelined (twice the statements per second
+    /// of a connection each); the others serve the expiry batches and the migration. A
+    /// store [`on_pool`](PostgresEmbedStore::on_pool) takes a connection per statement and
+    /// keeps none of the app's.
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = n.max(1);
         self
@@ -316,8 +337,8 @@ impl PostgresEmbedStoreBuilder {
             ));
         }
         let mut tls = None;
-        let pool = match self.source {
-            Source::Pool(pool) => pool,
+        let connections = match self.source {
+            Source::Pool(pool) => Connections::apps(pool),
             Source::Url(url) => {
                 let (conn, settings) = tls::split(url.expose_secret())?;
                 let mut config: tokio_postgres::Config = conn
@@ -333,18 +354,20 @@ impl PostgresEmbedStoreBuilder {
                     },
                 );
                 tls = Some(settings);
-                Pool::builder(manager)
-                    .max_size(self.max_connections)
-                    .runtime(Runtime::Tokio1)
-                    .wait_timeout(Some(self.timeout))
-                    .create_timeout(Some(self.timeout))
-                    .recycle_timeout(Some(self.timeout))
-                    .build()
-                    .map_err(|e| StoreError::with_source("postgres: building the pool", e))?
+                Connections::own(
+                    Pool::builder(manager)
+                        .max_size(self.max_connections)
+                        .runtime(Runtime::Tokio1)
+                        .wait_timeout(Some(self.timeout))
+                        .create_timeout(Some(self.timeout))
+                        .recycle_timeout(Some(self.timeout))
+                        .build()
+                        .map_err(|e| StoreError::with_source("postgres: building the pool", e))?,
+                )
             }
         };
         let store = PostgresEmbedStore {
-            pool,
+            connections: Arc::new(connections),
             sql: Arc::new(Sql::new(&self.schema)),
             grace: self.grace,
             timeout: self.timeout.max(Duration::from_secs(5)),
@@ -364,13 +387,17 @@ impl PostgresEmbedStoreBuilder {
         if current.is_none_or(|v| v < sql::VERSION) {
             let migration = sql::migration(&self.schema);
             let key = i64::from_le_bytes(*b"meshesv1");
+            // One simple query: one transaction, under the advisory lock.
+            let migration =
+                format!("BEGIN; SELECT pg_advisory_xact_lock({key}); {migration} COMMIT;");
             store
-                .with("migrating the schema", |mut c| async move {
-                    let tx = c.transaction().await?;
-                    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])
-                        .await?;
-                    tx.batch_execute(&migration).await?;
-                    tx.commit().await
+                .run("migrating the schema", true, |c| async move {
+                    let done = c.batch_execute(&migration).await;
+                    if done.is_err() {
+                        // Leave no failed transaction open on a connection the pool keeps.
+                        let _ = c.batch_execute("ROLLBACK").await;
+                    }
+                    done
                 })
                 .await
                 .map_err(|e| match &tls {
