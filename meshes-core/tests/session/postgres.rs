@@ -7,3 +7,29 @@ mod outage;
 mod pool;
 mod privileges;
 mod tls;
+
+use std::time::Duration;
+
+use deadpool_postgres::tokio_postgres::{self, NoTls};
+use meshes_core::OffsetDateTime;
+use meshes_core::store::{StoredSession, UserKey};
+use meshes_test_support::postgres::PostgresServer;
+
+/// Alice's session `id`, live for ten minutes.
+fn live(id: &str) -> StoredSession {
+    let now = OffsetDateTime::now_utc();
+    StoredSession::new(
+        id.to_owned().into(),
+        UserKey::new("alice"),
+        "tok".to_owned().into(),
+        now + Duration::from_secs(600),
+        now,
+    )
+}
+
+/// A connection of the test's own to `pg` (as its superuser), for SQL the store never runs.
+async fn sql(pg: &PostgresServer) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(&pg.url(), NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}

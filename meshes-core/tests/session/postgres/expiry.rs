@@ -4,22 +4,15 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::tokio_postgres::{self, NoTls};
-use meshes_core::OffsetDateTime;
-use meshes_core::store::{EmbedStore, PostgresEmbedStore, StoredSession, UserKey};
+use meshes_core::store::{EmbedStore, PostgresEmbedStore, StoredSession};
 use meshes_test_support::postgres::PostgresServer;
+
+use super::sql;
 
 const EXPIRED: i64 = 100_000;
 
 fn live(n: usize) -> StoredSession {
-    let now = OffsetDateTime::now_utc();
-    StoredSession::new(
-        format!("sess_live_{n}").into(),
-        UserKey::new("alice"),
-        "tok".to_owned().into(),
-        now + Duration::from_secs(600),
-        now,
-    )
+    super::live(&format!("sess_live_{n}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,8 +29,7 @@ async fn expired_rows_drain_in_bounded_batches() {
     for n in 0..10 {
         store.insert(&live(n)).await.unwrap();
     }
-    let (sql, connection) = tokio_postgres::connect(&pg.url(), NoTls).await.unwrap();
-    tokio::spawn(connection);
+    let sql = sql(&pg).await;
     sql.execute(
         "INSERT INTO expiry.sessions
          SELECT 'sess_old_' || i, 'u' || (i % 1000), 'tok', now() - interval '1 hour', 0,
@@ -48,8 +40,7 @@ async fn expired_rows_drain_in_bounded_batches() {
     .await
     .unwrap();
     // Another transaction holds some expired rows: a batch goes around them, at once.
-    let (holder, connection) = tokio_postgres::connect(&pg.url(), NoTls).await.unwrap();
-    tokio::spawn(connection);
+    let holder = super::sql(&pg).await;
     holder.batch_execute("BEGIN").await.unwrap();
     holder
         .execute(

@@ -4,19 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use meshes_core::OffsetDateTime;
-use meshes_core::store::{EmbedStore, PostgresEmbedStore, StoredSession, UserKey};
+use meshes_core::store::{EmbedStore, PostgresEmbedStore, StoredSession};
 use meshes_test_support::postgres::PostgresServer;
 
 fn session(n: usize) -> StoredSession {
-    let now = OffsetDateTime::now_utc();
-    StoredSession::new(
-        format!("sess_outage_{n}").into(),
-        UserKey::new("alice"),
-        "tok".to_owned().into(),
-        now + Duration::from_secs(600),
-        now,
-    )
+    super::live(&format!("sess_outage_{n}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

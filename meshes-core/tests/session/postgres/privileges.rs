@@ -5,10 +5,8 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::tokio_postgres::{self, NoTls};
-use meshes_core::OffsetDateTime;
 use meshes_core::Rate;
-use meshes_core::store::{EmbedStore, Generation, PostgresEmbedStore, StoredSession, UserKey};
+use meshes_core::store::{EmbedStore, Generation, PostgresEmbedStore};
 use meshes_test_support::postgres::PostgresServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -16,8 +14,7 @@ async fn a_least_privilege_user_runs_the_store() {
     let Some(pg) = PostgresServer::start("the PostgreSQL privileges test") else {
         return;
     };
-    let (admin, connection) = tokio_postgres::connect(&pg.url(), NoTls).await.unwrap();
-    tokio::spawn(connection);
+    let admin = super::sql(&pg).await;
     // The DBA migrates ahead and grants the app's user what the docs say, nothing more.
     admin
         .batch_execute(&PostgresEmbedStore::migration_sql("least"))
@@ -38,14 +35,7 @@ async fn a_least_privilege_user_runs_the_store() {
         .connect()
         .await
         .expect("no CREATE needed once the schema is at this version");
-    let now = OffsetDateTime::now_utc();
-    let mut s = StoredSession::new(
-        "sess_least".to_owned().into(),
-        UserKey::new("alice"),
-        "tok".to_owned().into(),
-        now + Duration::from_secs(600),
-        now,
-    );
+    let mut s = super::live("sess_least");
     store.insert(&s).await.unwrap();
     s.generation = Generation(1);
     assert!(store.rotate(&s, Generation(0)).await.unwrap());

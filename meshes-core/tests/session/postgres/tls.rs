@@ -5,8 +5,7 @@
 use std::error::Error as _;
 use std::time::Duration;
 
-use meshes_core::OffsetDateTime;
-use meshes_core::store::{EmbedStore, PostgresEmbedStore, StoreError, StoredSession, UserKey};
+use meshes_core::store::{EmbedStore, PostgresEmbedStore, StoreError};
 use meshes_test_support::postgres::PostgresServer;
 
 const PASSWORD: &str = "pw-never-in-a-message";
@@ -52,14 +51,7 @@ async fn tls_as_libpq_reads_it_from_the_url() {
     ))
     .await
     .expect("verify-full against the CA");
-    let now = OffsetDateTime::now_utc();
-    let session = StoredSession::new(
-        "sess_tls".to_owned().into(),
-        UserKey::new("alice"),
-        "tok".to_owned().into(),
-        now + Duration::from_secs(600),
-        now,
-    );
+    let session = super::live("sess_tls");
     let builder = PostgresEmbedStore::builder(url("127.0.0.1", "sslmode=require"));
     assert!(!format!("{builder:?} {store:?}").contains(PASSWORD));
     store.insert(&session).await.unwrap();
